@@ -1,0 +1,1 @@
+"""Reusable Luigi building blocks: atomic targets, remote transfers, dependency audit."""

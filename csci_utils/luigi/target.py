@@ -1,0 +1,154 @@
+"""Atomic local targets whose temporary files keep the final file's suffixes.
+
+luigi's own temp names (``photo.jpg-luigi-tmp-0123456789``) lose the extension,
+so Pillow, OpenCV and friends cannot tell which format to write. Here the marker
+goes before the suffixes instead: ``photo-luigi-tmp-0123456789.jpg``.
+
+Guarantees, for both ``open('w')`` and ``temporary_path()``:
+
+* the temporary file sits in the target's own directory, so the final step is a
+  single ``os.replace`` on one filesystem: a reader sees the old complete file or
+  the new complete one, never a partial file;
+* the temporary file is flushed and fsync'ed before that rename;
+* on an exception, nothing is moved, the temporary file (or directory) is removed
+  at once (luigi's ``atomic_file`` leaves it until garbage collection), and the
+  exception propagates;
+* over an existing output, the new content **replaces** the old one atomically
+  (last complete writer wins), exactly as luigi's ``open('w')`` does. A directory
+  output cannot be replaced atomically, so ``temporary_path()`` refuses to
+  overwrite an existing directory and cleans up instead.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import shutil
+from contextlib import contextmanager
+from typing import Iterator
+
+from luigi.local_target import LocalTarget, atomic_file
+
+TMP_MARKER = "-luigi-tmp-"
+# SystemRandom: processes forked by luigi's workers share the ``random`` state,
+# which would give two concurrent writers the same temporary name.
+_random = random.SystemRandom()
+
+
+def split_suffixes(filename: str) -> tuple[str, str]:
+    """Split a base name into (stem, all suffixes): ``a.tar.gz`` -> (``a``, ``.tar.gz``).
+
+    Leading dots belong to the stem, so ``.env`` has no suffix and
+    ``.config.json`` splits into (``.config``, ``.json``).
+    """
+    leading = len(filename) - len(filename.lstrip("."))
+    dot = filename.find(".", leading)
+    if dot <= leading or dot == len(filename) - 1:
+        return filename, ""
+    return filename[:dot], filename[dot:]
+
+
+def _unique_marker() -> str:
+    return f"{TMP_MARKER}{_random.randrange(10_000_000_000):010d}"
+
+
+def luigi_style_tmp_path(path: str) -> str:
+    """luigi's naming, ``photo.jpg-luigi-tmp-N``: the suffix is lost."""
+    return os.fspath(path).rstrip("/") + _unique_marker()
+
+
+def suffix_preserving_tmp_path(path: str) -> str:
+    """A unique sibling of ``path`` that keeps every suffix: ``photo-luigi-tmp-N.jpg``."""
+    directory, filename = os.path.split(os.fspath(path).rstrip("/"))
+    stem, suffixes = split_suffixes(filename)
+    return os.path.join(directory, f"{stem}{_unique_marker()}{suffixes}")
+
+
+def _remove_quietly(path: str) -> None:
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        try:
+            os.remove(path)
+        except FileNotFoundError:
+            pass
+
+
+class CleaningAtomicFile(atomic_file):
+    """luigi's ``atomic_file``, made durable and cleaned up at once on failure."""
+
+    generate_tmp_path = staticmethod(luigi_style_tmp_path)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.flush()
+        os.fsync(self.fileno())
+        super().close()  # closes the temp file, then moves it into place
+
+    def abort(self) -> None:
+        """Close and delete the temporary file without touching the final path."""
+        if not self.closed:
+            # Not atomic_file.close(): that one would move the file into place.
+            io.BufferedWriter.close(self)
+        _remove_quietly(self.tmp_path)
+
+    def __exit__(self, exc_type, exc, traceback):
+        if exc_type is not None:
+            self.abort()
+            return None
+        return super().__exit__(exc_type, exc, traceback)
+
+
+class suffix_preserving_atomic_file(CleaningAtomicFile):  # noqa: N801 - luigi's naming
+    """An atomic file whose temp name keeps the suffixes: ``x-luigi-tmp-N.jpg``."""
+
+    generate_tmp_path = staticmethod(suffix_preserving_tmp_path)
+
+
+class BaseAtomicProviderLocalTarget(LocalTarget):
+    """A LocalTarget whose atomic writes go through ``atomic_provider``.
+
+    Subclasses pick the temp-file policy by setting one class attribute; both
+    ``open('w')`` and ``temporary_path()`` honour it.
+    """
+
+    atomic_provider = CleaningAtomicFile
+
+    def open(self, mode: str = "r"):
+        if mode.replace("b", "").replace("t", "") == "w":
+            self.makedirs()
+            return self.format.pipe_writer(self.atomic_provider(self.path))
+        return super().open(mode)
+
+    @contextmanager
+    def temporary_path(self) -> Iterator[str]:
+        """Yield a temporary path to write; move it into place on success.
+
+        Parent directories are created first. On an exception the temporary
+        file or directory is removed and the exception propagates. A file
+        output replaces any existing one atomically; an existing directory
+        output raises ``FileExistsError`` (see the module docstring).
+        """
+        self.makedirs()
+        tmp_path = self.atomic_provider.generate_tmp_path(self.path)
+        try:
+            yield tmp_path
+            if os.path.isdir(tmp_path) and os.path.isdir(self.path):
+                raise FileExistsError(
+                    f"{self.path} already exists and is a directory; remove it to rebuild it"
+                )
+            if os.path.isfile(tmp_path):
+                with open(tmp_path, "rb") as written:
+                    os.fsync(written.fileno())
+            os.replace(tmp_path, self.path)
+        except BaseException:
+            _remove_quietly(tmp_path)
+            raise
+
+
+class SuffixPreservingLocalTarget(BaseAtomicProviderLocalTarget):
+    """The local target to use for anything a library picks a format for by suffix."""
+
+    atomic_provider = suffix_preserving_atomic_file
