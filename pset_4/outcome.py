@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import re
+from luigi.execution_summary import LuigiStatusCode, _summary_dict
 
-import luigi
-from luigi.execution_summary import LuigiStatusCode
+from csci_utils.luigi import explain_failures
 
-# The same numbers as luigi.cfg [retcode], so `luigi` and `python -m pset_4` agree.
+# The numbers of luigi.cfg [retcode], so `luigi` and `python -m pset_4` agree.
 EXIT_CODES = {
     LuigiStatusCode.SUCCESS: 0,
-    # Every task is done; one needed a retry (scheduler retry policy) to get there.
+    # Every output exists; one task needed a retry (scheduler retry policy) to get there.
     LuigiStatusCode.SUCCESS_WITH_RETRY: 0,
     LuigiStatusCode.MISSING_EXT: 20,
     LuigiStatusCode.NOT_RUN: 25,
@@ -21,10 +19,7 @@ EXIT_CODES = {
 }
 UNEXPECTED_EXIT = 1
 
-# "pset_4.errors.PipelineError: the message" -> "the message"
-_EXCEPTION_PREFIX = re.compile(r"^(?:[A-Za-z_][\w.]*)(?:Error|Exception|Exit)?: ")
-
-# What a missing file on the remote is to the user, by the shared folder it is in.
+# What a missing remote file is to the user, by the folder it was expected in.
 MISSING_WHAT = {"images": "image", "saved_models": "model"}
 
 
@@ -32,45 +27,22 @@ def exit_code(result) -> int:
     return EXIT_CODES.get(result.status, UNEXPECTED_EXIT)
 
 
-def last_line_of_error(explanation: str) -> str:
-    """The final ``Type: message`` line of a traceback, without the type.
-
-    Luigi's worker hands the scheduler the traceback JSON-encoded; decode it first.
-    """
-    try:
-        decoded = json.loads(explanation)
-        if isinstance(decoded, str):
-            explanation = decoded
-    except (TypeError, ValueError):
-        pass
-    lines = [line.strip() for line in (explanation or "").splitlines() if line.strip()]
-    if not lines:
-        return "no error message was recorded"
-    return _EXCEPTION_PREFIX.sub("", lines[-1], count=1)
-
-
-def _target_location(task: luigi.Task) -> str:
-    output = task.output()
-    return getattr(output, "path", str(output))
+def describe_missing(relative_path: str, location: str) -> str:
+    """``images/a.jpg`` at ``location`` -> ``image 'a.jpg' (location)``."""
+    folder, _, name = relative_path.partition("/")
+    what = MISSING_WHAT.get(folder)
+    return f"{what} {name!r} ({location})" if what and name else f"{relative_path!r} ({location})"
 
 
 def failure_reason(result) -> str:
-    """One line: the first missing input or the first failed task, and what to do."""
-    from luigi.execution_summary import _summary_dict  # luigi's own summary, by category
-
-    summary = _summary_dict(result.worker)
-    missing = sorted(summary.get("still_pending_ext", ()), key=str)
+    """One line: the inputs missing on the remote, else the first failure csci_utils explains."""
+    missing = sorted(_summary_dict(result.worker)["still_pending_ext"], key=str)
     if missing:
         described = "; ".join(
-            f"{MISSING_WHAT.get(getattr(task, 'SHARED_RELATIVE_PATH', ''), 'input')} "
-            f"{getattr(task, 'name', task.task_id)!r} ({_target_location(task)})"
-            for task in missing
+            describe_missing(getattr(task, "relative_path", ""), task.output().path) for task in missing
         )
         return f"missing on the remote: {described}; upload it, or check the names and --remote"
-    for task in sorted(summary.get("failed", ()), key=str):
-        error = result.worker._scheduler.fetch_error(task.task_id).get("error", "")
-        return f"{task.get_task_family()} failed: {last_line_of_error(error)}"
-    if summary.get("scheduling_error"):
-        task = sorted(summary["scheduling_error"], key=str)[0]
-        return f"{task} could not be scheduled (its requires() or complete() raised); rerun with --verbose"
-    return result.summary_text.strip().splitlines()[-1] if result.summary_text else str(result.status)
+    explanations = explain_failures(result)
+    if explanations:
+        return explanations[0]
+    return f"luigi reported {result.status.name}; rerun with --verbose for its log"

@@ -73,6 +73,18 @@ class UploadModel(Upload):
     CONFIG_SECTION = config.SECTION
 
 
+def resolved_roots(task: luigi.Task) -> dict:
+    """The task's roots with empty ones filled from luigi.cfg or the built-in defaults.
+
+    csci_utils reads an empty root from luigi.cfg only, and fails without one;
+    the pipeline also works from a folder that has no luigi.cfg.
+    """
+    return {
+        "remote_root": config.setting("remote_root", task.remote_root),
+        "local_root": config.setting("local_root", task.local_root),
+    }
+
+
 def seed_root(local_root: str) -> str:
     return os.path.join(config.setting("local_root", local_root), SEED_FOLDER)
 
@@ -116,12 +128,13 @@ class SeedImage(luigi.Task):
         return SampleImage(local_root=self.local_root)
 
     def output(self):
-        return ContentImage(remote_root=self.remote_root, name=SAMPLE_IMAGE).output()
+        return ContentImage(remote_root=resolved_roots(self)["remote_root"], name=SAMPLE_IMAGE).output()
 
     def run(self):
         # A dynamic dependency: the Upload's LocalFile only exists once requires() ran.
         yield UploadImage(
-            remote_root=self.remote_root, local_root=seed_root(self.local_root), name=SAMPLE_IMAGE
+            remote_root=resolved_roots(self)["remote_root"], local_root=seed_root(self.local_root),
+            name=SAMPLE_IMAGE,
         )
 
 
@@ -135,11 +148,12 @@ class SeedModel(luigi.Task):
         return BundledModel(local_root=self.local_root)
 
     def output(self):
-        return SavedModel(remote_root=self.remote_root, name=BUNDLED_MODEL).output()
+        return SavedModel(remote_root=resolved_roots(self)["remote_root"], name=BUNDLED_MODEL).output()
 
     def run(self):
         yield UploadModel(
-            remote_root=self.remote_root, local_root=seed_root(self.local_root), name=BUNDLED_MODEL
+            remote_root=resolved_roots(self)["remote_root"], local_root=seed_root(self.local_root),
+            name=BUNDLED_MODEL,
         )
 
 

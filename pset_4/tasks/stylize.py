@@ -23,7 +23,7 @@ from ..contact_sheet import make_contact_sheet
 from ..errors import PipelineError
 from ..model_cache import cached_model
 from ..names import contact_sheet_relative_path, stylized_relative_path, validate_name
-from .data import DownloadImage, DownloadModel
+from .data import DownloadImage, DownloadModel, resolved_roots
 
 logger = logging.getLogger("pset_4")
 
@@ -56,7 +56,7 @@ class _StylizedImage(luigi.Task):
     output_dir = luigi.Parameter(default="", description="where results go; empty: luigi.cfg [pset_4]")
 
     def requires(self):
-        roots = {"remote_root": self.remote_root, "local_root": self.local_root}
+        roots = resolved_roots(self)
         return {
             "image": DownloadImage(name=self.image, **roots),
             "model": DownloadModel(name=self.model, **roots),
@@ -165,9 +165,7 @@ class ContactSheet(_Batch, luigi.Task):
 
     def requires(self):
         return {
-            "content": DownloadImage(
-                name=self.image, remote_root=self.remote_root, local_root=self.local_root
-            ),
+            "content": DownloadImage(name=self.image, **resolved_roots(self)),
             "results": self._stylize_tasks(self.image),
         }
 

@@ -1,17 +1,7 @@
-from pset_4.outcome import last_line_of_error
+from pset_4.outcome import describe_missing
 
 
-def test_last_line_of_a_traceback_keeps_only_the_message():
-    traceback = (
-        "Runtime error:\nTraceback (most recent call last):\n  File \"x.py\", line 1\n"
-        "neural_style.NeuralStyleError: data/saved_models/bad.pth is not a checkpoint; convert it\n"
-    )
-    assert last_line_of_error(traceback) == "data/saved_models/bad.pth is not a checkpoint; convert it"
-    assert last_line_of_error("") == "no error message was recorded"
-
-
-def test_the_json_encoded_traceback_that_luigi_stores_is_decoded():
-    import json
-
-    stored = json.dumps("Traceback (most recent call last):\npset_4.errors.PipelineError: a.jpg: bad\n")
-    assert last_line_of_error(stored) == "a.jpg: bad"
+def test_a_missing_remote_file_is_named_as_an_image_or_a_model():
+    assert describe_missing("images/a.jpg", "s3://b/p/images/a.jpg") == "image 'a.jpg' (s3://b/p/images/a.jpg)"
+    assert describe_missing("saved_models/m.pth", "r/saved_models/m.pth") == "model 'm.pth' (r/saved_models/m.pth)"
+    assert describe_missing("other/x", "r/other/x") == "'other/x' (r/other/x)"

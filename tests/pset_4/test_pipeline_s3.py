@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
-import boto3
 import luigi
 import pytest
 from PIL import Image
@@ -16,13 +13,11 @@ from sample_photos import SMALL_IMAGE, small_photo
 
 @pytest.fixture
 def bucket_root(s3_server):
-    """A fresh, empty bucket on the moto server; yields its s3:// root for the pipeline."""
-    name = f"pset4-{uuid.uuid4().hex[:12]}"
-    boto3.client("s3").create_bucket(Bucket=name)
-    return f"s3://{name}/pset_4"
+    """A fresh, empty bucket on the moto server (tests/fixtures/s3.py); its s3:// root."""
+    return f"s3://{s3_server.create_bucket()}/pset_4"
 
 
-def test_s3_remote_from_empty_bucket_to_identical_a_and_b_outputs(bucket_root, tmp_path, run_cli):
+def test_s3_remote_from_empty_bucket_to_identical_a_and_b_outputs(s3_server, bucket_root, tmp_path, run_cli):
     # Put the small test image in the bucket through the pipeline's own Upload task.
     staging = tmp_path / "staging"
     (staging / "images").mkdir(parents=True)
@@ -37,7 +32,7 @@ def test_s3_remote_from_empty_bucket_to_identical_a_and_b_outputs(bucket_root, t
                                     remote=bucket_root, output_dir=tmp_path / "B")
     assert code == 0, err
     bucket, prefix = bucket_root[len("s3://"):].split("/", 1)
-    keys = {item["Key"] for item in boto3.client("s3").list_objects_v2(Bucket=bucket)["Contents"]}
+    keys = {item["Key"] for item in s3_server.client().list_objects_v2(Bucket=bucket)["Contents"]}
     assert {f"{prefix}/images/{SMALL_IMAGE}", f"{prefix}/images/grace_hopper.jpg",
             f"{prefix}/saved_models/multistyle26.pth"} <= keys
     assert Image.open(b_output).size == small_photo().size
