@@ -111,6 +111,14 @@ def _configure_logging(verbose: bool) -> None:
         logging.getLogger(name).setLevel(level)
 
 
+def _keep_luigi_from_configuring_logging() -> None:
+    # Luigi would otherwise install its own DEBUG handler on the first build.
+    luigi_config = luigi.configuration.get_config()
+    if not luigi_config.has_section("core"):
+        luigi_config.add_section("core")
+    luigi_config.set("core", "no_configure_logging", "true")
+
+
 def _build(tasks, args) -> "luigi.execution_summary.LuigiRunResult":
     scheduling = (
         {"scheduler_url": args.scheduler_url, "local_scheduler": False}
@@ -137,8 +145,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except SystemExit as exit_:  # argparse already printed one usage line
         return exit_.code if isinstance(exit_.code, int) else USAGE_ERROR
     _configure_logging(args.verbose)
-    # Luigi would otherwise install its own DEBUG handler on the first build.
-    luigi.configuration.get_config().set("core", "no_configure_logging", "true")
+    _keep_luigi_from_configuring_logging()
     roots = {"remote_root": args.remote, "local_root": args.local_root}
     batch = {**roots, "models": args.models, "styles": args.styles, "option": args.option,
              "content_scale": args.content_scale, "output_dir": args.output_dir}

@@ -71,6 +71,14 @@ class _StylizedImage(luigi.Task):
         style = "" if self.style is None else f" style {self.style}"
         return f"{self.image} with {self.model}{style}"
 
+    def on_failure(self, exception: BaseException) -> str:
+        # The scheduler (the CLI's error line, luigid's page) shows this, not a traceback.
+        from neural_style import NeuralStyleError
+
+        if isinstance(exception, (PipelineError, NeuralStyleError)):
+            return str(exception)
+        return super().on_failure(exception)
+
 
 class Stylize(_StylizedImage):
     """Option B: stylize in this process; the model is loaded once per process (model_cache)."""
@@ -179,7 +187,7 @@ class ContactSheet(_Batch, luigi.Task):
 
         content = neural_style.load_image(self.input()["content"].path)
         results = [
-            (f"{task.model} {task.style if task.style is not None else ''}".strip(),
+            (task.model if task.style is None else f"{task.model} style {task.style}",
              neural_style.load_image(target.path))
             for task, target in zip(self.requires()["results"], self.input()["results"])
         ]

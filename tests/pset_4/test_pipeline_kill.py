@@ -52,3 +52,21 @@ def test_kill_9_mid_stylize_leaves_no_output_and_a_rerun_completes(store, tmp_pa
     assert rerun.returncode == 0, rerun.stderr
     assert rerun.stdout.split() == [str(expected)]
     assert Image.open(expected).size == (256, small_photo(256).height)
+
+
+def test_two_workers_stylize_a_batch_in_forked_processes_without_a_luigi_cfg(store, tmp_path):
+    # A subprocess: Luigi forks per task with --workers 2, and forking this pytest
+    # process (which already ran torch) is not what users run. Its working
+    # directory has no luigi.cfg, so the built-in defaults must do.
+    for index in range(2):
+        small_photo(mirror=bool(index)).save(store / "images" / f"pair-{index}.png")
+    done = subprocess.run(
+        [sys.executable, "-m", "pset_4", "--workers", "2", "-i", "pair-0.png", "-i", "pair-1.png",
+         "--remote", str(store), "--local-root", str(tmp_path / "data"),
+         "--output-dir", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    outputs = done.stdout.split()
+    assert len(outputs) == 2 and all(os.path.isfile(path) for path in outputs)
+    assert open(outputs[0], "rb").read() != open(outputs[1], "rb").read()
