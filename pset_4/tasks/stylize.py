@@ -124,11 +124,10 @@ class StylizeProgram(_StylizedImage, ExternalProgramTask):
             try:
                 super().run()
             except ExternalProgramRunError as error:
-                reason = (error.err or "").strip().splitlines()
-                raise PipelineError(
-                    f"neural_style eval failed on {self._describe()}: "
-                    f"{reason[-1] if reason else 'exit status was non-zero'}"
-                ) from None
+                lines = (error.err or "").strip().splitlines()
+                # The child's own one line, without its "neural_style: error: " prefix.
+                reason = lines[-1].split(" error: ", 1)[-1] if lines else "it exited non-zero"
+                raise PipelineError(f"neural_style eval failed on {self._describe()}: {reason}") from None
 
 
 TASK_FOR_OPTION = {"A": StylizeProgram, "B": Stylize}
