@@ -11,10 +11,17 @@ from .errors import TransferError
 
 
 def explain_task(task: luigi.Task) -> str:
-    """One line saying why ``task``'s output is unavailable (re-checks it; never raises)."""
+    """One line saying why ``task``'s output is unavailable (never raises).
+
+    Uses the error its last ``complete()`` recorded, else checks again.
+    """
+    recorded = getattr(task, "completion_problem", None)
+    if recorded:
+        return recorded
     try:
         if task.complete():
             return f"{task} is complete"
+        task.deps()  # a scheduling error may come from requires(), not complete()
         missing_message = getattr(task, "missing_message", None)
         if missing_message is not None:
             return missing_message()

@@ -41,6 +41,18 @@ class _RootedFile:
 
     name = luigi.Parameter(description="file name (may contain sub-folders) below SHARED_RELATIVE_PATH")
 
+    # Why the last complete() raised, for explain_failures() after the run: by
+    # then the store may answer differently (or the settings may have changed).
+    completion_problem: str | None = None
+
+    def complete(self) -> bool:
+        self.completion_problem = None
+        try:
+            return super().complete()
+        except TransferError as error:
+            self.completion_problem = str(error)
+            raise
+
     @property
     def relative_path(self) -> str:
         return join_relative(self.SHARED_RELATIVE_PATH, self.name)
