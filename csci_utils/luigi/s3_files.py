@@ -27,6 +27,8 @@ MiB = 1024 * 1024
 MULTIPART_THRESHOLD = 8 * MiB
 MULTIPART_CHUNKSIZE = 8 * MiB
 MAX_CONCURRENCY = 10
+# Downloaded chunks (256 KiB each) waiting to be written; boto3 allows 100 (25 MiB).
+MAX_IO_QUEUE = 16
 SHA256_METADATA_KEY = "sha256"
 
 _MISSING_KEY_CODES = {"NoSuchKey", "404", "NotFound"}
@@ -91,6 +93,7 @@ def transfer_config() -> TransferConfig:
         multipart_threshold=MULTIPART_THRESHOLD,
         multipart_chunksize=MULTIPART_CHUNKSIZE,
         max_concurrency=MAX_CONCURRENCY,
+        max_io_queue=MAX_IO_QUEUE,
         # The classic engine: the CRT one, when installed, ignores our part settings.
         preferred_transfer_client="classic",
     )
