@@ -45,7 +45,7 @@ def write_random_file(path: Path, size_mb: int) -> None:
             stream.write(os.urandom(MiB))
 
 
-def aws(*args: str) -> tuple[float, float]:
+def run_aws(*args: str) -> tuple[float, float]:
     """Run the aws CLI; return (seconds, its peak RSS in MB)."""
     program = shutil.which("aws", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     start = time.perf_counter()
@@ -58,7 +58,7 @@ def aws(*args: str) -> tuple[float, float]:
 
 
 def aws_cp(source: str, destination: str) -> tuple[float, float]:
-    return aws("s3", "cp", "--only-show-errors", source, destination)
+    return run_aws("s3", "cp", "--only-show-errors", source, destination)
 
 
 def luigi_run(task: luigi.Task) -> float:
@@ -107,7 +107,7 @@ def main() -> int:
                     copy.unlink()
             best = {name: min(values) for name, values in times.items()}
             # What every `aws` call pays before moving a byte: interpreter, imports, one request.
-            startup = min(aws("s3", "ls", f"s3://{bucket}/no-such-prefix/")[0] for _ in range(3))
+            startup = min(run_aws("s3", "ls", f"s3://{bucket}/no-such-prefix/")[0] for _ in range(3))
     finally:
         server.kill()
         shutil.rmtree(work, ignore_errors=True)
