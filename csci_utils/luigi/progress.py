@@ -46,7 +46,8 @@ class TaskProgress:
         now = time.monotonic()
         with self._lock:
             finished = done >= total
-            if percent == self._last_percent or (now - self._last_time < self.interval and not finished):
+            # Threads report out of order: never move the bar backwards.
+            if percent <= self._last_percent or (now - self._last_time < self.interval and not finished):
                 return
             self._last_percent, self._last_time = percent, now
             self.task.set_progress_percentage(percent)

@@ -126,11 +126,14 @@ def test_a_local_file_changing_during_upload_leaves_nothing_remote(store, local_
         assert files_under(store.folder) == []
 
 
-def test_an_object_whose_sha256_does_not_match_is_not_kept(s3_server, local_root):
+@pytest.mark.parametrize("workers", [1, 2], ids=["in-process", "forked-worker"])
+def test_an_object_whose_sha256_does_not_match_is_not_kept(s3_server, local_root, workers):
     store = S3Store(s3_server)
     store.put("images/photo.jpg", b"real bytes", metadata={"sha256": "0" * 64})
 
-    result = build(DownloadImage(remote_root=store.root, local_root=str(local_root), name="photo.jpg"))
+    # With 2 workers the task runs in a child process: the line reaches
+    # explain_failures through the scheduler, as it would from luigid.
+    result = build(DownloadImage(remote_root=store.root, local_root=str(local_root), name="photo.jpg"), workers=workers)
 
     assert result.status == Status.FAILED
     assert "sha256 does not match" in explain_failures(result)[0]

@@ -30,10 +30,26 @@ def local_root(tmp_path):
     return tmp_path / "local"
 
 
+class RecordingDownload(DownloadImage):
+    reported: list[int] = []
+
+    def run(self):
+        # luigi installs set_progress_percentage on the instance when the run starts.
+        report = self.set_progress_percentage
+
+        def record_then_report(percentage):
+            type(self).reported.append(percentage)
+            report(percentage)
+
+        self.set_progress_percentage = record_then_report
+        super().run()
+
+
 def test_download_lands_the_exact_bytes_and_reports_progress(store, local_root):
     data = os.urandom(3 * MiB + 17)
     store.put("images/photo.jpg", data)
-    task = DownloadImage(remote_root=store.root, local_root=str(local_root), name="photo.jpg")
+    task = RecordingDownload(remote_root=store.root, local_root=str(local_root), name="photo.jpg")
+    RecordingDownload.reported = []
     factory = SchedulerKeepingFactory()
 
     result = build(task, factory=factory)
@@ -41,6 +57,8 @@ def test_download_lands_the_exact_bytes_and_reports_progress(store, local_root):
     assert result.status == SUCCESS
     assert (local_root / "images" / "photo.jpg").read_bytes() == data
     assert files_under(local_root) == ["images/photo.jpg"]  # no temp file left behind
+    reported = RecordingDownload.reported
+    assert reported[0] < 100 and reported[-1] == 100 and reported == sorted(reported)
     percent, message = factory.progress(task)
     assert percent == 100
     assert store.url("images/photo.jpg") in message and "verified" in message

@@ -97,10 +97,10 @@ class SchedulerKeepingFactory(luigi.interface._WorkerSchedulerFactory):
         return percent, message
 
 
-def build(*tasks, factory=None):
+def build(*tasks, factory=None, workers: int = 1):
     return luigi.build(
         list(tasks), local_scheduler=True, detailed_summary=True, log_level="WARNING",
-        worker_scheduler_factory=factory,
+        worker_scheduler_factory=factory, workers=workers,
     )
 
 
