@@ -38,7 +38,7 @@ class TaskProgress:
     def __init__(self, task, verb: str, url: str, interval: float = 0.5) -> None:
         self.task, self.verb, self.url, self.interval = task, verb, url, interval
         self._last_percent = -1
-        self._last_time = 0.0
+        self._last_time: float | None = None  # the first update is never held back
         self._lock = threading.Lock()
 
     def __call__(self, done: int, total: int) -> None:
@@ -47,7 +47,8 @@ class TaskProgress:
         with self._lock:
             finished = done >= total
             # Threads report out of order: never move the bar backwards.
-            if percent <= self._last_percent or (now - self._last_time < self.interval and not finished):
+            too_soon = self._last_time is not None and now - self._last_time < self.interval
+            if percent <= self._last_percent or (too_soon and not finished):
                 return
             self._last_percent, self._last_time = percent, now
             self.task.set_progress_percentage(percent)

@@ -81,12 +81,18 @@ def join_relative(*parts: str) -> str:
     return "/".join(pieces)
 
 
+def s3_file_target(url: str, client=None):
+    try:
+        from .s3_files import S3FileTarget  # boto3 is only needed for s3:// roots
+    except ImportError as error:
+        raise TransferError(f"{url} needs boto3: install this package with the [s3] extra") from error
+    return S3FileTarget(url, client=client)
+
+
 def remote_target(root: str, relative_path: str) -> FileSystemTarget:
     """The target for ``<root>/<relative_path>``: an S3 object or a file in a folder (bytes)."""
     parsed = parse_root(root)
     relative = join_relative(relative_path)
     if isinstance(parsed, S3Root):
-        from .s3_files import S3FileTarget  # boto3 is only needed for s3:// roots
-
-        return S3FileTarget(parsed.url(relative))
+        return s3_file_target(parsed.url(relative))
     return SuffixPreservingLocalTarget(parsed.url(relative), format=luigi.format.Nop)

@@ -20,13 +20,14 @@ from .errors import TransferError
 from .folder_files import copy_into, folder_stat
 from .integrity import ObjectInfo, file_digests, verify_copy
 from .progress import ByteTally, ProgressCallback
+from .roots import s3_file_target
 from .target import BaseAtomicProviderLocalTarget, SuffixPreservingLocalTarget
 
 
 def _as_s3_file(target: S3Target):
-    from .s3_files import S3FileTarget  # boto3 is needed for s3:// roots only
-
-    return target if isinstance(target, S3FileTarget) else S3FileTarget(target.path, client=target.fs)
+    if hasattr(target, "download_into"):  # already an S3FileTarget
+        return target
+    return s3_file_target(target.path, client=target.fs)
 
 
 def _as_atomic_local(target: FileSystemTarget) -> BaseAtomicProviderLocalTarget:

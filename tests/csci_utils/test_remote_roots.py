@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 
 import luigi.format
 import pytest
@@ -10,6 +11,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError, NoCredenti
 from luigi.contrib.s3 import S3Target
 
 from csci_utils.luigi import FolderRoot, S3Root, TransferError, parse_root, remote_target
+from csci_utils.luigi.progress import MiB, ByteTally, TaskProgress
 from csci_utils.luigi.integrity import ObjectInfo, file_digests, md5_from_etag, verify_copy
 from csci_utils.luigi.roots import join_relative
 from csci_utils.luigi.s3_files import describe_s3_error
@@ -117,3 +119,34 @@ def test_s3_errors_become_one_line_naming_the_url(error, fragment):
     assert "s3://bkt/k.jpg" in message
     assert "\n" not in message
     assert "AKIASECRET" not in message  # the server's text is never echoed
+
+
+class _FakeTask:
+    def __init__(self):
+        self.percentages, self.messages = [], []
+
+    def set_progress_percentage(self, percentage):
+        self.percentages.append(percentage)
+
+    def set_status_message(self, message):
+        self.messages.append(message)
+
+
+def test_task_progress_is_throttled_monotonic_and_always_reports_the_end():
+    task = _FakeTask()
+    progress = TaskProgress(task, "downloading", "s3://b/k", interval=3600)
+    for done in (10, 5, 20, 30, 100):  # threads report out of order
+        progress(done * MiB, 100 * MiB)
+    assert task.percentages == [10, 100]  # the first, then nothing until the end
+    assert task.messages[-1] == "downloading s3://b/k: 100.0 of 100.0 MiB (100%)"
+
+
+def test_byte_tally_adds_up_counts_from_many_threads():
+    seen = []
+    tally = ByteTally(4000, lambda done, total: seen.append((done, total)))
+    threads = [threading.Thread(target=lambda: [tally(1) for _ in range(1000)]) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert tally.done == 4000 and max(seen) == (4000, 4000)
