@@ -49,7 +49,7 @@ def run_aws(*args: str) -> tuple[float, float]:
     """Run the aws CLI; return (seconds, its peak RSS in MB)."""
     program = shutil.which("aws", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     start = time.perf_counter()
-    process = subprocess.Popen([program, *args])
+    process = subprocess.Popen([program, *args], stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status):
