@@ -18,7 +18,7 @@ from luigi.target import FileSystemTarget
 
 from .errors import TransferError
 from .folder_files import copy_into, folder_stat
-from .integrity import ObjectInfo, file_digests, verify_copy
+from .integrity import HashingWriter, ObjectInfo, file_digests, strongest_hash, verify_copy
 from .progress import ByteTally, ProgressCallback
 from .roots import s3_file_target
 from .target import BaseAtomicProviderLocalTarget, SuffixPreservingLocalTarget
@@ -57,12 +57,27 @@ def download(remote: FileSystemTarget, local: FileSystemTarget,
         raise TransferError(f"{remote.path} does not exist: upload it first or fix the remote root")
     tally = ByteTally(info.size, progress)
     with local.temporary_path() as temporary:
-        with open(temporary, "wb") as fileobj:
-            if isinstance(remote, S3Target):
-                _as_s3_file(remote).download_into(fileobj, info, tally)
-            else:
+        digests: dict[str, str] = {}
+        if isinstance(remote, S3Target):
+            digests = _download_s3(_as_s3_file(remote), info, temporary, tally)
+        else:
+            with open(temporary, "wb") as fileobj:
                 copy_into(remote.path, info, fileobj, tally)
-        return verify_copy(temporary, os.path.getsize(temporary), info, remote.path)
+        return verify_copy(temporary, os.path.getsize(temporary), info, remote.path, digests)
+
+
+def _download_s3(s3_file, info: ObjectInfo, temporary: str, tally: ByteTally) -> dict[str, str]:
+    algorithm = strongest_hash(info)
+    if algorithm is None:
+        with open(temporary, "wb") as fileobj:
+            s3_file.download_into(fileobj, info, tally)
+        return {}
+    writer = HashingWriter(temporary, algorithm)  # hashes while the parts land
+    try:
+        s3_file.download_into(writer, info, tally)
+    finally:
+        digests = writer.close()
+    return digests
 
 
 def upload(local: FileSystemTarget, remote: FileSystemTarget,
