@@ -119,6 +119,7 @@ class HashingWriter:
         end = start + len(data)
         with self._changed:
             if end > self._prefix:
+                start = max(start, self._prefix)  # a retried part may rewrite hashed bytes
                 self._pending[start] = max(end, self._pending.get(start, end))
                 while self._prefix in self._pending:
                     self._prefix = max(self._prefix, self._pending.pop(self._prefix))

@@ -169,3 +169,12 @@ def test_hashing_writer_gives_no_digest_for_a_file_with_a_hole(tmp_path):
     writer.seek(10)
     writer.write(b"after a hole")
     assert writer.close() == {}  # verify_copy then reads the whole file itself
+
+
+def test_hashing_writer_survives_a_retried_part_rewriting_hashed_bytes(tmp_path):
+    data = os.urandom(3 * MiB)
+    writer = HashingWriter(str(tmp_path / "part.bin"), "sha256")
+    for start, end in [(0, 2 * MiB), (MiB, 3 * MiB)]:  # the second write overlaps the first
+        writer.seek(start)
+        writer.write(data[start:end])
+    assert writer.close() == {"sha256": hashlib.sha256(data).hexdigest()}
