@@ -221,11 +221,12 @@ def test_refused_credentials_are_reported_without_printing_them(s3_server, local
     assert DUMMY_SECRET_ACCESS_KEY not in printed
 
 
-def _luigi_cli(*args: str) -> subprocess.CompletedProcess:
-    # The repository's luigi.cfg maps a missing input to exit code 20 ([retcode]).
+def _luigi_cli(*args: str, module: str = "csci_utils.luigi") -> subprocess.CompletedProcess:
+    # The repository's luigi.cfg gives the exit codes ([retcode]): missing input 20.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
     return subprocess.run(
-        [sys.executable, "-m", "luigi", "--module", "csci_utils.luigi", *args, "--local-scheduler"],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "luigi", "--module", module, *args, "--local-scheduler"],
+        cwd=REPO, capture_output=True, text=True, timeout=120, env=env,
     )
 
 
@@ -235,3 +236,25 @@ def test_the_luigi_command_line_exits_non_zero_with_the_one_line_reason(store, l
     assert run.returncode == 20, run.stderr
     assert f"{store.url('absent.jpg')} does not exist: put the file there" in run.stderr
     assert DUMMY_SECRET_ACCESS_KEY not in run.stdout + run.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["unreachable endpoint", "refused credentials"])
+def test_the_luigi_command_line_names_s3_problems_without_printing_credentials(s3_server, local_root, case, monkeypatch):
+    store = S3Store(s3_server)
+    store.put("images/photo.jpg", b"bytes")
+    args = ("DownloadImage", "--remote-root", store.root, "--local-root", str(local_root), "--name", "photo.jpg")
+    if case == "unreachable endpoint":
+        endpoint = f"http://127.0.0.1:{_closed_port()}"
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", endpoint)
+        run = _luigi_cli(*args, module="transfer_helpers")
+        expected = f"cannot reach the S3 endpoint {endpoint} for {store.url('images/photo.jpg')}"
+    else:
+        with s3_server.checking_credentials():
+            run = _luigi_cli(*args, module="transfer_helpers")
+        expected = f"refused the credentials for {store.url('images/photo.jpg')}"
+
+    assert run.returncode == 35, run.stderr  # [retcode] scheduling_error: complete() raised
+    assert expected in run.stderr
+    assert DUMMY_SECRET_ACCESS_KEY not in run.stdout + run.stderr
+    assert files_under(local_root) == []
