@@ -86,17 +86,19 @@ def render_ci(plan: CiPlan) -> str:
 def render_pins(venv: Inventory) -> str:
     """requirements-ci.txt: ``name==version`` for everything installed in the venv itself.
 
-    Distributions installed from a local folder (the project, editable
-    installs) cannot be pinned by version; they are listed as comments.
+    Distributions installed from a folder (the project, editable installs) or
+    from version control cannot be pinned by version; they are listed as
+    comments. A wheel installed from a file is pinned like any other.
     """
     lines = [f"# The versions installed in the Pipenv venv (Python {venv.version}), so that CI",
              "# installs exactly what works at home. Rendered by RenderTravis.", ""]
     for name, dist in sorted(venv.own().items()):
         if name in BOOTSTRAP_DISTRIBUTIONS:
             continue
-        local = dist.editable or (dist.direct_url or {}).get("url", "").startswith("file:")
-        if local:
-            lines.append(f"# {dist.display_name} {dist.version}: installed from a local folder")
+        origin = dist.direct_url or {}
+        if dist.editable or "dir_info" in origin or "vcs_info" in origin:
+            lines.append(f"# {dist.display_name} {dist.version}: installed from "
+                         f"{'version control' if 'vcs_info' in origin else 'a folder'}, not pinned")
         else:
             lines.append(f"{dist.display_name}=={dist.version}")
     return "\n".join(lines) + "\n"

@@ -214,9 +214,7 @@ class BuildTree(PipenvParameters):
         write_json(outputs["json"], tree)  # last: the completeness check looks at all three
 
 
-class RenderTravis(PipenvParameters):
-    """A CI configuration rendered from the Pipfile, and the venv's pinned versions."""
-
+class RenderParameters(PipenvParameters):
     ci = luigi.ChoiceParameter(choices=CI_KINDS, default="travis",
                                description="travis (.travis.yml) or github (Actions workflow)")
     pin = luigi.BoolParameter(default=False, description=f"make CI install {PINS_FILE} too")
@@ -224,6 +222,10 @@ class RenderTravis(PipenvParameters):
                                      "[scripts] jobs run")
     secrets = luigi.ListParameter(default=(), description="more secret variable names "
                                   "(the .env file's names are always included)")
+
+
+class RenderTravis(RenderParameters):
+    """A CI configuration rendered from the Pipfile, and the venv's pinned versions."""
 
     def requires(self):
         return self.clone(ScanPipenv)
@@ -248,11 +250,14 @@ class RenderTravis(PipenvParameters):
         write_text(outputs["ci"], render_ci(plan))
 
 
-class UpdateCIFile(RenderTravis):
+class UpdateCIFile(RenderParameters):
     """Copy RenderTravis's output into the project (.travis.yml or .github/workflows/ci.yml)."""
 
     def requires(self):
         return self.clone(RenderTravis)
+
+    def fingerprint(self) -> str:
+        return short_hash(self.requires().output()["ci"].path)
 
     def output(self):
         return SuffixPreservingLocalTarget(str(self.project / CI_FILES[self.ci]))
