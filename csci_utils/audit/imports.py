@@ -51,27 +51,36 @@ def _is_import_error_guard(handler: ast.ExceptHandler) -> bool:
         for n in names)
 
 
-def _imports_in(tree: ast.AST) -> list[tuple[str, int, bool]]:
-    """(top-level module, line, optional) for each absolute import in a module."""
+STATEMENT_LISTS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def _imports_in(tree: ast.Module) -> list[tuple[str, int, bool]]:
+    """(top-level module, line, optional) for each absolute import in a module.
+
+    Imports are statements, so only statement lists are walked (function and
+    class bodies, branches, handlers), not every expression node.
+    """
     found = []
 
-    def walk(node: ast.AST, optional: bool) -> None:
-        if isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
-            guarded = optional or any(_is_import_error_guard(h) for h in node.handlers)
-            for child in node.body:
-                walk(child, guarded)
-            for child in [*node.handlers, *node.orelse, *node.finalbody]:
-                walk(child, optional)
-            return
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                found.append((alias.name.split(".")[0], node.lineno, optional))
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.append((node.module.split(".")[0], node.lineno, optional))
-        for child in ast.iter_child_nodes(node):
-            walk(child, optional)
+    def walk(statements: list, optional: bool) -> None:
+        for node in statements:
+            if isinstance(node, ast.Import):
+                found.extend((alias.name.split(".")[0], node.lineno, optional)
+                             for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                if node.level == 0 and node.module:
+                    found.append((node.module.split(".")[0], node.lineno, optional))
+            elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
+                walk(node.body, optional or any(_is_import_error_guard(h) for h in node.handlers))
+                for name in ("handlers", "orelse", "finalbody"):
+                    walk(getattr(node, name), optional)
+            else:
+                for name in STATEMENT_LISTS:
+                    children = getattr(node, name, None)
+                    if isinstance(children, list):
+                        walk(children, optional)
 
-    walk(tree, False)
+    walk(tree.body, False)
     return found
 
 

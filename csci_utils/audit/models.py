@@ -142,7 +142,7 @@ class Pipfile:
     requires: dict[str, str]
     scripts: dict[str, str]
     sources: tuple[dict, ...]
-    hash: str  # sha256 the way pipenv computes it; Pipfile.lock records it
+    hash: str | None  # sha256 the way pipenv computes it (Pipfile.lock records it); None: not computed
 
     @classmethod
     def from_dict(cls, data: dict) -> "Pipfile":

@@ -1,10 +1,16 @@
 """Find a project's Pipenv virtualenv with ``pipenv --venv`` (and ``--py`` when needed).
 
-pipenv takes about a second to start, so the answer is remembered: in this
-process, and on disk next to the audit outputs, under a key made of everything
-that steers pipenv's choice (project, Pipfile, the PIPENV_*/WORKON_HOME
-variables, an in-project ``.venv``). A remembered venv is used only while its
-interpreter still exists.
+pipenv takes a second or two to start, so:
+
+* when the project says explicitly that its venv lives in the project
+  (``PIPENV_VENV_IN_PROJECT=1``, or ``[pipenv] venv_in_project = true`` in the
+  Pipfile) and ``PROJECT/.venv`` is a venv, pipenv's answer is that folder by
+  its own rule, and pipenv is not started;
+* otherwise pipenv is asked, and the answer is remembered: in this process and
+  on disk next to the audit outputs, under a key made of everything that
+  steers pipenv's choice (project, the PIPENV_*/WORKON_HOME variables, an
+  in-project ``.venv``). A remembered venv is used only while its interpreter
+  still exists.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from csci_utils.luigi.target import SuffixPreservingLocalTarget
+
+from .pipfile import tomllib
 
 from .errors import AuditError
 
@@ -100,6 +108,26 @@ def _ask_pipenv(command: list[str], flag: str, project_dir: Path, env: dict) -> 
     return answer[-1].strip()
 
 
+# The words pipenv's env_to_bool reads as true (pipenv/utils/constants.py).
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+
+
+def explicit_in_project_venv(project_dir: Path) -> Path | None:
+    """PROJECT/.venv when pipenv is told explicitly to keep the venv in the project."""
+    dot_venv = project_dir / ".venv"
+    if not dot_venv.is_dir() or not venv_python(dot_venv).exists():
+        return None
+    flag = os.environ.get("PIPENV_VENV_IN_PROJECT")
+    if flag is not None or "PIPENV_NO_VENV_IN_PROJECT" in os.environ:
+        return dot_venv if flag is not None and flag.lower() in TRUE_WORDS else None
+    try:
+        with open(project_dir / "Pipfile", "rb") as handle:
+            setting = tomllib.load(handle).get("pipenv", {}).get("venv_in_project")
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    return dot_venv if setting is True else None
+
+
 def _cache_key(project_dir: Path, command: list[str]) -> str:
     steering = {k: v for k, v in os.environ.items() if k.startswith(STEERING_ENV_PREFIXES)}
     in_project = project_dir / ".venv"
@@ -123,6 +151,9 @@ def locate_pipenv_venv(project_dir: str | os.PathLike, cache_dir: str | os.PathL
         raise AuditError(f"no Pipfile in {project_dir}: run the audit in a Pipenv project "
                          "or pass --project-dir")
     command = find_pipenv(pipenv)
+    explicit = explicit_in_project_venv(project_dir)
+    if explicit is not None:
+        return PipenvVenv(str(explicit), str(venv_python(explicit)), system_site_packages(explicit))
     key = _cache_key(project_dir, command)
     cache_file = Path(cache_dir) / f"pipenv-venv-{key}.txt" if cache_dir else None
     venv = _memory.get(key)

@@ -8,6 +8,7 @@ hashed with the sources pipenv derives from pip's configuration.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -32,6 +33,11 @@ LOCK_META = "_meta"
 
 def canonical_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def check_pipfile(path: Path) -> None:
+    """Raise the same AuditError as ``read_pipfile`` for a missing or malformed Pipfile, cheaply."""
+    read_toml(path)
 
 
 def read_toml(path: Path) -> dict:
@@ -71,6 +77,19 @@ def _trusted_hosts(configuration, section: str) -> list[str]:
 
 
 def default_sources() -> list[dict]:
+    """Like ``_default_sources``, remembered per set of pip/pipenv environment variables."""
+    steering = tuple(sorted((k, v) for k, v in os.environ.items()
+                            if k.startswith(("PIP_", "PIPENV_TEST_INDEX", "VIRTUAL_ENV",
+                                             "XDG_CONFIG", "HOME"))))
+    return [dict(source) for source in _remembered_default_sources(steering)]
+
+
+@functools.lru_cache(maxsize=8)
+def _remembered_default_sources(_steering: tuple) -> tuple:
+    return tuple(_default_sources())
+
+
+def _default_sources() -> list[dict]:
     """The [[source]] list pipenv assumes when a Pipfile has none.
 
     pipenv (``Project.__init__``) builds it from pip's configuration:
@@ -131,8 +150,12 @@ def pipfile_hash(data: dict) -> str:
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
-def read_pipfile(path: str | Path) -> Pipfile:
-    """Parse a Pipfile: every package category, [requires], [scripts], [[source]] and the hash."""
+def read_pipfile(path: str | Path, compute_hash: bool = True) -> Pipfile:
+    """Parse a Pipfile: every package category, [requires], [scripts], [[source]] and the hash.
+
+    The hash is only compared with a Pipfile.lock; ``compute_hash=False`` skips
+    it (hash None) when there is no lock, which saves loading pip's configuration.
+    """
     path = Path(path)
     data = read_toml(path)
     for table in ("packages", "dev-packages", "requires", "scripts"):
@@ -152,7 +175,7 @@ def read_pipfile(path: str | Path) -> Pipfile:
         scripts={k: v if isinstance(v, str) else " ".join(map(str, v))
                  for k, v in data.get("scripts", {}).items()},
         sources=tuple(data.get("source", ())),
-        hash=pipfile_hash(data),
+        hash=pipfile_hash(data) if compute_hash else None,
     )
 
 

@@ -150,6 +150,27 @@ def file_url_to_path(url):
     return unquote(urlparse(url).path)
 
 
+def read_headers(dist):
+    """Name, Version and Requires-Dist from METADATA, without the email parser (slow)."""
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    name = version = None
+    requires = []
+    for line in text.splitlines():
+        if not line:
+            break  # the headers end at the first blank line; the description follows
+        key, sep, value = line.partition(":")
+        if not sep or line[0] in " \t":
+            continue
+        value = value.strip()
+        if key == "Name":
+            name = value
+        elif key == "Version":
+            version = value
+        elif key == "Requires-Dist":
+            requires.append(value)
+    return {"Name": name, "Version": version, "Requires-Dist": requires}
+
+
 def describe(dist, meta):
     info_path = getattr(dist, "_path", None)  # PathDistribution's dist-info folder
     direct_url = direct_url_of(dist)
@@ -166,7 +187,7 @@ def describe(dist, meta):
         "direct_url": direct_url,
         "installer": installer,
         "top_level": top_level_names(dist, str(info_path.parent) if info_path else None),
-        "requires": meta.get_all("Requires-Dist") or [],
+        "requires": meta["Requires-Dist"],
     }
 
 
@@ -179,8 +200,8 @@ def main():
     distributions = []
     if metadata is not None:
         for dist in metadata.distributions(path=path):
-            meta = dist.metadata  # parsed on every access: once is enough
-            if not meta or not meta["Name"]:
+            meta = read_headers(dist)
+            if not meta["Name"] or not meta["Version"]:
                 continue  # a broken leftover dist-info folder
             distributions.append(describe(dist, meta))
     modules = {entry: importable_modules(entry) for entry in path if os.path.isdir(entry)}

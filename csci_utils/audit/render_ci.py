@@ -6,10 +6,9 @@ data into text. Secrets appear by name only.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
-
-import jinja2
 
 from .models import Inventory, Pipfile
 from .tree import BOOTSTRAP_DISTRIBUTIONS
@@ -71,16 +70,21 @@ def _yaml_string(value: str) -> str:
     return json.dumps(str(value))
 
 
-_environment = jinja2.Environment(
-    loader=jinja2.PackageLoader("csci_utils.audit", "templates"),
-    undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-    trim_blocks=True, lstrip_blocks=True, autoescape=False)
-_environment.filters["yaml_string"] = _yaml_string
+@functools.lru_cache(maxsize=1)
+def _templates():
+    import jinja2  # only rendering needs it; keep `import csci_utils.audit` light
+
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("csci_utils.audit", "templates"),
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+        trim_blocks=True, lstrip_blocks=True, autoescape=False)
+    environment.filters["yaml_string"] = _yaml_string
+    return environment
 
 
 def render_ci(plan: CiPlan) -> str:
     """The .travis.yml (or GitHub Actions workflow) text for ``plan``."""
-    return _environment.get_template(f"{plan.ci}.yml.j2").render(plan=plan)
+    return _templates().get_template(f"{plan.ci}.yml.j2").render(plan=plan)
 
 
 def render_pins(venv: Inventory) -> str:

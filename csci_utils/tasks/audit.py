@@ -29,6 +29,7 @@ from csci_utils.audit import (AuditError, base_python, ci_plan, diagnose, enviro
 from csci_utils.audit.env_file import secret_names
 from csci_utils.audit.imports import project_python_files
 from csci_utils.audit.interpreter import resolve_python
+from csci_utils.audit.pipfile import check_pipfile
 from csci_utils.audit.models import (WILL_BREAK_ON_CI, Inventory, PipenvProject, to_jsonable)
 from csci_utils.audit.render_ci import CI_KINDS, PINS_FILE
 from csci_utils.luigi.target import SuffixPreservingLocalTarget
@@ -145,7 +146,7 @@ class ScanPipenv(PipenvParameters):
         if not pipfile.is_file():
             raise AuditError(f"no Pipfile in {self.project}: run the audit in a Pipenv project "
                              "or pass --project-dir")
-        read_pipfile(pipfile)  # a malformed Pipfile is reported before pipenv is asked anything
+        check_pipfile(pipfile)  # a malformed Pipfile is reported before pipenv is asked anything
         lock = self.project / "Pipfile.lock"
         venv = self.venv
         return short_hash(hashlib.sha256(pipfile.read_bytes()).hexdigest(),
@@ -157,12 +158,13 @@ class ScanPipenv(PipenvParameters):
 
     def audit(self) -> None:
         venv = self.venv
-        pipfile = read_pipfile(self.project / "Pipfile")
+        lock = self.project / "Pipfile.lock"
+        pipfile = read_pipfile(self.project / "Pipfile", compute_hash=lock.is_file())
         project = PipenvProject(
             project_dir=str(self.project), venv=venv.venv,
             system_site_packages=venv.system_site_packages,
             inventory=inspect_interpreter(venv.python), pipfile=pipfile,
-            lock=read_lock(self.project / "Pipfile.lock", pipfile))
+            lock=read_lock(lock, pipfile))
         write_json(self.output(), project)
 
 
@@ -313,6 +315,19 @@ class Diagnose(MainParameters, PipenvParameters):
         outputs = self.output()
         write_text(outputs["text"], summary)
         write_json(outputs["json"], diagnosis)
+
+
+class AuditAll(luigi.WrapperTask):
+    """Every audit output at once: Diagnose, LocatePaths, BuildTree and RenderTravis."""
+
+    project_dir = AuditTask.project_dir
+    audit_dir = AuditTask.audit_dir
+    main_python = MainParameters.main_python
+    pipenv = PipenvParameters.pipenv
+
+    def requires(self):
+        return [self.clone(Diagnose), self.clone(LocatePaths), self.clone(BuildTree),
+                self.clone(RenderTravis)]
 
 
 # --- the `luigi` command line -------------------------------------------------------------
