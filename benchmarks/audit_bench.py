@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -34,15 +35,19 @@ BIN = Path(sys.executable).parent
 GOAL = 0.5
 
 
-def timed(command: list[str], env: dict) -> float:
+def timed(command: list[str], env: dict) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the command and its children)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     completed = subprocess.run(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if completed.returncode != 0:
         sys.exit(f"audit_bench: {' '.join(command[:3])}... failed "
                  f"(exit {completed.returncode}): {completed.stderr.strip()[-500:]}")
-    return elapsed
+    return elapsed, cpu
 
 
 def main() -> int:
@@ -53,9 +58,9 @@ def main() -> int:
 
     env = {**os.environ, "PIPENV_IGNORE_VIRTUALENVS": "1", "PIPENV_VERBOSITY": "-1"}
     pipenv = str(BIN / "pipenv")
-    times: dict[str, list[float]] = {"pipenv graph --json": [], "audit chain, cold": [],
-                                     "audit chain, warm (no work)": [],
-                                     "pipenv --venv alone": []}
+    times: dict[str, list[tuple[float, float]]] = {
+        "pipenv graph --json": [], "audit chain, cold": [], "audit chain, warm (no work)": [],
+        "pipenv --venv alone": [], "floor: python -c 'import luigi'": []}
     scratch = Path(tempfile.mkdtemp(prefix="audit-bench-"))
     try:
         for number in range(args.rounds):
@@ -69,20 +74,28 @@ def main() -> int:
             times["audit chain, warm (no work)"].append(timed(chain, env))
             assert sorted(p.name for p in audit_dir.iterdir()) == outputs, "warm run did work"
             times["pipenv --venv alone"].append(timed([pipenv, "--venv"], env))
+            times["floor: python -c 'import luigi'"].append(
+                timed([sys.executable, "-c", "import luigi"], env))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
-    reference = statistics.median(times["pipenv graph --json"])
+    def median(name: str, which: int = 0) -> float:
+        return statistics.median(sample[which] for sample in times[name])
+
+    reference, reference_cpu = median("pipenv graph --json"), median("pipenv graph --json", 1)
+    load = os.getloadavg()[0]
     print(f"audit benchmark: {args.rounds} rounds, luigi --workers {args.workers}, "
-          f"{os.cpu_count()} CPUs, repo {REPO}")
-    print(f"{'command':32} {'median s':>9} {'min s':>7} {'ratio':>7}")
-    for name, samples in times.items():
-        median = statistics.median(samples)
-        print(f"{name:32} {median:9.2f} {min(samples):7.2f} {median / reference:6.2f}x")
-    cold = statistics.median(times["audit chain, cold"])
-    asked = cold + statistics.median(times["pipenv --venv alone"])
-    print(f"cold chain / pipenv graph = {cold / reference:.2f}x (goal <= {GOAL}x: "
-          f"{'met' if cold / reference <= GOAL else 'NOT met'}); "
+          f"{os.cpu_count()} CPUs, load average {load:.1f}, repo {REPO}")
+    print(f"{'command':34} {'wall s':>7} {'min s':>6} {'ratio':>6}   {'CPU s':>6} {'ratio':>6}")
+    for name in times:
+        wall, cpu = median(name), median(name, 1)
+        fastest = min(sample[0] for sample in times[name])
+        print(f"{name:34} {wall:7.2f} {fastest:6.2f} {wall / reference:5.2f}x   "
+              f"{cpu:6.2f} {cpu / reference_cpu:5.2f}x")
+    cold = median("audit chain, cold")
+    asked = cold + median("pipenv --venv alone")
+    print(f"cold chain / pipenv graph = {cold / reference:.2f}x wall "
+          f"(goal <= {GOAL}x: {'met' if cold / reference <= GOAL else 'NOT met'}); "
           f"if pipenv had to be asked for the venv: {asked / reference:.2f}x")
     return 0
 
