@@ -128,6 +128,13 @@ def explicit_in_project_venv(project_dir: Path) -> Path | None:
     return dot_venv if setting is True else None
 
 
+def _mtime(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
 def _cache_key(project_dir: Path, command: list[str]) -> str:
     steering = {k: v for k, v in os.environ.items() if k.startswith(STEERING_ENV_PREFIXES)}
     in_project = project_dir / ".venv"
@@ -136,7 +143,14 @@ def _cache_key(project_dir: Path, command: list[str]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+def _workon_home() -> Path:
+    return Path(os.environ.get("WORKON_HOME") or Path.home() / ".local/share/virtualenvs")
+
+
 _memory: dict[str, str] = {}
+# A "no venv" answer, remembered while nothing that could create one changed
+# (the in-project .venv is in the key; a new venv in WORKON_HOME changes its mtime).
+_no_venv: dict[tuple[str, int | None], AuditError] = {}
 
 
 def locate_pipenv_venv(project_dir: str | os.PathLike, cache_dir: str | os.PathLike | None = None,
@@ -161,7 +175,14 @@ def locate_pipenv_venv(project_dir: str | os.PathLike, cache_dir: str | os.PathL
         venv = cache_file.read_text().strip() or None
     if venv is None or not venv_python(Path(venv)).exists():
         env = pipenv_environment(project_dir)
-        venv = _ask_pipenv(command, "--venv", project_dir, env)
+        failure_key = (key, _mtime(_workon_home()))
+        if failure_key in _no_venv:
+            raise _no_venv[failure_key]
+        try:
+            venv = _ask_pipenv(command, "--venv", project_dir, env)
+        except AuditError as error:
+            _no_venv[failure_key] = error
+            raise
         if not venv_python(Path(venv)).exists():  # an unusual layout: ask for the interpreter
             python = _ask_pipenv(command, "--py", project_dir, env)
             if not Path(python).exists():
