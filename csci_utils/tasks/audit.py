@@ -346,15 +346,20 @@ def _exit_non_zero_on_failure() -> None:
             config.set("retcode", option, str(code))
 
 
-class _OneLineAuditErrors(logging.Filter):
-    """AuditError is the user's problem, not ours: log its message, not its traceback."""
+class _NoTracebackForAuditErrors(logging.Filter):
+    """AuditError is the user's problem, not ours: its message is enough."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info and isinstance(record.exc_info[1], AuditError):
-            print(f"audit: error: {record.exc_info[1]}", file=sys.stderr)
             record.exc_info, record.exc_text = None, None
         return True
 
 
+@AuditTask.event_handler(luigi.Event.FAILURE)
+def _report_audit_error(task: AuditTask, exception: BaseException) -> None:
+    if isinstance(exception, AuditError):
+        print(f"audit: error: {exception}", file=sys.stderr)
+
+
 _exit_non_zero_on_failure()
-logging.getLogger("luigi-interface").addFilter(_OneLineAuditErrors())
+logging.getLogger("luigi-interface").addFilter(_NoTracebackForAuditErrors())
