@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from csci_utils.audit import (AuditError, ci_plan, inspect_interpreter, locate, read_lock,
-                              read_pipfile, render_ci, render_pins, scan_imports)
+from csci_utils.audit import (AuditError, ci_plan, inspect_interpreter, locate,
+                              locate_pipenv_venv, read_lock, read_pipfile, render_ci, render_pins,
+                              scan_imports)
 from csci_utils.audit.env_file import secret_names
 from csci_utils.audit.interpreter import environment_fingerprint
 from csci_utils.audit.locate import find_shadowing
+from csci_utils.audit.pipenv_venv import explicit_in_project_venv
 from csci_utils.audit.models import Edge, TreeNode
 from csci_utils.audit.validate import find_conflicts, find_cycles
 
@@ -226,3 +228,17 @@ def test_pins_are_the_venvs_exact_versions(project):
     pins = render_pins(inspect_interpreter(str(project.python)))
     lines = [line for line in pins.splitlines() if line and not line.startswith("#")]
     assert sorted(lines) == [f"{NEEDED}==1.0", f"{SHARED}==2.0"]
+
+
+def test_venv_lookup_agrees_with_pipenv(project, tmp_path, monkeypatch):
+    # Not explicit: pipenv itself is asked (and its answer remembered on disk).
+    found = locate_pipenv_venv(project.dir, cache_dir=tmp_path)
+    assert Path(found.venv) == project.dir / ".venv" and Path(found.python) == project.python
+    assert not found.system_site_packages
+    assert list(tmp_path.glob("pipenv-venv-*.txt"))
+    # Explicit (env or Pipfile): pipenv's rule gives .venv without starting pipenv.
+    assert explicit_in_project_venv(project.dir) is None
+    monkeypatch.setenv("PIPENV_VENV_IN_PROJECT", "1")
+    assert explicit_in_project_venv(project.dir) == project.dir / ".venv"
+    monkeypatch.setenv("PIPENV_VENV_IN_PROJECT", "0")
+    assert explicit_in_project_venv(project.dir) is None
