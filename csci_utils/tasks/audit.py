@@ -17,7 +17,6 @@ import hashlib
 import json
 import logging
 import sys
-from functools import cached_property
 from pathlib import Path
 
 import luigi

@@ -242,3 +242,32 @@ def test_venv_lookup_agrees_with_pipenv(project, tmp_path, monkeypatch):
     assert explicit_in_project_venv(project.dir) == project.dir / ".venv"
     monkeypatch.setenv("PIPENV_VENV_IN_PROJECT", "0")
     assert explicit_in_project_venv(project.dir) is None
+
+
+def test_diagnose_pythonpath_only_module_and_lock_findings(main_python, project, tmp_path,
+                                                           monkeypatch):
+    from csci_utils.audit import diagnose
+    from csci_utils.audit.models import ImportSite, PipenvProject
+
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    (loose / "handmade.py").write_text("")
+    monkeypatch.setenv("PYTHONPATH", str(loose))
+    main = inspect_interpreter(str(main_python))
+    monkeypatch.delenv("PYTHONPATH")
+    venv = inspect_interpreter(str(project.python))
+    pipfile = read_pipfile(project.pipfile)
+    lock_file = tmp_path / "Pipfile.lock"
+    lock_file.write_text(json.dumps({"_meta": {"hash": {"sha256": "stale"}},
+                                     "default": {SHARED: {"version": "==2.0", "hashes": []}},
+                                     "develop": {}}))
+    project_data = PipenvProject(str(project.dir), str(project.python.parent.parent), False, venv,
+                                 pipfile, read_lock(lock_file, pipfile))
+    sites = [ImportSite("handmade", "tool.py", 1, False), ImportSite(SHARED, "tool.py", 2, False)]
+
+    result = diagnose(main, project_data, sites)
+    found = {(f.category, f.name): f for f in result.findings}
+    assert "PYTHONPATH" in found[("will break on CI", "handmade")].detail
+    assert ("installed in the venv but not locked", NEEDED) in found
+    assert ("installed in the venv but not locked", SHARED) not in found
+    assert any("out of date" in note for note in result.notes)

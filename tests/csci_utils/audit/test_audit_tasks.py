@@ -14,7 +14,7 @@ import yaml
 from luigi.execution_summary import LuigiStatusCode
 
 from csci_utils.tasks.audit import (AuditTask, BuildTree, Diagnose, LocatePaths, RenderTravis,
-                                    ScanMain, ScanPipenv, UpdateCIFile)
+                                    UpdateCIFile)
 
 from .conftest import (HOME_ONLY, NEEDED, SECRET_VALUE, SHARED, create_project, pip_install)
 
