@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-import zipfile
 from pathlib import Path
 
 import torch
@@ -61,7 +60,7 @@ def read_checkpoint(path, device: str = "cpu") -> dict:
             f"refusing to load {path}: it is not a tensors-only checkpoint "
             f"({_unpickler_reason(error)}); only load files you trust, re-saved as a state_dict"
         ) from None
-    except (RuntimeError, EOFError, ValueError, zipfile.BadZipFile, OSError) as error:
+    except Exception as error:  # a corrupt file can fail anywhere in the unpickler (KeyError...)
         raise NeuralStyleError(
             f"cannot read model {path}: {_first_line(error)}; pass a .pth checkpoint or an .onnx file"
         ) from None

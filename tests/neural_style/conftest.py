@@ -75,6 +75,13 @@ def random_transformer_net(seed: int = 0) -> TransformerNet:
 
 
 @pytest.fixture(scope="session")
+def make_transformer_net():
+    """random_transformer_net(seed), as a fixture: test modules import nothing
+    from conftest, whose module name other test folders share."""
+    return random_transformer_net
+
+
+@pytest.fixture(scope="session")
 def examples_state_dict_path(tmp_path_factory) -> Path:
     """A checkpoint as pytorch/examples saved them: a raw state_dict that still
     carries the deprecated InstanceNorm running statistics."""
