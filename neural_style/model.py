@@ -60,8 +60,15 @@ class TorchStyleModel(StyleModel):
                  metadata: dict, num_styles: int):
         super().__init__(architecture, style, metadata)
         self.network = network
+        # channels_last (NHWC) suits oneDNN's convolutions; for the Magenta net's
+        # thin layers it is what brings torch level with onnxruntime (see
+        # benchmarks/style_engines.py). TransformerNet keeps NCHW, where its
+        # InstanceNorm2d is fast.
+        self.memory_format = torch.contiguous_format
         if architecture == multistyle.ARCHITECTURE:
             self.register_buffer("style_weights", multistyle.one_hot_style(style, num_styles))
+            self.memory_format = torch.channels_last
+            network.to(memory_format=self.memory_format)
         self.eval()
 
     @property
@@ -69,6 +76,7 @@ class TorchStyleModel(StyleModel):
         return next(self.network.parameters()).device
 
     def run_network(self, padded: torch.Tensor) -> torch.Tensor:
+        padded = padded.contiguous(memory_format=self.memory_format)
         if self.architecture == multistyle.ARCHITECTURE:
             return self.network(padded, self.style_weights)
         return self.network(padded)

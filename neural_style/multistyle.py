@@ -33,14 +33,17 @@ EXPAND = [(32, 8, 3, 1, True), (8, 4, 3, 1, True), (4, 3, 9, 1, False)]
 class ConditionalInstanceNorm(nn.Module):
     def __init__(self, channels: int, num_styles: int = NUM_STYLES):
         super().__init__()
+        self.channels = channels
         self.gamma = nn.Parameter(torch.ones(num_styles, channels))
         self.beta = nn.Parameter(torch.zeros(num_styles, channels))
 
     def forward(self, x: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
         # A weighted sum over the style table: one-hot picks a style, other
-        # weights blend styles, exactly as the ONNX graph does.
-        return F.instance_norm(x, weight=style_weights @ self.gamma,
-                               bias=style_weights @ self.beta, eps=NORM_EPS)
+        # weights blend styles, exactly as the ONNX graph does. group_norm with
+        # one group per channel *is* instance norm, and its CPU kernel is several
+        # times faster than instance_norm's (which detours through batch_norm).
+        return F.group_norm(x, self.channels, weight=style_weights @ self.gamma,
+                            bias=style_weights @ self.beta, eps=NORM_EPS)
 
 
 class ConditionalConvLayer(nn.Module):
@@ -74,12 +77,12 @@ class MultiStyleNet(nn.Module):
 
     def forward(self, x: torch.Tensor, style_weights: torch.Tensor) -> torch.Tensor:
         for layer in self.contract:
-            x = F.relu(layer(x, style_weights))
+            x = F.relu(layer(x, style_weights), inplace=True)
         for first, second in self.res:
-            x = x + second(F.relu(first(x, style_weights)), style_weights)
+            x = x + second(F.relu(first(x, style_weights), inplace=True), style_weights)
         *hidden, last = self.expand
         for layer in hidden:
-            x = F.relu(layer(x, style_weights))
+            x = F.relu(layer(x, style_weights), inplace=True)
         return torch.sigmoid(last(x, style_weights))
 
 
