@@ -130,10 +130,11 @@ def load_model(path, style: int | None = None, device: str = "cpu",
     style = check_style(style, metadata, path)
     if engine == "onnx":
         onnx_model = str(path) if path.suffix.lower() == ".onnx" else export_onnx(network, metadata)
-        return OnnxStyleModel(onnx_model, metadata["architecture"], style, metadata, num_styles,
-                              device)
-    model = TorchStyleModel(network, metadata["architecture"], style, metadata, num_styles)
-    return model.to(device)
+        model = OnnxStyleModel(onnx_model, metadata["architecture"], style, metadata, num_styles,
+                               device)
+    else:
+        model = TorchStyleModel(network, metadata["architecture"], style, metadata, num_styles)
+    return model.to(device).eval()
 
 
 def build_network(checkpoint: dict, path: Path) -> tuple[nn.Module, dict]:

@@ -3,6 +3,8 @@ and a small real photo."""
 
 from __future__ import annotations
 
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -93,4 +95,22 @@ def examples_state_dict_path(tmp_path_factory) -> Path:
             state_dict[f"{name}.running_var"] = torch.ones(module.num_features)
     path = tmp_path_factory.mktemp("examples") / "candy.pth"
     torch.save(state_dict, path)
+    return path
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A tiny, well-formed PNG whose header declares width x height pixels."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(b"\x00" * (3 * width + 1) * 4)) + chunk(b"IEND", b""))
+
+
+@pytest.fixture(scope="session")
+def decompression_bomb_png(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("bombs") / "bomb.png"
+    path.write_bytes(png_declaring(40_000, 40_000))
     return path

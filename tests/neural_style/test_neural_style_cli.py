@@ -63,8 +63,10 @@ def test_eval_in_process_with_onnx_engine_and_content_scale(grace_hopper_png,
     assert output.read_bytes()[:3] == b"\xff\xd8\xff"  # JPEG, chosen by the suffix
 
 
-def bad_eval_arguments(tmp_path, image, checkpoint, payload):
+def bad_eval_arguments(tmp_path, image, checkpoint, payload, bomb):
     return {
+        "decompression bomb": (["--content-image", bomb, "--model", checkpoint, "--style", 0],
+                               "decompression bomb"),
         "missing image": (["--content-image", tmp_path / "nope.png", "--model", checkpoint,
                            "--style", 0], "image not found"),
         "no style": (["--content-image", image, "--model", checkpoint], "pick one with --style K"),
@@ -77,14 +79,15 @@ def bad_eval_arguments(tmp_path, image, checkpoint, payload):
     }
 
 
-@pytest.mark.parametrize("case", ["missing image", "no style", "style out of range",
+@pytest.mark.parametrize("case", ["decompression bomb", "missing image", "no style", "style out of range",
                                   "pickle payload", "unknown output format"])
-def test_eval_errors_in_process(case, grace_hopper_png, multistyle_checkpoint, tmp_path, capsys):
+def test_eval_errors_in_process(case, grace_hopper_png, multistyle_checkpoint,
+                                decompression_bomb_png, tmp_path, capsys):
     payload = tmp_path / "evil.pth"
     marker = tmp_path / "pwned"
     torch.save({"x": _Payload(marker)}, payload)
     arguments, message = bad_eval_arguments(tmp_path, grace_hopper_png, multistyle_checkpoint,
-                                            payload)[case]
+                                            payload, decompression_bomb_png)[case]
     output = tmp_path / "out" / ("out.xyz" if case == "unknown output format" else "out.png")
     assert main(["eval", *map(str, arguments), "--output-image", str(output)]) == 1
     stderr = capsys.readouterr().err
