@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     convert = commands.add_parser("convert", parents=[common],
                                   help="turn an ONNX model into tensors-only checkpoint(s)")
-    convert.add_argument("--onnx", required=True, help="the .onnx file to convert")
+    convert.add_argument("--onnx", default=None,
+                         help="the .onnx file to convert (default: the bundled multistyle26.onnx)")
     convert.add_argument("--output-dir", required=True, help="directory for the .pth files")
     return parser
 
@@ -59,9 +60,10 @@ def run_eval(arguments: argparse.Namespace) -> None:
 
 
 def run_convert(arguments: argparse.Namespace) -> None:
+    from .bundled import bundled_multistyle_onnx
     from .conversion import convert
 
-    for path in convert(arguments.onnx, arguments.output_dir):
+    for path in convert(arguments.onnx or bundled_multistyle_onnx(), arguments.output_dir):
         print(path)
 
 

@@ -44,8 +44,8 @@ def test_eval_error_is_one_line_exit_1_and_no_output(grace_hopper_png, tmp_path)
     assert not output.exists() and list(tmp_path.iterdir()) == []
 
 
-def test_convert_subprocess(multistyle_onnx, tmp_path):
-    result = run_cli("convert", "--onnx", multistyle_onnx, "--output-dir", tmp_path / "models")
+def test_convert_subprocess_defaults_to_the_bundled_onnx(tmp_path):
+    result = run_cli("convert", "--output-dir", tmp_path / "models")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(tmp_path / "models" / "multistyle26.pth")
     checkpoint = torch.load(tmp_path / "models" / "multistyle26.pth", weights_only=True)
