@@ -28,6 +28,11 @@ from csci_utils.luigi.target import SuffixPreservingLocalTarget
 from .. import config
 from ..seed import BUNDLED_MODEL, SAMPLE_IMAGE, convert_bundled_model, copy_sample_image
 
+# Task families are "pset_4.DownloadImage" etc.: Luigi looks tasks up by family
+# (dynamic dependencies, luigid, the `luigi` CLI), and a bare "UploadImage"
+# would clash with any other project's task of that name.
+luigi.namespace("pset_4", scope=__name__)
+
 IMAGES = "images"
 SAVED_MODELS = "saved_models"
 SEED_FOLDER = "seed"  # under the local root: staged copies that the Upload tasks push

@@ -25,6 +25,11 @@ from ..model_cache import cached_model
 from ..names import contact_sheet_relative_path, stylized_relative_path, validate_name
 from .data import DownloadImage, DownloadModel, resolved_roots
 
+# Task families are "pset_4.DownloadImage" etc.: Luigi looks tasks up by family
+# (dynamic dependencies, luigid, the `luigi` CLI), and a bare "UploadImage"
+# would clash with any other project's task of that name.
+luigi.namespace("pset_4", scope=__name__)
+
 logger = logging.getLogger("pset_4")
 
 OPTIONS = ("A", "B")

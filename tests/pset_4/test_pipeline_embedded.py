@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+
 import luigi
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
 from pset_4 import model_cache
+from pset_4.tasks.data import SeedStore
 from pset_4.tasks.stylize import StylizeAll
 
 from sample_photos import SMALL_IMAGE, small_photo
@@ -40,6 +43,24 @@ def test_fresh_machine_seeds_the_store_and_ends_with_a_stylized_image(tmp_path, 
     content = Image.open(remote / "images" / "grace_hopper.jpg").convert("RGB")
     content = content.resize(result.size)
     assert mean_difference(result, content) > 20  # of 255: restyled, not copied
+
+
+def test_seeding_works_when_another_module_has_an_uploadimage_task(seeded_store, tmp_path):
+    from csci_utils.luigi import Upload
+
+    class UploadImage(Upload):  # noqa: F841 - registering the clashing name is the point
+        SHARED_RELATIVE_PATH = "images"
+
+    # Staged seeds already exist, so only the (dynamic) uploads run.
+    local = tmp_path / "data"
+    shutil.copytree(seeded_store / "images", local / "seed" / "images")
+    shutil.copytree(seeded_store / "saved_models", local / "seed" / "saved_models")
+    remote = tmp_path / "fresh-remote"
+    result = luigi.build([SeedStore(remote_root=str(remote), local_root=str(local))],
+                         local_scheduler=True, detailed_summary=True)
+    assert result.status == luigi.execution_summary.LuigiStatusCode.SUCCESS, result.summary_text
+    assert (remote / "images" / "grace_hopper.jpg").read_bytes() == (
+        seeded_store / "images" / "grace_hopper.jpg").read_bytes()
 
 
 def test_options_a_and_b_write_byte_identical_files(store, tmp_path, run_cli):
