@@ -45,15 +45,15 @@ class WorkerProcess:
         return self.log_path.read_text(errors="replace")
 
 
-def start_worker(server, workdir: Path, name: str, argv: list[str], env: dict | None = None) -> WorkerProcess:
-    """Run ``python ARGV`` in ``workdir`` with the server's worker luigi.cfg.
+def start_worker(server, workdir: Path, name: str, argv: list[str], config: Path | None = None) -> WorkerProcess:
+    """Run ``python ARGV`` in ``workdir`` with a worker luigi.cfg (default: the server's).
 
     ``tests/luigid`` is on PYTHONPATH so ``--module luigid_sleepy_tasks`` imports.
     """
     workdir.mkdir(parents=True, exist_ok=True)
-    config = server.worker_config(workdir)
+    config = config or server.worker_config(workdir)
     pythonpath = os.pathsep.join(filter(None, [str(HERE), str(REPO), os.environ.get("PYTHONPATH", "")]))
-    full_env = {**os.environ, "LUIGI_CONFIG_PATH": str(config), "PYTHONPATH": pythonpath, **(env or {})}
+    full_env = {**os.environ, "LUIGI_CONFIG_PATH": str(config), "PYTHONPATH": pythonpath}
     log_path = workdir / f"{name}.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
