@@ -109,7 +109,7 @@ def main() -> int:
         work = Path(temp)
         names = make_photos(work / "remote" / "images", count, args.size)
         print(f"{count} photos of {args.size}x{args.size}, option B, style {STYLE}, "
-              f"{os.cpu_count()} CPU cores; warming up ...", flush=True)
+              f"{os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f}; warming up ...", flush=True)
         # Seed (model conversion), download and warm up, with the local scheduler.
         warm_up = timed_processes([pset_4_command(work, names, work / "out" / "warm-up", "--seed")], cwd=work)
         print(f"  warm-up (seed + download + stylize): {warm_up:.2f} s", flush=True)
@@ -128,6 +128,7 @@ def main() -> int:
     print(f"{'local scheduler, 1 worker':<42}{local:>8.2f}{local / count:>13.3f}{'(reference)':>21}")
     for label, (wall, _) in runs.items():
         print(f"{label:<42}{wall:>8.2f}{wall / count:>13.3f}{one_worker / wall:>21.2f}")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} (other processes share these cores)")
     print()
     # With one worker, the gap between one task's DONE and the next one's RUNNING is
     # pure scheduling: report DONE, ask for work, get it, report RUNNING.
