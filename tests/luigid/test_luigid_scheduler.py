@@ -31,8 +31,16 @@ def test_luigid_serves_its_json_api_and_the_visualiser(luigid_server):
 
 def test_two_worker_processes_share_a_batch_and_run_each_task_once(luigid_server, tmp_path):
     out_dir = tmp_path / "out"
-    argv = sleepy_batch_argv(luigid_server, out_dir, count=6, seconds=1.0)
+    release = tmp_path / "release"  # first tasks hold at 50% until both workers are busy
+    argv = sleepy_batch_argv(luigid_server, out_dir, count=6, seconds=0.4, release_file=str(release))
     workers = [start_worker(luigid_server, tmp_path / f"w{n}", f"worker{n}", argv) for n in (1, 2)]
+    try:
+        luigid_server.wait_for(
+            lambda tasks: len([t for t in sleepy_work(tasks).values() if t["status"] == "RUNNING"]) == 2,
+            what="each worker to be running a task",
+        )
+    finally:
+        release.touch()
 
     codes = [worker.wait(timeout=90) for worker in workers]
 
