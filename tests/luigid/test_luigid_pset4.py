@@ -71,6 +71,9 @@ def test_two_processes_share_a_stylize_batch_each_task_runs_once(luigid_server, 
     assert sorted(int(task["params"]["style"]) for task in stylize) == list(STYLES)
     assert all(task["time_running"] is not None for task in stylize)  # ran under luigid, not found done
     assert all(IMAGE in task["status_message"] and MODEL in task["status_message"] for task in stylize)
+    # Progress as the visualiser shows it: downloads report a percentage as they copy.
+    downloads = [task for task in tasks.values() if task["name"] in ("DownloadImage", "DownloadModel")]
+    assert len(downloads) == 2 and all(task["progress_percentage"] == 100 for task in downloads), downloads
 
     # Each Stylize ran exactly once across both processes (luigi logs every run).
     runs = Counter(run for log in logs for run in RUNNING_LINE.findall(log))
