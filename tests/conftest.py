@@ -1,3 +1,28 @@
-"""Fixtures shared by all test folders; each server's fixture lives in tests/fixtures/."""
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+import pytest
 
 from fixtures.luigid import luigid_server  # noqa: F401  (a real luigid on 127.0.0.1)
+from fixtures.s3 import S3Server, s3_environment, start_s3_server
+
+
+@pytest.fixture(scope="session")
+def _moto_server():
+    server = start_s3_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_server(_moto_server) -> S3Server:
+    """A real S3 endpoint on 127.0.0.1 (moto over HTTP), empty at the start of each test.
+
+    While the test runs, AWS_ENDPOINT_URL_S3, dummy credentials and luigi's
+    ``[s3] endpoint_url`` point at it. ``s3_server.endpoint_url`` is its URL,
+    ``s3_server.create_bucket()`` makes a bucket, ``s3_server.client()`` is a boto3 client.
+    """
+    with s3_environment(_moto_server.endpoint_url):
+        yield _moto_server
+    _moto_server.reset()

@@ -1,0 +1,61 @@
+"""Byte counts from copy threads, turned into a few luigi progress updates."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable
+
+MiB = 1024 * 1024
+ProgressCallback = Callable[[int, int], None]  # (bytes done, bytes in total)
+
+
+class ByteTally:
+    """Adds up byte counts reported from any thread and forwards (done, total)."""
+
+    def __init__(self, total: int, report: ProgressCallback | None) -> None:
+        self.total = total
+        self.done = 0
+        self._report = report
+        self._lock = threading.Lock()
+
+    def __call__(self, count: int) -> None:
+        with self._lock:
+            self.done += count
+            done = self.done
+        if self._report is not None:
+            self._report(done, self.total)
+
+
+class TaskProgress:
+    """Reports a copy on a luigi task: percentage plus a "what, how far" message.
+
+    Updates are throttled (at most every ``interval`` seconds, and only when
+    the percentage moved) because with a central scheduler each one is an
+    HTTP call.
+    """
+
+    def __init__(self, task, verb: str, url: str, interval: float = 0.5) -> None:
+        self.task, self.verb, self.url, self.interval = task, verb, url, interval
+        self._last_percent = -1
+        self._last_time: float | None = None  # the first update is never held back
+        self._lock = threading.Lock()
+
+    def __call__(self, done: int, total: int) -> None:
+        percent = 100 if total <= 0 else min(100, done * 100 // total)
+        now = time.monotonic()
+        with self._lock:
+            finished = done >= total
+            # Threads report out of order: never move the bar backwards.
+            too_soon = self._last_time is not None and now - self._last_time < self.interval
+            if percent <= self._last_percent or (too_soon and not finished):
+                return
+            self._last_percent, self._last_time = percent, now
+            self.task.set_progress_percentage(percent)
+            self.task.set_status_message(
+                f"{self.verb} {self.url}: {done / MiB:.1f} of {total / MiB:.1f} MiB ({percent}%)"
+            )
+
+    def note(self, message: str) -> None:
+        with self._lock:
+            self.task.set_status_message(f"{self.verb} {self.url}: {message}")

@@ -1,0 +1,63 @@
+"""One line per problem of a luigi run, for command lines to print instead of tracebacks."""
+
+from __future__ import annotations
+
+import json
+
+import luigi
+from luigi.execution_summary import LuigiRunResult, _summary_dict
+
+from .errors import TransferError
+
+
+def explain_task(task: luigi.Task) -> str:
+    """One line saying why ``task``'s output is unavailable (never raises).
+
+    Uses the error its last ``complete()`` recorded, else checks again.
+    """
+    recorded = getattr(task, "completion_problem", None)
+    if recorded:
+        return recorded
+    try:
+        if task.complete():
+            return f"{task} is complete"
+        task.deps()  # a scheduling error may come from requires(), not complete()
+        missing_message = getattr(task, "missing_message", None)
+        if missing_message is not None:
+            return missing_message()
+        paths = ", ".join(target.path for target in luigi.task.flatten(task.output()))
+        return f"{task}: missing {paths}"
+    except TransferError as error:
+        return str(error)
+    except Exception as error:  # noqa: BLE001 - a report must not fail
+        return _first_line(f"{task}: {type(error).__name__}: {error}")
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), text.strip())
+
+
+def _failure_of(worker, task: luigi.Task) -> str:
+    try:
+        error = worker._scheduler.fetch_error(task.task_id).get("error") or ""
+        explanation = json.loads(error) if error.startswith('"') else error
+    except Exception:  # noqa: BLE001 - fall back on the task's name
+        explanation = ""
+    lines = [line.strip() for line in str(explanation).splitlines() if line.strip()]
+    if not lines:
+        return f"{task} failed"
+    # A TransferError arrives as its one line; a traceback ends with the exception.
+    return lines[0] if len(lines) == 1 else f"{task.task_family} failed: {lines[-1]}"
+
+
+def explain_failures(result: LuigiRunResult) -> list[str]:
+    """One line per failed task, missing external file or scheduling error of a run.
+
+    Works with the local scheduler and with luigid (failures are fetched from
+    whichever scheduler ran them).
+    """
+    summary = _summary_dict(result.worker)
+    lines = [_failure_of(result.worker, task) for task in summary["failed"]]
+    for status in ("scheduling_error", "still_pending_ext"):
+        lines.extend(explain_task(task) for task in summary[status])
+    return sorted(set(lines), key=lines.index)

@@ -1,0 +1,114 @@
+"""The one way a file moves between a remote root and the local disk.
+
+``download`` and ``upload`` serve every remote<->local copy, whatever the
+root: an S3 object goes through boto3's transfer manager (streamed, multipart,
+concurrent), a folder file through a chunked copy. Either way the data lands
+through an atomic target's ``temporary_path()`` (or S3's own all-or-nothing
+upload), is checked against what the store reported, and a mismatch leaves
+no file at the final path.
+"""
+
+from __future__ import annotations
+
+import os
+
+from luigi.contrib.s3 import S3Target
+from luigi.local_target import LocalTarget
+from luigi.target import FileSystemTarget
+
+from .errors import TransferError
+from .folder_files import copy_into, folder_stat
+from .integrity import HashingWriter, ObjectInfo, file_digests, strongest_hash, verify_copy
+from .progress import ByteTally, ProgressCallback
+from .roots import s3_file_target
+from .target import BaseAtomicProviderLocalTarget, SuffixPreservingLocalTarget
+
+
+def _as_s3_file(target: S3Target):
+    if hasattr(target, "download_into"):  # already an S3FileTarget
+        return target
+    return s3_file_target(target.path, client=target.fs)
+
+
+def _as_atomic_local(target: FileSystemTarget) -> BaseAtomicProviderLocalTarget:
+    if isinstance(target, BaseAtomicProviderLocalTarget):
+        return target
+    if isinstance(target, LocalTarget):
+        return SuffixPreservingLocalTarget(target.path, format=target.format)
+    raise TransferError(f"{target.path}: expected an S3 or a local file target, got {type(target).__name__}")
+
+
+def remote_stat(remote: FileSystemTarget) -> ObjectInfo | None:
+    """What the remote root says about a file (None when it is missing)."""
+    if isinstance(remote, S3Target):
+        return _as_s3_file(remote).stat()
+    return folder_stat(_as_atomic_local(remote).path)
+
+
+def download(remote: FileSystemTarget, local: FileSystemTarget,
+             progress: ProgressCallback | None = None) -> str:
+    """Copy ``remote`` to ``local`` atomically and verified; return the check used.
+
+    ``progress(done, total)`` is called from the copying threads.
+    """
+    local = _as_atomic_local(local)
+    info = remote_stat(remote)
+    if info is None:
+        raise TransferError(f"{remote.path} does not exist: upload it first or fix the remote root")
+    tally = ByteTally(info.size, progress)
+    with local.temporary_path() as temporary:
+        digests: dict[str, str] = {}
+        if isinstance(remote, S3Target):
+            digests = _download_s3(_as_s3_file(remote), info, temporary, tally)
+        else:
+            with open(temporary, "wb") as fileobj:
+                copy_into(remote.path, info, fileobj, tally)
+        return verify_copy(temporary, os.path.getsize(temporary), info, remote.path, digests)
+
+
+def _download_s3(s3_file, info: ObjectInfo, temporary: str, tally: ByteTally) -> dict[str, str]:
+    algorithm = strongest_hash(info)
+    if algorithm is None:
+        with open(temporary, "wb") as fileobj:
+            s3_file.download_into(fileobj, info, tally)
+        return {}
+    writer = HashingWriter(temporary, algorithm)  # hashes while the parts land
+    try:
+        s3_file.download_into(writer, info, tally)
+    finally:
+        digests = writer.close()
+    return digests
+
+
+def upload(local: FileSystemTarget, remote: FileSystemTarget,
+           progress: ProgressCallback | None = None) -> str:
+    """Copy ``local`` to ``remote``; the remote file appears whole and verified, or not at all."""
+    source = local.path
+    info = folder_stat(source)
+    if info is None:
+        raise TransferError(f"{source} does not exist: create it first or fix the local root")
+    tally = ByteTally(info.size, progress)
+    if not isinstance(remote, S3Target):
+        with _as_atomic_local(remote).temporary_path() as temporary:
+            with open(temporary, "wb") as fileobj:
+                copy_into(source, info, fileobj, tally)
+            return verify_copy(temporary, os.path.getsize(temporary), info, remote.path)
+
+    s3_file = _as_s3_file(remote)
+    sha256 = file_digests(source, ("sha256",))["sha256"]
+    s3_file.upload_from(source, sha256, tally)
+    # S3 already checked each part's checksum; this checks the object as a whole.
+    try:
+        stored = s3_file.stat()
+        after = folder_stat(source)
+        if after is None or after.version != info.version:
+            raise TransferError(f"{source} changed while it was being uploaded: nothing was kept, run again")
+        if stored is None or stored.size != info.size or stored.sha256 != sha256:
+            raise TransferError(
+                f"{remote.path} does not match {source} after the upload (size or sha256): "
+                "nothing was kept, run again"
+            )
+    except TransferError:
+        s3_file.delete_quietly()
+        raise
+    return "sha256"
