@@ -19,7 +19,8 @@ EXTRAS = {
         # Ships the sample photo (grace_hopper.jpg) that seeds the embedded store.
         "matplotlib>=3.8",
     ],
-    "audit": ["pipdeptree>=4", "pipenv", "jinja2>=3", "pyyaml>=6", "packaging>=23"],
+    "audit": ["pipdeptree>=4", "pipenv", "jinja2>=3", "pyyaml>=6", "packaging>=23",
+              "tomli>=2; python_version < '3.11'"],
     "dev": [
         "pytest>=8",
         "pytest-timeout>=2.3",
@@ -37,6 +38,7 @@ setup(
     "plus a fast neural style package and the pset_4 pipeline.",
     python_requires=">=3.10",
     packages=find_packages(include=["csci_utils*", "neural_style*", "pset_4*"]),
+    package_data={"csci_utils.audit": ["templates/*.j2"]},
     install_requires=["luigi==3.8.1"],
     extras_require=EXTRAS,
     entry_points={

@@ -1,0 +1,332 @@
+"""The audit's data: plain dataclasses that round-trip through JSON.
+
+Discovery modules build these, render modules read them; nothing here runs a
+subprocess or prints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def to_jsonable(value: Any) -> Any:
+    """Dataclasses (nested too) as plain dicts/lists, ready for ``json.dump``."""
+    if dataclasses.is_dataclass(value):
+        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {key: to_jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(item) for item in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """One installed distribution as its interpreter sees it."""
+
+    name: str  # PEP 503 canonical
+    display_name: str
+    version: str
+    location: str | None  # the sys.path directory holding the dist-info folder
+    dist_info: str | None
+    editable: bool
+    source_path: str | None  # PEP 610 direct_url.json "file://" url, as a path
+    direct_url: dict | None
+    installer: str | None
+    top_level: tuple[str, ...]
+    requires: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Distribution":
+        return cls(**{**data, "top_level": tuple(data["top_level"]),
+                      "requires": tuple(data.get("requires", ()))})
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """What one interpreter can import, and from where."""
+
+    python: str  # the interpreter path that was asked for
+    executable: str
+    version: str
+    implementation: str
+    prefix: str
+    base_prefix: str
+    sys_path: tuple[str, ...]
+    site_dirs: tuple[str, ...]
+    user_site: str | None
+    user_site_enabled: bool
+    stdlib_modules: tuple[str, ...]
+    distributions: tuple[Distribution, ...]
+    # sys.path directory -> {top-level module name -> [package|module|extension|namespace, file name]}
+    modules: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Inventory":
+        return cls(**{
+            **data,
+            "sys_path": tuple(data["sys_path"]),
+            "site_dirs": tuple(data["site_dirs"]),
+            "stdlib_modules": tuple(data["stdlib_modules"]),
+            "distributions": tuple(Distribution.from_dict(d) for d in data["distributions"]),
+        })
+
+    @property
+    def is_venv(self) -> bool:
+        return self.prefix != self.base_prefix
+
+    @property
+    def python_version(self) -> str:
+        """``major.minor``, the form Pipfile's ``python_version`` uses."""
+        return ".".join(self.version.split(".")[:2])
+
+    def active(self) -> dict[str, Distribution]:
+        """Canonical name -> the distribution an import would actually use (first on sys.path)."""
+        found: dict[str, Distribution] = {}
+        for dist in self.distributions:
+            found.setdefault(dist.name, dist)
+        return found
+
+    def own(self) -> dict[str, Distribution]:
+        """Active distributions installed inside this environment's own prefix.
+
+        For a venv created with ``--system-site-packages`` the base
+        interpreter's packages are importable too, but a fresh CI venv would
+        not have them; those are left out here.
+        """
+        return {name: dist for name, dist in self.active().items()
+                if dist.location and is_inside(dist.location, self.prefix)}
+
+    def is_stdlib_dir(self, entry: str) -> bool:
+        """The standard library's own folders (lib/pythonX.Y, lib-dynload, the zip)."""
+        if entry in self.site_dirs or entry == self.user_site:
+            return False
+        if "site-packages" in entry or "dist-packages" in entry:
+            return False
+        return is_inside(entry, self.base_prefix)
+
+    def module_providers(self) -> dict[str, list[Distribution]]:
+        """Top-level import name -> the active distributions that ship it."""
+        providers: dict[str, list[Distribution]] = {}
+        for dist in self.active().values():
+            for module in dist.top_level:
+                providers.setdefault(module, []).append(dist)
+        return providers
+
+
+def is_inside(path: str, directory: str) -> bool:
+    path, directory = path.rstrip("/"), directory.rstrip("/")
+    return path == directory or path.startswith(directory + "/")
+
+
+@dataclass(frozen=True)
+class LockedPackage:
+    name: str
+    version: str | None  # "==1.2.3" as pipenv writes it, or None for path/VCS entries
+    markers: str | None
+    hashes: tuple[str, ...]
+    extra: dict  # everything else pipenv recorded (path, editable, index, ...)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "LockedPackage":
+        return cls(**{**data, "hashes": tuple(data["hashes"])})
+
+
+@dataclass(frozen=True)
+class Pipfile:
+    path: str
+    # category -> canonical name -> the spec as written ("*", ">=1", {version=..., extras=[...]})
+    categories: dict[str, dict[str, Any]]
+    requires: dict[str, str]
+    scripts: dict[str, str]
+    sources: tuple[dict, ...]
+    hash: str | None  # sha256 the way pipenv computes it (Pipfile.lock records it); None: not computed
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Pipfile":
+        return cls(**{**data, "sources": tuple(data["sources"])})
+
+    def declared(self) -> dict[str, tuple[str, ...]]:
+        """Canonical package name -> the categories that declare it."""
+        found: dict[str, list[str]] = {}
+        for category, packages in self.categories.items():
+            for name in packages:
+                found.setdefault(name, []).append(category)
+        return {name: tuple(categories) for name, categories in found.items()}
+
+
+@dataclass(frozen=True)
+class Lock:
+    path: str
+    recorded_pipfile_hash: str | None
+    matches_pipfile: bool
+    # "default", "develop" or a custom category -> canonical name -> pin
+    categories: dict[str, dict[str, LockedPackage]]
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Lock":
+        return cls(**{**data, "categories": {
+            category: {name: LockedPackage.from_dict(pin) for name, pin in pins.items()}
+            for category, pins in data["categories"].items()}})
+
+    def locked_names(self) -> set[str]:
+        return {name for pins in self.categories.values() for name in pins}
+
+
+@dataclass(frozen=True)
+class PipenvProject:
+    """ScanPipenv's result: the project's Pipfile, its lock and its venv."""
+
+    project_dir: str
+    venv: str
+    system_site_packages: bool
+    inventory: Inventory
+    pipfile: Pipfile
+    lock: Lock | None
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "PipenvProject":
+        return cls(**{**data,
+                      "inventory": Inventory.from_dict(data["inventory"]),
+                      "pipfile": Pipfile.from_dict(data["pipfile"]),
+                      "lock": Lock.from_dict(data["lock"]) if data["lock"] else None})
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where one distribution or top-level module lives in MAIN and in the venv."""
+
+    kind: str  # "distribution" | "module"
+    name: str
+    status: str  # main-only | venv-only | both-same | both-different
+    main_paths: tuple[str, ...]
+    venv_paths: tuple[str, ...]
+    main_version: str | None = None
+    venv_version: str | None = None
+
+
+@dataclass(frozen=True)
+class Shadowing:
+    """One module importable from two or more places on one sys.path."""
+
+    interpreter: str  # "main" | "venv"
+    module: str
+    places: tuple[str, ...]  # sys.path entries, in import order; the first one wins
+    kinds: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Locations:
+    placements: tuple[Placement, ...]
+    shadowing: tuple[Shadowing, ...]
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Locations":
+        return cls(placements=tuple(Placement(**{**p, "main_paths": tuple(p["main_paths"]),
+                                                 "venv_paths": tuple(p["venv_paths"])})
+                                    for p in data["placements"]),
+                   shadowing=tuple(Shadowing(**{**s, "places": tuple(s["places"]),
+                                                "kinds": tuple(s["kinds"])})
+                                   for s in data["shadowing"]))
+
+    def find(self, kind: str, name: str) -> Placement | None:
+        return next((p for p in self.placements if p.kind == kind and p.name == name), None)
+
+
+@dataclass(frozen=True)
+class Edge:
+    name: str
+    required: str  # the specifier, "Any" when unconstrained
+    installed: str | None  # None when the requirement is missing
+
+
+@dataclass(frozen=True)
+class TreeNode:
+    name: str
+    display_name: str
+    version: str
+    dependencies: tuple[Edge, ...]
+    declared_in: tuple[str, ...]  # Pipfile categories declaring it; empty when transitive
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TreeNode":
+        return cls(**{**data, "dependencies": tuple(Edge(**e) for e in data["dependencies"]),
+                      "declared_in": tuple(data["declared_in"])})
+
+
+@dataclass(frozen=True)
+class Conflict:
+    package: str
+    dependency: str
+    required: str
+    installed: str | None  # None: missing altogether
+
+
+@dataclass(frozen=True)
+class DependencyTree:
+    nodes: tuple[TreeNode, ...]
+    roots: tuple[str, ...]  # nothing in the venv depends on them
+    declared_roots: tuple[str, ...]  # roots the Pipfile declares
+    undeclared_roots: tuple[str, ...]  # roots nobody declared: installed by hand?
+    summary: dict  # pipdeptree --summary, as its JSON
+    conflicts: tuple[Conflict, ...]
+    cycles: tuple[tuple[str, ...], ...]
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "DependencyTree":
+        return cls(nodes=tuple(TreeNode.from_dict(n) for n in data["nodes"]),
+                   roots=tuple(data["roots"]), declared_roots=tuple(data["declared_roots"]),
+                   undeclared_roots=tuple(data["undeclared_roots"]), summary=data["summary"],
+                   conflicts=tuple(Conflict(**c) for c in data["conflicts"]),
+                   cycles=tuple(tuple(c) for c in data["cycles"]))
+
+
+@dataclass(frozen=True)
+class ImportSite:
+    module: str  # top-level name
+    file: str  # relative to the project directory
+    line: int
+    optional: bool  # inside ``try: ... except ImportError``
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of the diagnosis."""
+
+    category: str
+    name: str  # module or distribution
+    detail: str  # one sentence a person can act on
+    distribution: str | None = None
+    main_version: str | None = None
+    venv_version: str | None = None
+    where: tuple[str, ...] = ()  # file:line of the imports, or paths
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    project_dir: str
+    findings: tuple[Finding, ...]
+    notes: tuple[str, ...]
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Diagnosis":
+        return cls(project_dir=data["project_dir"],
+                   findings=tuple(Finding(**{**f, "where": tuple(f["where"])})
+                                  for f in data["findings"]),
+                   notes=tuple(data["notes"]))
+
+    def of(self, category: str) -> list[Finding]:
+        return [f for f in self.findings if f.category == category]
+
+
+# Diagnosis categories, in the order the summary prints them.
+WILL_BREAK_ON_CI = "will break on CI"
+DECLARED_NOT_INSTALLED = "declared but not installed in the venv"
+INSTALLED_NOT_LOCKED = "installed in the venv but not locked"
+VERSION_DRIFT = "version drift between MAIN and the venv"
+OPTIONAL_MAIN_ONLY = "optional import available only in MAIN"
+UNRESOLVED_IMPORT = "imported but installed nowhere"
+CATEGORIES = (WILL_BREAK_ON_CI, DECLARED_NOT_INSTALLED, INSTALLED_NOT_LOCKED, VERSION_DRIFT,
+              OPTIONAL_MAIN_ONLY, UNRESOLVED_IMPORT)

@@ -1,0 +1,199 @@
+"""Find a project's Pipenv virtualenv with ``pipenv --venv`` (and ``--py`` when needed).
+
+pipenv takes a second or two to start, so:
+
+* when the project says explicitly that its venv lives in the project
+  (``PIPENV_VENV_IN_PROJECT=1``, or ``[pipenv] venv_in_project = true`` in the
+  Pipfile) and ``PROJECT/.venv`` is a venv, pipenv's answer is that folder by
+  its own rule, and pipenv is not started;
+* otherwise pipenv is asked, and the answer is remembered: in this process and
+  on disk next to the audit outputs, under a key made of everything that
+  steers pipenv's choice (project, the PIPENV_*/WORKON_HOME variables, an
+  in-project ``.venv``). A remembered venv is used only while its interpreter
+  still exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from csci_utils.luigi.target import SuffixPreservingLocalTarget
+
+from .pipfile import tomllib
+
+from .errors import AuditError
+
+PIPENV_TIMEOUT_S = 120
+STEERING_ENV_PREFIXES = ("PIPENV_", "WORKON_HOME", "XDG_DATA_HOME", "HOME")
+
+
+@dataclass(frozen=True)
+class PipenvVenv:
+    venv: str
+    python: str
+    system_site_packages: bool
+
+
+def find_pipenv(pipenv: str | None = None) -> list[str]:
+    """The command that runs pipenv, or an AuditError saying how to install it."""
+    if pipenv:
+        found = shutil.which(pipenv) if os.sep not in pipenv else pipenv
+        if found and os.path.isfile(found) and os.access(found, os.X_OK):
+            return [found]
+        raise AuditError(f"pipenv not installed: {pipenv!r} (--pipenv) is not an executable; "
+                         "pip install pipenv, or pass its path")
+    found = shutil.which("pipenv")
+    beside_python = Path(sys.executable).parent / ("pipenv.exe" if os.name == "nt" else "pipenv")
+    if found:
+        return [found]
+    if beside_python.is_file():
+        return [str(beside_python)]
+    raise AuditError("pipenv not installed: no `pipenv` on PATH; "
+                     "pip install pipenv (it is in csci-utils[audit])")
+
+
+def pipenv_environment(project_dir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    # An activated virtualenv (VIRTUAL_ENV) would win over the project's own;
+    # the audit is about the project's venv whatever shell it runs from.
+    env["PIPENV_IGNORE_VIRTUALENVS"] = "1"
+    env["PIPENV_PIPFILE"] = str(project_dir / "Pipfile")
+    env.setdefault("PIPENV_VERBOSITY", "-1")
+    env.setdefault("PIPENV_NOSPIN", "1")
+    env.pop("PIPENV_ACTIVE", None)
+    return env
+
+
+def venv_python(venv: Path) -> Path:
+    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def system_site_packages(venv: Path) -> bool:
+    """Whether the venv sees the base interpreter's packages (pyvenv.cfg)."""
+    try:
+        lines = (venv / "pyvenv.cfg").read_text().splitlines()
+    except OSError:
+        return False
+    for line in lines:
+        key, _, value = line.partition("=")
+        if key.strip().lower() == "include-system-site-packages":
+            return value.strip().lower() == "true"
+    return False
+
+
+def _ask_pipenv(command: list[str], flag: str, project_dir: Path, env: dict) -> str:
+    try:
+        completed = subprocess.run([*command, flag], cwd=project_dir, env=env, text=True,
+                                   capture_output=True, timeout=PIPENV_TIMEOUT_S)
+    except OSError as error:
+        raise AuditError(f"pipenv not installed: cannot run {command[0]} ({error.strerror}); "
+                         "pip install pipenv") from None
+    except subprocess.TimeoutExpired:
+        raise AuditError(f"`pipenv {flag}` did not answer in {PIPENV_TIMEOUT_S} s "
+                         f"in {project_dir}") from None
+    answer = completed.stdout.strip().splitlines()
+    if completed.returncode != 0 or not answer:
+        text = (completed.stderr + completed.stdout).lower()
+        if "no virtualenv" in text or "virtualenv does not exist" in text or not answer:
+            raise AuditError(f"no venv yet for {project_dir}: run `pipenv install` there first")
+        last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
+        raise AuditError(f"`pipenv {flag}` failed in {project_dir}: {last}")
+    return answer[-1].strip()
+
+
+# The words pipenv's env_to_bool reads as true (pipenv/utils/constants.py).
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+
+
+def explicit_in_project_venv(project_dir: Path) -> Path | None:
+    """PROJECT/.venv when pipenv is told explicitly to keep the venv in the project."""
+    dot_venv = project_dir / ".venv"
+    if not dot_venv.is_dir() or not venv_python(dot_venv).exists():
+        return None
+    flag = os.environ.get("PIPENV_VENV_IN_PROJECT")
+    if flag is not None or "PIPENV_NO_VENV_IN_PROJECT" in os.environ:
+        return dot_venv if flag is not None and flag.lower() in TRUE_WORDS else None
+    try:
+        with open(project_dir / "Pipfile", "rb") as handle:
+            setting = tomllib.load(handle).get("pipenv", {}).get("venv_in_project")
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    return dot_venv if setting is True else None
+
+
+def _mtime(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
+def _cache_key(project_dir: Path, command: list[str]) -> str:
+    steering = {k: v for k, v in os.environ.items() if k.startswith(STEERING_ENV_PREFIXES)}
+    in_project = project_dir / ".venv"
+    payload = json.dumps([str(project_dir), command, sorted(steering.items()),
+                          in_project.exists(), str(in_project.resolve()) if in_project.exists() else None])
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _workon_home() -> Path:
+    return Path(os.environ.get("WORKON_HOME") or Path.home() / ".local/share/virtualenvs")
+
+
+_memory: dict[str, str] = {}
+# A "no venv" answer, remembered while nothing that could create one changed
+# (the in-project .venv is in the key; a new venv in WORKON_HOME changes its mtime).
+_no_venv: dict[tuple[str, int | None], AuditError] = {}
+
+
+def locate_pipenv_venv(project_dir: str | os.PathLike, cache_dir: str | os.PathLike | None = None,
+                       pipenv: str | None = None) -> PipenvVenv:
+    """The project's venv as ``pipenv --venv`` reports it.
+
+    ``cache_dir``: where to remember the answer between processes (the audit's
+    output folder); None remembers it in this process only.
+    """
+    project_dir = Path(project_dir).resolve()
+    if not (project_dir / "Pipfile").is_file():
+        raise AuditError(f"no Pipfile in {project_dir}: run the audit in a Pipenv project "
+                         "or pass --project-dir")
+    command = find_pipenv(pipenv)
+    explicit = explicit_in_project_venv(project_dir)
+    if explicit is not None:
+        return PipenvVenv(str(explicit), str(venv_python(explicit)), system_site_packages(explicit))
+    key = _cache_key(project_dir, command)
+    cache_file = Path(cache_dir) / f"pipenv-venv-{key}.txt" if cache_dir else None
+    venv = _memory.get(key)
+    if venv is None and cache_file is not None and cache_file.is_file():
+        venv = cache_file.read_text().strip() or None
+    if venv is None or not venv_python(Path(venv)).exists():
+        env = pipenv_environment(project_dir)
+        failure_key = (key, _mtime(_workon_home()))
+        if failure_key in _no_venv:
+            raise _no_venv[failure_key]
+        try:
+            venv = _ask_pipenv(command, "--venv", project_dir, env)
+        except AuditError as error:
+            _no_venv[failure_key] = error
+            raise
+        if not venv_python(Path(venv)).exists():  # an unusual layout: ask for the interpreter
+            python = _ask_pipenv(command, "--py", project_dir, env)
+            if not Path(python).exists():
+                raise AuditError(f"no venv yet for {project_dir}: run `pipenv install` there first")
+            return PipenvVenv(venv, python, system_site_packages(Path(venv)))
+        if cache_file is not None:
+            _write_small_file(cache_file, venv)
+    _memory[key] = venv
+    return PipenvVenv(venv, str(venv_python(Path(venv))), system_site_packages(Path(venv)))
+
+
+def _write_small_file(path: Path, text: str) -> None:
+    with SuffixPreservingLocalTarget(str(path)).open("w") as handle:
+        handle.write(text + "\n")

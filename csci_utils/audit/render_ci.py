@@ -1,0 +1,108 @@
+"""CI configuration from a Pipfile (jinja2 templates) and the pinned "Travis versions".
+
+``ci_plan`` decides what CI runs; ``render_ci`` and ``render_pins`` only turn
+data into text. Secrets appear by name only.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+
+from .models import Inventory, Pipfile
+from .tree import BOOTSTRAP_DISTRIBUTIONS
+
+CI_KINDS = ("travis", "github")
+TEST_SCRIPT = "test"
+PINS_FILE = "requirements-ci.txt"
+REGENERATE = ("luigi --module csci_utils.tasks.audit UpdateCIFile --local-scheduler "
+              "--project-dir .")
+
+
+@dataclass(frozen=True)
+class CiJob:
+    name: str
+    command: str
+    default_branch_only: bool
+
+
+@dataclass(frozen=True)
+class CiPlan:
+    ci: str
+    python_version: str
+    install: tuple[str, ...]
+    jobs: tuple[CiJob, ...]
+    secrets: tuple[str, ...]
+    default_branch: str
+    cache_dependency_path: str  # GitHub's setup-python pipenv cache key file
+    regenerate: str
+
+
+def ci_plan(pipfile: Pipfile, venv: Inventory, *, ci: str = "travis", secrets=(),
+            default_branch: str = "master", pin: bool = False, has_lock: bool = False) -> CiPlan:
+    """What CI should do for this Pipfile.
+
+    The tests (``[scripts] test``, else pytest) run on every branch; every
+    other ``[scripts]`` entry becomes a job that runs only on ``default_branch``
+    (e.g. the pipeline's stylization, run only on master). With ``pin`` CI
+    also installs the pinned versions of the venv (``requirements-ci.txt``).
+    """
+    if ci not in CI_KINDS:
+        raise ValueError(f"ci must be one of {CI_KINDS}, not {ci!r}")
+    python_version = (pipfile.requires.get("python_full_version")
+                      or pipfile.requires.get("python_version") or venv.python_version)
+    install = ["pip install pipenv", "pipenv install --dev"]
+    if pin:
+        install.append(f"pipenv run pip install -r {PINS_FILE}")
+    test = (f"pipenv run {TEST_SCRIPT}" if TEST_SCRIPT in pipfile.scripts
+            else "pipenv run python -m pytest")
+    jobs = [CiJob(TEST_SCRIPT, test, False)]
+    jobs += [CiJob(name, f"pipenv run {name}", True)
+             for name in pipfile.scripts if name != TEST_SCRIPT]
+    return CiPlan(ci, python_version, tuple(install), tuple(jobs), tuple(sorted(secrets)),
+                  default_branch, "Pipfile.lock" if has_lock else "Pipfile", REGENERATE)
+
+
+def _yaml_string(value: str) -> str:
+    # A JSON string is a valid double-quoted YAML scalar, and unlike jinja's
+    # own tojson it leaves & < > alone.
+    return json.dumps(str(value))
+
+
+@functools.lru_cache(maxsize=1)
+def _templates():
+    import jinja2  # only rendering needs it; keep `import csci_utils.audit` light
+
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("csci_utils.audit", "templates"),
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+        trim_blocks=True, lstrip_blocks=True, autoescape=False)
+    environment.filters["yaml_string"] = _yaml_string
+    return environment
+
+
+def render_ci(plan: CiPlan) -> str:
+    """The .travis.yml (or GitHub Actions workflow) text for ``plan``."""
+    return _templates().get_template(f"{plan.ci}.yml.j2").render(plan=plan)
+
+
+def render_pins(venv: Inventory) -> str:
+    """requirements-ci.txt: ``name==version`` for everything installed in the venv itself.
+
+    Distributions installed from a folder (the project, editable installs) or
+    from version control cannot be pinned by version; they are listed as
+    comments. A wheel installed from a file is pinned like any other.
+    """
+    lines = [f"# The versions installed in the Pipenv venv (Python {venv.version}), so that CI",
+             "# installs exactly what works at home. Rendered by RenderTravis.", ""]
+    for name, dist in sorted(venv.own().items()):
+        if name in BOOTSTRAP_DISTRIBUTIONS:
+            continue
+        origin = dist.direct_url or {}
+        if dist.editable or "dir_info" in origin or "vcs_info" in origin:
+            lines.append(f"# {dist.display_name} {dist.version}: installed from "
+                         f"{'version control' if 'vcs_info' in origin else 'a folder'}, not pinned")
+        else:
+            lines.append(f"{dist.display_name}=={dist.version}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,85 @@
+"""The venv's dependency tree from pipdeptree 4.x, annotated with what the Pipfile declares.
+
+pipdeptree 4.x's Python API is ``pipdeptree.render(...) -> str``; these calls
+are the CLI's ``--python <venv python> -o json`` and ``--summary -o json``,
+made in-process so that no extra interpreter has to start.
+"""
+
+from __future__ import annotations
+
+import json
+
+from .errors import AuditError
+from .models import DependencyTree, Edge, Pipfile, TreeNode
+from .pipfile import canonical_name
+from .validate import find_conflicts, find_cycles
+
+# Installed by venv/virtualenv itself; nobody declares them in a Pipfile.
+BOOTSTRAP_DISTRIBUTIONS = frozenset({"pip", "setuptools", "wheel", "distribute"})
+
+
+def _render(python: str, **options) -> str:
+    try:
+        import pipdeptree
+    except ImportError:
+        raise AuditError("pipdeptree is not installed: pip install 'pipdeptree>=4' "
+                         "(it is in csci-utils[audit])") from None
+    try:
+        # extras="active": an extra counts when its requirements are installed,
+        # so `pip install -e .[all]` shows what [all] pulled in.
+        return pipdeptree.render(python=python, warn="silence", extras="active", **options)
+    except (ValueError, OSError, RuntimeError) as error:
+        raise AuditError(f"pipdeptree could not read {python}: {error}") from None
+
+
+def pipdeptree_json(python: str) -> list[dict]:
+    """``pipdeptree --python PY -o json -x active``: one entry per installed distribution."""
+    return json.loads(_render(python, output_format="json"))
+
+
+def pipdeptree_summary(python: str) -> dict:
+    """``pipdeptree --python PY --summary -o json``: counts of cycles, conflicts, licenses..."""
+    return json.loads(_render(python, output_format="json", summary=True))
+
+
+def _installed(entry: dict) -> str | None:
+    version = entry.get("installed_version")
+    return None if version in (None, "", "?") else str(version)
+
+
+def build_tree(flat: list[dict], summary: dict, pipfile: Pipfile) -> DependencyTree:
+    """Nodes, roots, and the roots the Pipfile declares, from pipdeptree's JSON."""
+    declared = pipfile.declared()
+    nodes = []
+    for entry in flat:
+        package = entry["package"]
+        name = canonical_name(package["key"])
+        nodes.append(TreeNode(
+            name=name,
+            display_name=package.get("package_name", name),
+            version=str(package.get("installed_version")),
+            # The same requirement reached through two extras is one edge.
+            dependencies=tuple(dict.fromkeys(
+                Edge(canonical_name(dep["key"]), str(dep.get("required_version") or "Any"),
+                     _installed(dep))
+                for dep in entry.get("dependencies", ()))),
+            declared_in=declared.get(name, ()),
+        ))
+    nodes.sort(key=lambda node: node.name)
+    required = {edge.name for node in nodes for edge in node.dependencies}
+    roots = tuple(node.name for node in nodes if node.name not in required)
+    return DependencyTree(
+        nodes=tuple(nodes),
+        roots=roots,
+        declared_roots=tuple(name for name in roots if name in declared),
+        undeclared_roots=tuple(name for name in roots
+                               if name not in declared and name not in BOOTSTRAP_DISTRIBUTIONS),
+        summary=summary,
+        conflicts=tuple(find_conflicts(tuple(nodes))),
+        cycles=tuple(find_cycles(tuple(nodes))),
+    )
+
+
+def venv_tree(python: str, pipfile: Pipfile) -> DependencyTree:
+    """pipdeptree on ``python`` (tree and summary), turned into a DependencyTree."""
+    return build_tree(pipdeptree_json(python), pipdeptree_summary(python), pipfile)

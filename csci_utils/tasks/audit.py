@@ -1,0 +1,364 @@
+"""The dependency audit as Luigi tasks; the work is done by ``csci_utils.audit``.
+
+    luigi --module csci_utils.tasks.audit Diagnose --local-scheduler --project-dir DIR
+    luigi --module csci_utils.tasks.audit RenderTravis --local-scheduler --project-dir DIR \\
+        [--main-python PY] [--ci travis|github] [--pin]
+
+Every output lives under ``DIR/.audit/<Task>-<fingerprint>/``. The fingerprint
+hashes the task's inputs (the interpreters' site dirs, the Pipfile and its
+lock, the project's sources, the parameters), so a rerun with nothing changed
+finds its outputs and does no work, and any change gives fresh results next
+to the old ones. Writes go through ``SuffixPreservingLocalTarget``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sys
+from pathlib import Path
+
+import luigi
+
+from csci_utils.audit import (AuditError, base_python, ci_plan, diagnose, environment_fingerprint,
+                              inspect_interpreter, locate, locate_pipenv_venv, read_lock,
+                              read_pipfile, render_ci, render_diagnosis, render_pins,
+                              render_tree_mermaid, render_tree_text, scan_imports, venv_tree)
+from csci_utils.audit.env_file import secret_names
+from csci_utils.audit.imports import project_python_files
+from csci_utils.audit.interpreter import resolve_python
+from csci_utils.audit.pipfile import check_pipfile
+from csci_utils.audit.models import (WILL_BREAK_ON_CI, Inventory, PipenvProject, to_jsonable)
+from csci_utils.audit.render_ci import CI_KINDS, PINS_FILE
+from csci_utils.luigi.target import SuffixPreservingLocalTarget
+
+# Bump when an output's format changes, so old files are not read as new ones.
+FORMAT_VERSION = "1"
+UNAVAILABLE = "unavailable"
+CI_FILES = {"travis": ".travis.yml", "github": ".github/workflows/ci.yml"}
+
+
+def short_hash(*parts: object) -> str:
+    payload = json.dumps([FORMAT_VERSION, *parts], sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def read_json(target: luigi.LocalTarget) -> dict:
+    with target.open("r") as handle:
+        return json.load(handle)
+
+
+def write_text(target: luigi.LocalTarget, text: str) -> None:
+    with target.open("w") as handle:
+        handle.write(text)
+
+
+def write_json(target: luigi.LocalTarget, data: object) -> None:
+    write_text(target, json.dumps(to_jsonable(data), indent=1, sort_keys=True) + "\n")
+
+
+class AuditTask(luigi.Task):
+    """Shared parameters and the fingerprint-keyed output folder."""
+
+    project_dir = luigi.Parameter(default=".", description="the Pipenv project to audit")
+    audit_dir = luigi.Parameter(default="", description="where outputs go "
+                                "(default: PROJECT_DIR/.audit)")
+
+    @property
+    def project(self) -> Path:
+        return Path(self.project_dir).resolve()
+
+    @property
+    def audit_root(self) -> Path:
+        return Path(self.audit_dir).resolve() if self.audit_dir else self.project / ".audit"
+
+    def fingerprint(self) -> str:
+        """A hash of everything this task's output depends on."""
+        raise NotImplementedError
+
+    def _key(self) -> tuple[str, AuditError | None]:
+        # output() must not raise (luigi would log a traceback from its
+        # completeness check): a problem gives a key that never exists, and
+        # run() raises it as the task's one-line failure.
+        try:
+            return self.fingerprint(), None
+        except AuditError as error:
+            return UNAVAILABLE, error
+
+    def target(self, file_name: str) -> SuffixPreservingLocalTarget:
+        key, _ = self._key()
+        return SuffixPreservingLocalTarget(str(self.audit_root / f"{type(self).__name__}-{key}"
+                                               / file_name))
+
+    def run(self) -> None:
+        _, error = self._key()
+        if error is not None:
+            raise error
+        self.audit()
+
+    def audit(self) -> None:
+        raise NotImplementedError
+
+    def on_failure(self, exception: BaseException) -> str:
+        if isinstance(exception, AuditError):
+            return str(exception)  # what the scheduler and the summary show: one line
+        return super().on_failure(exception)
+
+
+class PipenvParameters(AuditTask):
+    pipenv = luigi.Parameter(default="", description="the pipenv command (default: on PATH)")
+
+
+class MainParameters(AuditTask):
+    main_python = luigi.Parameter(default="", description="the MAIN interpreter (default: the "
+                                  "base Python behind the current environment)")
+
+    @property
+    def main(self) -> str:
+        return resolve_python(self.main_python) if self.main_python else base_python()
+
+
+class ScanMain(MainParameters):
+    """Inventory of the MAIN interpreter: where people pip-install globally."""
+
+    def fingerprint(self) -> str:
+        return short_hash(self.main, environment_fingerprint(self.main))
+
+    def output(self):
+        return self.target("inventory.json")
+
+    def audit(self) -> None:
+        write_json(self.output(), inspect_interpreter(self.main))
+
+
+class ScanPipenv(PipenvParameters):
+    """Inventory of the project's Pipenv venv, with its Pipfile and Pipfile.lock."""
+
+    @property
+    def venv(self):
+        return locate_pipenv_venv(self.project, cache_dir=self.audit_root,
+                                  pipenv=self.pipenv or None)
+
+    def fingerprint(self) -> str:
+        pipfile = self.project / "Pipfile"
+        if not pipfile.is_file():
+            raise AuditError(f"no Pipfile in {self.project}: run the audit in a Pipenv project "
+                             "or pass --project-dir")
+        check_pipfile(pipfile)  # a malformed Pipfile is reported before pipenv is asked anything
+        lock = self.project / "Pipfile.lock"
+        venv = self.venv
+        return short_hash(hashlib.sha256(pipfile.read_bytes()).hexdigest(),
+                          hashlib.sha256(lock.read_bytes()).hexdigest() if lock.is_file() else None,
+                          venv.venv, environment_fingerprint(venv.python))
+
+    def output(self):
+        return self.target("pipenv.json")
+
+    def audit(self) -> None:
+        venv = self.venv
+        lock = self.project / "Pipfile.lock"
+        pipfile = read_pipfile(self.project / "Pipfile", compute_hash=lock.is_file())
+        project = PipenvProject(
+            project_dir=str(self.project), venv=venv.venv,
+            system_site_packages=venv.system_site_packages,
+            inventory=inspect_interpreter(venv.python), pipfile=pipfile,
+            lock=read_lock(lock, pipfile))
+        write_json(self.output(), project)
+
+
+def load_project(target) -> PipenvProject:
+    return PipenvProject.from_dict(read_json(target))
+
+
+def load_inventory(target) -> Inventory:
+    return Inventory.from_dict(read_json(target))
+
+
+class LocatePaths(MainParameters, PipenvParameters):
+    """Where each distribution and module lives in MAIN and the venv; shadowing."""
+
+    def requires(self):
+        return {"main": self.clone(ScanMain), "pipenv": self.clone(ScanPipenv)}
+
+    def fingerprint(self) -> str:
+        return short_hash({name: task.output().path for name, task in self.requires().items()})
+
+    def output(self):
+        return self.target("locations.json")
+
+    def audit(self) -> None:
+        inputs = self.input()
+        write_json(self.output(), locate(load_inventory(inputs["main"]),
+                                         load_project(inputs["pipenv"]).inventory))
+
+
+class BuildTree(PipenvParameters):
+    """The venv's dependency tree (pipdeptree), as JSON, text and mermaid."""
+
+    def requires(self):
+        return self.clone(ScanPipenv)
+
+    def fingerprint(self) -> str:
+        return short_hash(self.requires().output().path)
+
+    def output(self):
+        return {"json": self.target("tree.json"), "text": self.target("tree.txt"),
+                "mermaid": self.target("tree.mmd")}
+
+    def audit(self) -> None:
+        project = load_project(self.input())
+        tree = venv_tree(project.inventory.python, project.pipfile)
+        outputs = self.output()
+        write_text(outputs["text"], render_tree_text(tree))
+        write_text(outputs["mermaid"], render_tree_mermaid(tree))
+        write_json(outputs["json"], tree)  # last: the completeness check looks at all three
+
+
+class RenderParameters(PipenvParameters):
+    ci = luigi.ChoiceParameter(choices=CI_KINDS, default="travis",
+                               description="travis (.travis.yml) or github (Actions workflow)")
+    pin = luigi.BoolParameter(default=False, description=f"make CI install {PINS_FILE} too")
+    default_branch = luigi.Parameter(default="master", description="where the non-test "
+                                     "[scripts] jobs run")
+    secrets = luigi.ListParameter(default=(), description="more secret variable names "
+                                  "(the .env file's names are always included)")
+
+
+class RenderTravis(RenderParameters):
+    """A CI configuration rendered from the Pipfile, and the venv's pinned versions."""
+
+    def requires(self):
+        return self.clone(ScanPipenv)
+
+    def _secret_names(self) -> list[str]:
+        return sorted({*secret_names(self.project), *self.secrets})
+
+    def fingerprint(self) -> str:
+        return short_hash(self.requires().output().path, self.ci, self.pin, self.default_branch,
+                          self._secret_names())
+
+    def output(self):
+        return {"ci": self.target(Path(CI_FILES[self.ci]).name), "pins": self.target(PINS_FILE)}
+
+    def audit(self) -> None:
+        project = load_project(self.input())
+        plan = ci_plan(project.pipfile, project.inventory, ci=self.ci,
+                       secrets=self._secret_names(), default_branch=self.default_branch,
+                       pin=self.pin, has_lock=project.lock is not None)
+        outputs = self.output()
+        write_text(outputs["pins"], render_pins(project.inventory))
+        write_text(outputs["ci"], render_ci(plan))
+
+
+class UpdateCIFile(RenderParameters):
+    """Copy RenderTravis's output into the project (.travis.yml or .github/workflows/ci.yml)."""
+
+    def requires(self):
+        return self.clone(RenderTravis)
+
+    def fingerprint(self) -> str:
+        return short_hash(self.requires().output()["ci"].path)
+
+    def output(self):
+        return SuffixPreservingLocalTarget(str(self.project / CI_FILES[self.ci]))
+
+    def complete(self) -> bool:
+        rendered = self.requires()
+        if not rendered.complete() or not self.output().exists():
+            return False
+        return Path(self.output().path).read_bytes() == \
+            Path(rendered.output()["ci"].path).read_bytes()
+
+    def audit(self) -> None:
+        with self.input()["ci"].open("r") as handle:
+            write_text(self.output(), handle.read())
+
+
+class Diagnose(MainParameters, PipenvParameters):
+    """What will break on CI, and why: the summary on stdout, the details as JSON."""
+
+    strict = luigi.BoolParameter(default=False, description="fail when anything will break on CI")
+
+    def requires(self):
+        return {"main": self.clone(ScanMain), "pipenv": self.clone(ScanPipenv)}
+
+    def _sources(self) -> list:
+        project = self.project
+        stamps = []
+        for file in project_python_files(project):
+            stat = file.stat()
+            stamps.append((file.relative_to(project).as_posix(), stat.st_size, stat.st_mtime_ns))
+        return stamps
+
+    def fingerprint(self) -> str:
+        return short_hash({name: task.output().path for name, task in self.requires().items()},
+                          self._sources(), self.strict)
+
+    def output(self):
+        return {"json": self.target("diagnosis.json"), "text": self.target("diagnosis.txt")}
+
+    def audit(self) -> None:
+        main = load_inventory(self.input()["main"])
+        project = load_project(self.input()["pipenv"])
+        sites = scan_imports(self.project, frozenset(project.inventory.stdlib_modules))
+        diagnosis = diagnose(main, project, sites)
+        summary = render_diagnosis(diagnosis)
+        print(summary, end="")
+        breaking = diagnosis.of(WILL_BREAK_ON_CI)
+        if self.strict and breaking:
+            # No output: a rerun must fail again until the Pipfile is fixed.
+            raise AuditError(f"{len(breaking)} import(s) will break on CI: "
+                             f"{', '.join(f.name for f in breaking)}; add them to the Pipfile "
+                             f"({self.project / 'Pipfile'})")
+        outputs = self.output()
+        write_text(outputs["text"], summary)
+        write_json(outputs["json"], diagnosis)
+
+
+class AuditAll(luigi.WrapperTask):
+    """Every audit output at once: Diagnose, LocatePaths, BuildTree and RenderTravis."""
+
+    project_dir = AuditTask.project_dir
+    audit_dir = AuditTask.audit_dir
+    main_python = MainParameters.main_python
+    pipenv = PipenvParameters.pipenv
+
+    def requires(self):
+        return [self.clone(Diagnose), self.clone(LocatePaths), self.clone(BuildTree),
+                self.clone(RenderTravis)]
+
+
+# --- the `luigi` command line -------------------------------------------------------------
+# These tasks are usually run as `luigi --module csci_utils.tasks.audit ...` from some
+# other project's folder, where this repo's luigi.cfg is not read. Two adjustments make
+# that command behave like our other CLIs; both leave explicit settings alone.
+
+def _exit_non_zero_on_failure() -> None:
+    """Default [retcode] values, so a failed audit exits non-zero without our luigi.cfg."""
+    config = luigi.configuration.get_config()
+    for option, code in (("task_failed", 30), ("scheduling_error", 35), ("missing_data", 20),
+                         ("unhandled_exception", 40)):
+        if not config.has_option("retcode", option):
+            if not config.has_section("retcode"):
+                config.add_section("retcode")
+            config.set("retcode", option, str(code))
+
+
+class _NoTracebackForAuditErrors(logging.Filter):
+    """AuditError is the user's problem, not ours: its message is enough."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], AuditError):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+@AuditTask.event_handler(luigi.Event.FAILURE)
+def _report_audit_error(task: AuditTask, exception: BaseException) -> None:
+    if isinstance(exception, AuditError):
+        print(f"audit: error: {exception}", file=sys.stderr)
+
+
+_exit_non_zero_on_failure()
+logging.getLogger("luigi-interface").addFilter(_NoTracebackForAuditErrors())

@@ -1,0 +1,273 @@
+"""The plain functions, without Luigi, on real interpreters and files."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from csci_utils.audit import (AuditError, ci_plan, inspect_interpreter, locate,
+                              locate_pipenv_venv, read_lock, read_pipfile, render_ci, render_pins,
+                              scan_imports)
+from csci_utils.audit.env_file import secret_names
+from csci_utils.audit.interpreter import environment_fingerprint
+from csci_utils.audit.locate import find_shadowing
+from csci_utils.audit.pipenv_venv import explicit_in_project_venv
+from csci_utils.audit.models import Edge, TreeNode
+from csci_utils.audit.validate import find_conflicts, find_cycles
+
+from .conftest import (HOME_ONLY, NEEDED, SECRET_VALUE, SHARED, dedent, make_venv, pip_install,
+                       pipenv_oracle_hash)
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_inventory_of_main_sees_pip_installs_and_pythonpath(main_python, tmp_path, monkeypatch):
+    # No -I: PYTHONPATH (and the user site) are part of what "works at home".
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    (loose / f"{HOME_ONLY}.py").write_text("")
+    monkeypatch.setenv("PYTHONPATH", str(loose))
+    inventory = inspect_interpreter(str(main_python))
+
+    assert inventory.sys_path[0] == str(loose)
+    assert inventory.user_site and inventory.is_venv
+    home_only = inventory.active()[HOME_ONLY]
+    assert home_only.version == "0.3.0" and home_only.installer == "pip"
+    assert home_only.top_level == (HOME_ONLY,)  # from RECORD: the wheel has no top_level.txt
+    assert Path(home_only.dist_info).parent == Path(home_only.location)
+    assert home_only.direct_url["url"].endswith(".whl") and not home_only.editable
+    # The PYTHONPATH copy comes first, so it hides the installed package.
+    shadowed = {s.module: s for s in find_shadowing(inventory, "main")}
+    assert shadowed[HOME_ONLY].places[0] == str(loose)
+    assert shadowed[HOME_ONLY].kinds == ("module", "package")
+
+
+def test_inventory_records_editable_installs_with_their_source():
+    # This repo's own environment: dev.py installs it editable.
+    ours = inspect_interpreter(sys.executable).active()["csci-utils"]
+    assert ours.editable
+    assert Path(ours.source_path).resolve() == REPO
+    assert "csci_utils" in ours.top_level
+
+
+def test_fingerprint_changes_when_something_is_installed(wheels, tmp_path):
+    python = make_venv(tmp_path / "env")
+    before = environment_fingerprint(str(python))
+    assert environment_fingerprint(str(python)) == before
+    pip_install(python, wheels.needed)
+    assert environment_fingerprint(str(python)) != before
+
+
+def test_missing_main_python_is_one_clear_error(tmp_path):
+    with pytest.raises(AuditError, match=r"main python not found: .*nope"):
+        inspect_interpreter(str(tmp_path / "nope"))
+
+
+def test_locate_gives_paths_and_status(main_python, project):
+    placements = locate(inspect_interpreter(str(main_python)),
+                        inspect_interpreter(str(project.python)))
+    home_only = placements.find("distribution", HOME_ONLY)
+    assert home_only.status == "main-only" and not home_only.venv_paths
+    assert home_only.main_paths[0].startswith(str(main_python.parent.parent))
+    shared = placements.find("distribution", SHARED)
+    assert (shared.status, shared.main_version, shared.venv_version) == \
+        ("both-different", "1.0", "2.0")
+    assert placements.find("module", NEEDED).status == "venv-only"
+
+
+def test_pipfile_parsing_and_hash_match_pipenv(tmp_path):
+    pipfile = tmp_path / "Pipfile"
+    pipfile.write_text(dedent("""
+        [packages]
+        Requests_Toolbelt = {version = ">=1", extras = ["socks"], editable = false}
+        "My.Pkg" = "*"
+
+        [dev-packages]
+        PyTest = ">=8"
+
+        [docs]
+        Sphinx = "*"
+
+        [requires]
+        python_version = "3.11"
+
+        [scripts]
+        test = "pytest -q"
+    """))
+    parsed = read_pipfile(pipfile)
+    assert parsed.declared() == {"requests-toolbelt": ("packages",), "my-pkg": ("packages",),
+                                 "pytest": ("dev-packages",), "sphinx": ("docs",)}
+    assert parsed.requires == {"python_version": "3.11"}
+    assert parsed.scripts == {"test": "pytest -q"}
+    # No [[source]]: pipenv fills in sources from pip's configuration, and so do we.
+    assert parsed.hash == pipenv_oracle_hash(pipfile)
+
+    pipfile.write_text('[[source]]\nname = "mirror"\nurl = "file:///srv/simple"\n'
+                       "verify_ssl = false\n\n" + pipfile.read_text())
+    assert read_pipfile(pipfile).hash == pipenv_oracle_hash(pipfile)
+
+
+def test_lock_pins_and_hash_check(tmp_path):
+    pipfile = tmp_path / "Pipfile"
+    pipfile.write_text('[packages]\nshared = "*"\n')
+    lock = tmp_path / "Pipfile.lock"
+    lock.write_text(json.dumps({
+        "_meta": {"hash": {"sha256": read_pipfile(pipfile).hash}, "pipfile-spec": 6},
+        "default": {"shared": {"version": "==2.0", "markers": "python_version >= '3.8'",
+                               "hashes": ["sha256:00"], "index": "pypi"}},
+        "develop": {}}))
+    parsed = read_lock(lock, read_pipfile(pipfile))
+    assert parsed.matches_pipfile
+    pin = parsed.categories["default"]["shared"]
+    assert (pin.version, pin.markers, pin.hashes, pin.extra) == \
+        ("==2.0", "python_version >= '3.8'", ("sha256:00",), {"index": "pypi"})
+
+    pipfile.write_text('[packages]\nshared = ">=2"\n')
+    assert not read_lock(lock, read_pipfile(pipfile)).matches_pipfile
+    assert read_lock(tmp_path / "absent.lock", read_pipfile(pipfile)) is None
+
+
+def test_malformed_pipfile_names_file_and_line(tmp_path):
+    pipfile = tmp_path / "Pipfile"
+    pipfile.write_text('[packages]\nrequests = "*"\nbroken =\n')
+    with pytest.raises(AuditError, match=r"malformed Pipfile .*Pipfile: .*line 3"):
+        read_pipfile(pipfile)
+
+
+def test_scan_imports_skips_stdlib_own_code_and_venvs(tmp_path):
+    (tmp_path / "pkg" / "sub").mkdir(parents=True)
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "sub" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "sub" / "core.py").write_text(dedent("""
+        import os, json
+        import yaml.constructor
+        from requests import Session
+        from . import sibling
+        from pkg.sub import other
+        import scripts_helper
+        try:
+            import ujson
+        except ImportError:
+            ujson = None
+        def later():
+            import numpy as np
+    """))
+    (tmp_path / "scripts_helper.py").write_text("import luigi\n")
+    (tmp_path / "broken.py").write_text("def (:\n")
+    (tmp_path / ".venv" / "lib").mkdir(parents=True)
+    (tmp_path / ".venv" / "lib" / "vendored.py").write_text("import should_not_appear\n")
+    other_env = tmp_path / "myenv"
+    other_env.mkdir()
+    (other_env / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (other_env / "x.py").write_text("import nor_this\n")
+
+    sites = scan_imports(tmp_path, frozenset(sys.stdlib_module_names))
+    found = {(s.module, s.file, s.line, s.optional) for s in sites}
+    assert found == {
+        ("yaml", "pkg/sub/core.py", 2, False),
+        ("requests", "pkg/sub/core.py", 3, False),
+        ("ujson", "pkg/sub/core.py", 8, True),
+        ("numpy", "pkg/sub/core.py", 12, False),
+        ("luigi", "scripts_helper.py", 1, False),
+    }
+
+
+def test_conflicts_and_cycles_are_found():
+    nodes = (
+        TreeNode("a", "A", "1.0", (Edge("b", ">=2", "1.5"), Edge("gone", "Any", None)), ()),
+        TreeNode("b", "b", "1.5", (Edge("c", "Any", "1"),), ()),
+        TreeNode("c", "c", "1", (Edge("a", "<2", "1.0"),), ()),
+    )
+    conflicts = {(c.package, c.dependency, c.installed) for c in find_conflicts(nodes)}
+    assert conflicts == {("a", "b", "1.5"), ("a", "gone", None)}
+    assert find_cycles(nodes) == [("a", "b", "c")]
+
+
+def test_secret_names_never_values(tmp_path):
+    (tmp_path / ".env").write_text(f"# comment\nAWS_ACCESS_KEY_ID={SECRET_VALUE}\n"
+                                   f"export TOKEN = '{SECRET_VALUE}'\nnot a line\n")
+    assert secret_names(tmp_path) == ["AWS_ACCESS_KEY_ID", "TOKEN"]
+    assert secret_names(tmp_path / "elsewhere") == []
+
+
+def test_render_ci_is_valid_yaml_with_master_only_jobs(project):
+    pipfile = read_pipfile(project.pipfile)
+    venv = inspect_interpreter(str(project.python))
+    travis = yaml.safe_load(render_ci(ci_plan(pipfile, venv, secrets=["AWS_SECRET_ACCESS_KEY"])))
+    assert travis["language"] == "python"
+    assert travis["python"] == [pipfile.requires["python_version"]]
+    assert travis["install"] == ["pip install pipenv", "pipenv install --dev"]
+    assert travis["jobs"]["include"] == [
+        {"stage": "test", "name": "test", "script": "pipenv run test"}]
+
+    with_demo = pipfile.__class__(**{**pipfile.__dict__,
+                                     "scripts": {**pipfile.scripts, "demo": "python -m app"}})
+    text = render_ci(ci_plan(with_demo, venv, pin=True, secrets=["AWS_SECRET_ACCESS_KEY"]))
+    jobs = yaml.safe_load(text)["jobs"]["include"]
+    assert jobs[1]["script"] == "pipenv run demo"
+    assert jobs[1]["if"] == "branch = master AND type != pull_request" and "if" not in jobs[0]
+    assert "pipenv run pip install -r requirements-ci.txt" in yaml.safe_load(text)["install"]
+    assert "AWS_SECRET_ACCESS_KEY" in text
+
+    github = yaml.safe_load(render_ci(ci_plan(with_demo, venv, ci="github",
+                                              secrets=["AWS_SECRET_ACCESS_KEY"])))
+    test_job, demo_job = github["jobs"]["test"], github["jobs"]["demo"]
+    setup = test_job["steps"][1]
+    assert setup["uses"].startswith("actions/setup-python")
+    assert setup["with"]["cache"] == "pipenv"
+    assert setup["with"]["python-version"] == pipfile.requires["python_version"]
+    assert test_job["env"] == {"AWS_SECRET_ACCESS_KEY": "${{ secrets.AWS_SECRET_ACCESS_KEY }}"}
+    assert demo_job["if"] == "github.ref == 'refs/heads/master'" and "if" not in test_job
+
+
+def test_pins_are_the_venvs_exact_versions(project):
+    pins = render_pins(inspect_interpreter(str(project.python)))
+    lines = [line for line in pins.splitlines() if line and not line.startswith("#")]
+    assert sorted(lines) == [f"{NEEDED}==1.0", f"{SHARED}==2.0"]
+
+
+def test_venv_lookup_agrees_with_pipenv(project, tmp_path, monkeypatch):
+    # Not explicit: pipenv itself is asked (and its answer remembered on disk).
+    found = locate_pipenv_venv(project.dir, cache_dir=tmp_path)
+    assert Path(found.venv) == project.dir / ".venv" and Path(found.python) == project.python
+    assert not found.system_site_packages
+    assert list(tmp_path.glob("pipenv-venv-*.txt"))
+    # Explicit (env or Pipfile): pipenv's rule gives .venv without starting pipenv.
+    assert explicit_in_project_venv(project.dir) is None
+    monkeypatch.setenv("PIPENV_VENV_IN_PROJECT", "1")
+    assert explicit_in_project_venv(project.dir) == project.dir / ".venv"
+    monkeypatch.setenv("PIPENV_VENV_IN_PROJECT", "0")
+    assert explicit_in_project_venv(project.dir) is None
+
+
+def test_diagnose_pythonpath_only_module_and_lock_findings(main_python, project, tmp_path,
+                                                           monkeypatch):
+    from csci_utils.audit import diagnose
+    from csci_utils.audit.models import ImportSite, PipenvProject
+
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    (loose / "handmade.py").write_text("")
+    monkeypatch.setenv("PYTHONPATH", str(loose))
+    main = inspect_interpreter(str(main_python))
+    monkeypatch.delenv("PYTHONPATH")
+    venv = inspect_interpreter(str(project.python))
+    pipfile = read_pipfile(project.pipfile)
+    lock_file = tmp_path / "Pipfile.lock"
+    lock_file.write_text(json.dumps({"_meta": {"hash": {"sha256": "stale"}},
+                                     "default": {SHARED: {"version": "==2.0", "hashes": []}},
+                                     "develop": {}}))
+    project_data = PipenvProject(str(project.dir), str(project.python.parent.parent), False, venv,
+                                 pipfile, read_lock(lock_file, pipfile))
+    sites = [ImportSite("handmade", "tool.py", 1, False), ImportSite(SHARED, "tool.py", 2, False)]
+
+    result = diagnose(main, project_data, sites)
+    found = {(f.category, f.name): f for f in result.findings}
+    assert "PYTHONPATH" in found[("will break on CI", "handmade")].detail
+    assert ("installed in the venv but not locked", NEEDED) in found
+    assert ("installed in the venv but not locked", SHARED) not in found
+    assert any("out of date" in note for note in result.notes)
