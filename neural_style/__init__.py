@@ -6,6 +6,7 @@
     save_image(stylize(load_image("photo.jpg"), model), "out.png")
 """
 
+from . import fork_safety  # noqa: F401  (registers the fork handler)
 from .bundled import bundled_multistyle_onnx
 from .conversion import convert
 from .errors import NeuralStyleError

@@ -1,0 +1,168 @@
+"""``python -m pset_4``: stylize images from the remote root and print where the results are.
+
+Exit status: 0 only when Luigi reports success; otherwise non-zero (the numbers
+of luigi.cfg [retcode]: 20 missing input, 30 task failed, ...) with one line on
+stderr saying why. 2 for bad command-line arguments. --verbose adds Luigi's log
+and tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Optional, Sequence
+
+import luigi
+import luigi.configuration
+
+from . import config
+from .errors import PipelineError
+from .names import validate_name
+from .outcome import exit_code, failure_reason
+from .seed import BUNDLED_MODEL, SAMPLE_IMAGE
+
+USAGE_ERROR = 2
+DEFAULT_STYLE = 0  # for multi-style models such as the bundled multistyle26.pth
+
+
+class _OneLineErrorParser(argparse.ArgumentParser):
+    """argparse, but a bad argument gives one line on stderr, not the whole usage."""
+
+    def error(self, message):
+        self.exit(USAGE_ERROR, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _OneLineErrorParser(
+        prog="python -m pset_4",
+        description="Stylize content images with saved models, as Luigi tasks. "
+        "Images are read from <remote>/images, models from <remote>/saved_models.",
+    )
+    parser.add_argument("-i", "--image", action="append", dest="images", metavar="IMAGE",
+                        help=f"content image name on the remote; repeatable (default: {SAMPLE_IMAGE})")
+    parser.add_argument("-m", "--model", action="append", dest="models", metavar="MODEL",
+                        help=f"saved model name on the remote; repeatable (default: {BUNDLED_MODEL})")
+    parser.add_argument("--style", action="append", dest="styles", type=int, metavar="K",
+                        help=f"style index of a multi-style model, 0-25; repeatable (default: {DEFAULT_STYLE})")
+    parser.add_argument("--content-scale", type=float, metavar="F",
+                        help="shrink content images by this factor before stylizing")
+    parser.add_argument("--remote", default="", metavar="ROOT",
+                        help="s3://bucket/prefix or a folder (default: luigi.cfg [pset_4] remote_root, "
+                        f"else the embedded store {config.DEFAULTS['remote_root']})")
+    parser.add_argument("--local-root", default="", metavar="DIR",
+                        help=f"local cache of images and models (default: luigi.cfg, else {config.DEFAULTS['local_root']})")
+    parser.add_argument("--output-dir", default="", metavar="DIR",
+                        help=f"where results go (default: luigi.cfg, else {config.DEFAULTS['output_dir']})")
+    parser.add_argument("--option", choices=("A", "B"), default="B",
+                        help="B: stylize in-process, model loaded once (default); "
+                        "A: one `python -m neural_style eval` process per image")
+    parser.add_argument("--workers", type=int, default=1, metavar="N", help="Luigi worker processes (default 1)")
+    scheduler = parser.add_mutually_exclusive_group()
+    scheduler.add_argument("--local-scheduler", action="store_true", default=True,
+                           help="schedule in this process (the default)")
+    scheduler.add_argument("--scheduler-url", metavar="URL", help="use a central luigid, e.g. http://127.0.0.1:8082")
+    seeding = parser.add_mutually_exclusive_group()
+    seeding.add_argument("--seed", dest="seed", action="store_true", default=None,
+                         help=f"first upload {SAMPLE_IMAGE} and {BUNDLED_MODEL} to the remote if it lacks them "
+                         "(default: only for a local-folder remote)")
+    seeding.add_argument("--no-seed", dest="seed", action="store_false")
+    parser.add_argument("--contact-sheet", action="store_true",
+                        help="also make one PNG grid per image of the content and all its results")
+    parser.add_argument("--verbose", action="store_true", help="show Luigi's log and tracebacks")
+    return parser
+
+
+def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.images = args.images or [SAMPLE_IMAGE]
+    args.models = args.models or [BUNDLED_MODEL]
+    args.styles = args.styles or [DEFAULT_STYLE]
+    try:
+        for image in args.images:
+            validate_name(image, "image")
+        for model in args.models:
+            validate_name(model, "model")
+    except PipelineError as error:
+        parser.error(str(error))
+    if args.workers < 1:
+        parser.error(f"--workers must be at least 1, got {args.workers}")
+    if args.content_scale is not None and args.content_scale <= 0:
+        parser.error(f"--content-scale must be positive, got {args.content_scale}")
+    args.remote = config.setting("remote_root", args.remote)
+    args.local_root = config.setting("local_root", args.local_root)
+    args.output_dir = config.setting("output_dir", args.output_dir)
+    if args.seed is None:
+        args.seed = not config.is_s3(args.remote)
+    return args
+
+
+def _configure_logging(verbose: bool) -> None:
+    """Quiet by default (the CLI prints its own one-line error); Luigi's log with --verbose.
+
+    The root logger is only given a handler when it has none, so a host
+    program's (or pytest's) logging setup is left alone.
+    """
+    level = logging.INFO if verbose else logging.CRITICAL
+    if verbose:
+        logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    for name in ("luigi", "luigi-interface", "pset_4"):
+        logging.getLogger(name).setLevel(level)
+
+
+def _keep_luigi_from_configuring_logging() -> None:
+    # Luigi would otherwise install its own DEBUG handler on the first build.
+    luigi_config = luigi.configuration.get_config()
+    if not luigi_config.has_section("core"):
+        luigi_config.add_section("core")
+    luigi_config.set("core", "no_configure_logging", "true")
+
+
+def _build(tasks, args) -> "luigi.execution_summary.LuigiRunResult":
+    scheduling = (
+        {"scheduler_url": args.scheduler_url, "local_scheduler": False}
+        if args.scheduler_url else {"local_scheduler": True}
+    )
+    return luigi.build(tasks, detailed_summary=True, workers=args.workers, **scheduling)
+
+
+def _report(result, verbose: bool) -> int:
+    if verbose:
+        print(result.summary_text, file=sys.stderr)
+    code = exit_code(result)
+    if code:
+        print(f"pset_4: error: {failure_reason(result)}", file=sys.stderr)
+    return code
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    from .tasks.data import SeedStore
+    from .tasks.stylize import ContactSheet, StylizeAll
+
+    try:
+        args = parse_args(argv)
+    except SystemExit as exit_:  # argparse already printed one usage line
+        return exit_.code if isinstance(exit_.code, int) else USAGE_ERROR
+    _configure_logging(args.verbose)
+    _keep_luigi_from_configuring_logging()
+    roots = {"remote_root": args.remote, "local_root": args.local_root}
+    batch = {**roots, "models": args.models, "styles": args.styles, "option": args.option,
+             "content_scale": args.content_scale, "output_dir": args.output_dir}
+    try:
+        if args.seed:
+            code = _report(_build([SeedStore(**roots)], args), args.verbose)
+            if code:
+                return code
+        stylized = StylizeAll(images=args.images, **batch)
+        sheets = [ContactSheet(image=image, **batch) for image in args.images] if args.contact_sheet else []
+        code = _report(_build([stylized, *sheets], args), args.verbose)
+    except Exception as error:  # noqa: BLE001 - the CLI's one place that turns errors into a line
+        if args.verbose:
+            raise
+        print(f"pset_4: error: {error}", file=sys.stderr)
+        return 1
+    if code == 0:
+        for task in [*stylized.requires(), *sheets]:
+            print(task.output().path)
+    return code

@@ -1,0 +1,1 @@
+"""Luigi tasks of the pipeline: thin wiring of pset_4's and neural_style's functions."""

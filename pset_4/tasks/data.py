@@ -1,0 +1,175 @@
+"""Where images and models live: the remote root, the local cache, and the seeding.
+
+Every copy goes through csci_utils.luigi's generic Download/Upload; the classes
+here only name the shared sub-folder and the luigi.cfg section.
+
+Layout (``remote`` is S3 or the embedded folder, ``local`` the cache):
+
+    <remote>/images/<image>          ContentImage   --DownloadImage-->  <local>/images/<image>
+    <remote>/saved_models/<model>    SavedModel     --DownloadModel-->  <local>/saved_models/<model>
+
+Seeding (a fresh machine, empty store): SampleImage and BundledModel write the
+installed sample photo and the converted bundled model under ``<local>/seed``;
+SeedImage and SeedModel push them with UploadImage/UploadModel. The pipeline
+then reads them back from the remote like any other file, so the embedded store
+and S3 behave the same.
+"""
+
+from __future__ import annotations
+
+import os
+
+import luigi
+from luigi.format import Nop
+
+from csci_utils.luigi import Download, LocalFile, RemoteFile, Upload
+from csci_utils.luigi.target import SuffixPreservingLocalTarget
+
+from .. import config
+from ..seed import BUNDLED_MODEL, SAMPLE_IMAGE, convert_bundled_model, copy_sample_image
+
+# Task families are "pset_4.DownloadImage" etc.: Luigi looks tasks up by family
+# (dynamic dependencies, luigid, the `luigi` CLI), and a bare "UploadImage"
+# would clash with any other project's task of that name.
+luigi.namespace("pset_4", scope=__name__)
+
+IMAGES = "images"
+SAVED_MODELS = "saved_models"
+SEED_FOLDER = "seed"  # under the local root: staged copies that the Upload tasks push
+
+
+class ContentImage(RemoteFile):
+    SHARED_RELATIVE_PATH = IMAGES
+    CONFIG_SECTION = config.SECTION
+
+
+class SavedModel(RemoteFile):
+    SHARED_RELATIVE_PATH = SAVED_MODELS
+    CONFIG_SECTION = config.SECTION
+
+
+class LocalImage(LocalFile):
+    SHARED_RELATIVE_PATH = IMAGES
+    CONFIG_SECTION = config.SECTION
+
+
+class LocalModel(LocalFile):
+    SHARED_RELATIVE_PATH = SAVED_MODELS
+    CONFIG_SECTION = config.SECTION
+
+
+class DownloadImage(Download):
+    SHARED_RELATIVE_PATH = IMAGES
+    CONFIG_SECTION = config.SECTION
+
+
+class DownloadModel(Download):
+    SHARED_RELATIVE_PATH = SAVED_MODELS
+    CONFIG_SECTION = config.SECTION
+
+
+class UploadImage(Upload):
+    SHARED_RELATIVE_PATH = IMAGES
+    CONFIG_SECTION = config.SECTION
+
+
+class UploadModel(Upload):
+    SHARED_RELATIVE_PATH = SAVED_MODELS
+    CONFIG_SECTION = config.SECTION
+
+
+def resolved_roots(task: luigi.Task) -> dict:
+    """The task's roots with empty ones filled from luigi.cfg or the built-in defaults.
+
+    csci_utils reads an empty root from luigi.cfg only, and fails without one;
+    the pipeline also works from a folder that has no luigi.cfg.
+    """
+    return {
+        "remote_root": config.setting("remote_root", task.remote_root),
+        "local_root": config.setting("local_root", task.local_root),
+    }
+
+
+def seed_root(local_root: str) -> str:
+    return os.path.join(config.setting("local_root", local_root), SEED_FOLDER)
+
+
+class SampleImage(luigi.Task):
+    """matplotlib's grace_hopper.jpg, staged at ``<local>/seed/images/`` for upload."""
+
+    local_root = luigi.Parameter(default="")
+
+    def output(self):
+        path = os.path.join(seed_root(self.local_root), IMAGES, SAMPLE_IMAGE)
+        return SuffixPreservingLocalTarget(path, format=Nop)
+
+    def run(self):
+        with self.output().open("w") as destination:
+            copy_sample_image(destination)
+
+
+class BundledModel(luigi.Task):
+    """multistyle26.pth converted by ``neural_style.convert``, staged for upload."""
+
+    local_root = luigi.Parameter(default="")
+
+    def output(self):
+        path = os.path.join(seed_root(self.local_root), SAVED_MODELS, BUNDLED_MODEL)
+        return SuffixPreservingLocalTarget(path, format=Nop)
+
+    def run(self):
+        self.set_status_message(f"converting the bundled ONNX model to {BUNDLED_MODEL}")
+        with self.output().temporary_path() as checkpoint:
+            convert_bundled_model(checkpoint)
+
+
+class SeedImage(luigi.Task):
+    """The remote has the sample image: stage it, then push it with UploadImage."""
+
+    remote_root = luigi.Parameter(default="")
+    local_root = luigi.Parameter(default="")
+
+    def requires(self):
+        return SampleImage(local_root=self.local_root)
+
+    def output(self):
+        return ContentImage(remote_root=resolved_roots(self)["remote_root"], name=SAMPLE_IMAGE).output()
+
+    def run(self):
+        # A dynamic dependency: the Upload's LocalFile only exists once requires() ran.
+        yield UploadImage(
+            remote_root=resolved_roots(self)["remote_root"], local_root=seed_root(self.local_root),
+            name=SAMPLE_IMAGE,
+        )
+
+
+class SeedModel(luigi.Task):
+    """The remote has the bundled model: convert it, then push it with UploadModel."""
+
+    remote_root = luigi.Parameter(default="")
+    local_root = luigi.Parameter(default="")
+
+    def requires(self):
+        return BundledModel(local_root=self.local_root)
+
+    def output(self):
+        return SavedModel(remote_root=resolved_roots(self)["remote_root"], name=BUNDLED_MODEL).output()
+
+    def run(self):
+        yield UploadModel(
+            remote_root=resolved_roots(self)["remote_root"], local_root=seed_root(self.local_root),
+            name=BUNDLED_MODEL,
+        )
+
+
+class SeedStore(luigi.WrapperTask):
+    """The remote holds the sample image and the bundled model (no work if it already does)."""
+
+    remote_root = luigi.Parameter(default="")
+    local_root = luigi.Parameter(default="")
+
+    def requires(self):
+        return [
+            SeedImage(remote_root=self.remote_root, local_root=self.local_root),
+            SeedModel(remote_root=self.remote_root, local_root=self.local_root),
+        ]

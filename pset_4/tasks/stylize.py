@@ -1,0 +1,200 @@
+"""Stylize images: in-process (option B) or through ``python -m neural_style eval`` (option A).
+
+Both options share parameters, inputs and the output path, and write through
+SuffixPreservingLocalTarget.temporary_path(), so a run killed mid-way never leaves
+a file at the final path. The output path encodes the image, the model, the style
+and the content scale (see pset_4.names): change one and the task runs again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import luigi
+from luigi.contrib.external_program import ExternalProgramRunError, ExternalProgramTask
+from luigi.format import Nop
+
+from csci_utils.luigi.target import SuffixPreservingLocalTarget
+
+from .. import config
+from ..contact_sheet import make_contact_sheet
+from ..errors import PipelineError
+from ..model_cache import cached_model
+from ..names import contact_sheet_relative_path, stylized_relative_path, validate_name
+from .data import DownloadImage, DownloadModel, resolved_roots
+
+# Task families are "pset_4.DownloadImage" etc.: Luigi looks tasks up by family
+# (dynamic dependencies, luigid, the `luigi` CLI), and a bare "UploadImage"
+# would clash with any other project's task of that name.
+luigi.namespace("pset_4", scope=__name__)
+
+logger = logging.getLogger("pset_4")
+
+OPTIONS = ("A", "B")
+
+
+class ImageNameParameter(luigi.Parameter):
+    """A file name in ``<remote>/images``; separators and ``..`` are refused."""
+
+    def normalize(self, value):
+        return validate_name(value, "image")
+
+
+class ModelNameParameter(luigi.Parameter):
+    """A file name in ``<remote>/saved_models``; separators and ``..`` are refused."""
+
+    def normalize(self, value):
+        return validate_name(value, "model")
+
+
+class _StylizedImage(luigi.Task):
+    """What both options share: parameters, inputs and the output path."""
+
+    image = ImageNameParameter()
+    model = ModelNameParameter()
+    style = luigi.OptionalIntParameter(default=None, description="style index for multi-style models")
+    content_scale = luigi.OptionalFloatParameter(default=None, description="shrink the content image by this factor first")
+    remote_root = luigi.Parameter(default="", description="s3://bucket/prefix or a folder; empty: luigi.cfg [pset_4]")
+    local_root = luigi.Parameter(default="", description="local cache folder; empty: luigi.cfg [pset_4]")
+    output_dir = luigi.Parameter(default="", description="where results go; empty: luigi.cfg [pset_4]")
+
+    def requires(self):
+        roots = resolved_roots(self)
+        return {
+            "image": DownloadImage(name=self.image, **roots),
+            "model": DownloadModel(name=self.model, **roots),
+        }
+
+    def output(self):
+        relative = stylized_relative_path(self.image, self.model, self.style, self.content_scale)
+        path = os.path.join(config.setting("output_dir", self.output_dir), relative)
+        return SuffixPreservingLocalTarget(path, format=Nop)
+
+    def _describe(self) -> str:
+        style = "" if self.style is None else f" style {self.style}"
+        return f"{self.image} with {self.model}{style}"
+
+    def on_failure(self, exception: BaseException) -> str:
+        # The scheduler (the CLI's error line, luigid's page) shows this, not a traceback.
+        from neural_style import NeuralStyleError
+
+        if isinstance(exception, (PipelineError, NeuralStyleError)):
+            return str(exception)
+        return super().on_failure(exception)
+
+
+class Stylize(_StylizedImage):
+    """Option B: stylize in this process; the model is loaded once per process (model_cache)."""
+
+    def run(self):
+        import neural_style
+
+        inputs = self.input()
+        model = cached_model(inputs["model"].path, self.style)
+        content = neural_style.load_image(inputs["image"].path)
+        self.set_status_message(f"stylizing {self._describe()}")
+        logger.info("stylizing %s", self._describe())
+        result = neural_style.stylize(content, model, content_scale=self.content_scale)
+        with self.output().temporary_path() as temporary:
+            neural_style.save_image(result, temporary)
+
+
+class StylizeProgram(_StylizedImage, ExternalProgramTask):
+    """Option A: the same work in a child ``python -m neural_style eval`` process.
+
+    The child writes the temporary path (which keeps the ``.png`` suffix) and the
+    target moves it into place only when the child exited 0.
+    """
+
+    def program_args(self):
+        inputs = self.input()
+        args = [
+            sys.executable, "-m", "neural_style", "eval",
+            "--content-image", inputs["image"].path,
+            "--model", inputs["model"].path,
+            "--output-image", self._temporary_output,
+        ]
+        if self.style is not None:
+            args += ["--style", str(self.style)]
+        if self.content_scale is not None:
+            args += ["--content-scale", repr(self.content_scale)]
+        return args
+
+    def run(self):
+        logger.info("stylizing %s in a neural_style process", self._describe())
+        with self.output().temporary_path() as temporary:
+            self._temporary_output = temporary
+            try:
+                super().run()
+            except ExternalProgramRunError as error:
+                lines = (error.err or "").strip().splitlines()
+                # The child's own one line, without its "neural_style: error: " prefix.
+                reason = lines[-1].split(" error: ", 1)[-1] if lines else "it exited non-zero"
+                raise PipelineError(f"neural_style eval failed on {self._describe()}: {reason}") from None
+
+
+TASK_FOR_OPTION = {"A": StylizeProgram, "B": Stylize}
+
+
+class _Batch:
+    """Parameters and the task grid shared by StylizeAll and ContactSheet."""
+
+    models = luigi.ListParameter()
+    styles = luigi.ListParameter(default=[None], description="style indices; [null] for the model's default")
+    option = luigi.ChoiceParameter(choices=OPTIONS, default="B")
+    content_scale = luigi.OptionalFloatParameter(default=None)
+    remote_root = luigi.Parameter(default="")
+    local_root = luigi.Parameter(default="")
+    output_dir = luigi.Parameter(default="")
+
+    def _stylize_tasks(self, image: str):
+        task_class = TASK_FOR_OPTION[self.option]
+        return [
+            task_class(
+                image=image, model=model, style=style, content_scale=self.content_scale,
+                remote_root=self.remote_root, local_root=self.local_root, output_dir=self.output_dir,
+            )
+            for model in self.models
+            for style in self.styles
+        ]
+
+
+class StylizeAll(_Batch, luigi.WrapperTask):
+    """Every image x every model x every style, in one build."""
+
+    images = luigi.ListParameter()
+
+    def requires(self):
+        return [task for image in self.images for task in self._stylize_tasks(image)]
+
+
+class ContactSheet(_Batch, luigi.Task):
+    """A PNG grid of one content image and its stylized versions."""
+
+    image = ImageNameParameter()
+
+    def requires(self):
+        return {
+            "content": DownloadImage(name=self.image, **resolved_roots(self)),
+            "results": self._stylize_tasks(self.image),
+        }
+
+    def output(self):
+        relative = contact_sheet_relative_path(self.image, self.models, self.styles, self.content_scale)
+        path = os.path.join(config.setting("output_dir", self.output_dir), relative)
+        return SuffixPreservingLocalTarget(path, format=Nop)
+
+    def run(self):
+        import neural_style
+
+        content = neural_style.load_image(self.input()["content"].path)
+        results = [
+            (task.model if task.style is None else f"{task.model} style {task.style}",
+             neural_style.load_image(target.path))
+            for task, target in zip(self.requires()["results"], self.input()["results"])
+        ]
+        sheet = make_contact_sheet(content, results)
+        with self.output().temporary_path() as temporary:
+            neural_style.save_image(sheet, temporary)
