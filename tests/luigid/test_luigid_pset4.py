@@ -14,10 +14,10 @@ import luigi
 import pytest
 from PIL import Image
 
-pytest.importorskip("pset_4.tasks.stylize", reason="the pipeline (issue 5) has not been merged yet")
-
 from luigid_browser import require_chromium, visualiser_page
 from luigid_workers import start_worker
+from pset_4.tasks.data import DownloadImage, DownloadModel, SeedStore
+from pset_4.tasks.stylize import Stylize
 
 IMAGE = "grace_hopper.jpg"  # seeded from matplotlib's sample data
 MODEL = "multistyle26.pth"
@@ -29,14 +29,14 @@ BATCH_ARGV = ["-m", "pset_4", "-i", IMAGE, "-m", MODEL, *[f"--style={k}" for k i
 # (LuigiStatusCode.NOT_RUN), and pset_4 exits 25 for it, although the batch is
 # complete; completeness is asserted below through luigid and the files.
 SHARED_OK = {0, 25}
-RUNNING_LINE = re.compile(r"Worker\(.*\) running   (Stylize\(.*\))$", re.MULTILINE)
+STYLIZE = Stylize.get_task_family()  # "pset_4.Stylize": luigid lists tasks by family
+DOWNLOADS = {DownloadImage.get_task_family(), DownloadModel.get_task_family()}
+RUNNING_LINE = re.compile(rf"Worker\(.*\) running   ({re.escape(STYLIZE)}\(.*\))$", re.MULTILINE)
 
 
 @pytest.fixture
 def seeded_bucket(s3_server, tmp_path) -> str:
     """An S3 root on moto holding the sample photo and the converted bundled model."""
-    from pset_4.tasks.data import SeedStore
-
     remote_root = f"s3://{s3_server.create_bucket()}/pset_4"
     assert luigi.build([SeedStore(remote_root=remote_root, local_root=str(tmp_path / "seed-cache"))],
                        local_scheduler=True)
@@ -67,12 +67,12 @@ def test_two_processes_share_a_stylize_batch_each_task_runs_once(luigid_server, 
     assert set(codes) <= SHARED_OK, "\n".join(logs)
     tasks = luigid_server.tasks()
     assert {task["status"] for task in tasks.values()} == {"DONE"}, tasks
-    stylize = [task for task in tasks.values() if task["name"] == "Stylize"]
+    stylize = [task for task in tasks.values() if task["name"] == STYLIZE]
     assert sorted(int(task["params"]["style"]) for task in stylize) == list(STYLES)
     assert all(task["time_running"] is not None for task in stylize)  # ran under luigid, not found done
     assert all(IMAGE in task["status_message"] and MODEL in task["status_message"] for task in stylize)
     # Progress as the visualiser shows it: downloads report a percentage as they copy.
-    downloads = [task for task in tasks.values() if task["name"] in ("DownloadImage", "DownloadModel")]
+    downloads = [task for task in tasks.values() if task["name"] in DOWNLOADS]
     assert len(downloads) == 2 and all(task["progress_percentage"] == 100 for task in downloads), downloads
 
     # Each Stylize ran exactly once across both processes (luigi logs every run).
@@ -94,7 +94,7 @@ def test_two_processes_share_a_stylize_batch_each_task_runs_once(luigid_server, 
 
     with visualiser_page(luigid_server.url, tmp_path / "chromium-profile") as page:
         page.select_option("select[name=taskTable_length]", "100")
-        name_is_stylize = page.locator("td", has_text=re.compile(r"^\s*Stylize\s*$"))
+        name_is_stylize = page.locator("td", has_text=re.compile(rf"^\s*{re.escape(STYLIZE)}\s*$"))
         stylize_rows = page.locator("#taskTable tbody tr").filter(has=name_is_stylize)
         expect(stylize_rows).to_have_count(len(STYLES))
         expect(stylize_rows.filter(has_text="DONE")).to_have_count(len(STYLES))
