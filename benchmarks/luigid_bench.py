@@ -41,6 +41,10 @@ sys.path[:0] = [str(REPO / "benchmarks"), str(REPO / "tests")]
 from fixtures.luigid import running_luigid  # noqa: E402  (the tests' luigid launcher)
 from pipeline_bench import make_photos  # noqa: E402  (the pipeline benchmark's photos)
 
+from pset_4.tasks.stylize import Stylize  # noqa: E402
+
+STYLIZE = Stylize.get_task_family()  # "pset_4.Stylize", as luigid lists it
+
 MODEL = "multistyle26.pth"
 STYLE = 6
 LOCAL = "local scheduler, 1 worker"
@@ -80,7 +84,7 @@ def timed_processes(commands: list[list[str]], cwd: Path, env: dict | None = Non
 
 def stylize_spans(server) -> list[tuple[float, float]]:
     """(RUNNING time, DONE time) of each Stylize task, from luigid's task list, by start."""
-    tasks = [task for task in server.tasks().values() if task["name"] == "Stylize"]
+    tasks = [task for task in server.tasks().values() if task["name"] == STYLIZE]
     if any(task["status"] != "DONE" for task in tasks):
         raise SystemExit("luigid_bench: luigid reports Stylize tasks that are not DONE")
     return sorted((task["time_running"], task["last_updated"]) for task in tasks)
