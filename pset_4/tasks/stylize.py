@@ -76,6 +76,13 @@ class _StylizedImage(luigi.Task):
         style = "" if self.style is None else f" style {self.style}"
         return f"{self.image} with {self.model}{style}"
 
+    def _report(self, stage: str, percentage: int) -> None:
+        """Progress for the scheduler (luigid's visualizer shows both) and the log."""
+        message = f"{self._describe()}: {stage}"
+        self.set_status_message(message)
+        self.set_progress_percentage(percentage)
+        logger.info("%s", message)
+
     def on_failure(self, exception: BaseException) -> str:
         # The scheduler (the CLI's error line, luigid's page) shows this, not a traceback.
         from neural_style import NeuralStyleError
@@ -92,13 +99,15 @@ class Stylize(_StylizedImage):
         import neural_style
 
         inputs = self.input()
+        self._report("loading the model", 0)
         model = cached_model(inputs["model"].path, self.style)
         content = neural_style.load_image(inputs["image"].path)
-        self.set_status_message(f"stylizing {self._describe()}")
-        logger.info("stylizing %s", self._describe())
+        self._report(f"stylizing {content.width}x{content.height}", 20)
         result = neural_style.stylize(content, model, content_scale=self.content_scale)
+        self._report(f"saving {result.width}x{result.height}", 90)
         with self.output().temporary_path() as temporary:
             neural_style.save_image(result, temporary)
+        self._report(f"done, {result.width}x{result.height}", 100)
 
 
 class StylizeProgram(_StylizedImage, ExternalProgramTask):
@@ -123,7 +132,8 @@ class StylizeProgram(_StylizedImage, ExternalProgramTask):
         return args
 
     def run(self):
-        logger.info("stylizing %s in a neural_style process", self._describe())
+        size = "x".join(map(str, _image_size(self.input()["image"].path)))
+        self._report(f"stylizing {size} in a neural_style process", 0)
         with self.output().temporary_path() as temporary:
             self._temporary_output = temporary
             try:
@@ -133,6 +143,14 @@ class StylizeProgram(_StylizedImage, ExternalProgramTask):
                 # The child's own one line, without its "neural_style: error: " prefix.
                 reason = lines[-1].split(" error: ", 1)[-1] if lines else "it exited non-zero"
                 raise PipelineError(f"neural_style eval failed on {self._describe()}: {reason}") from None
+        self._report(f"done, {size}", 100)
+
+
+def _image_size(path: str) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(path) as image:  # reads the header only
+        return image.size
 
 
 TASK_FOR_OPTION = {"A": StylizeProgram, "B": Stylize}

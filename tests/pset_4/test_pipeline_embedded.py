@@ -146,3 +146,20 @@ def test_contact_sheet_shows_the_content_and_each_style(store, tmp_path, run_cli
     assert len(stylized) == 2 and "contact-sheet--2-results--" in sheet
     grid = Image.open(sheet)
     assert grid.format == "PNG" and grid.width == 3 * 256
+
+
+@pytest.mark.parametrize("option", ["A", "B"])
+def test_stylize_reports_progress_and_a_status_message_to_the_scheduler(store, tmp_path, option):
+    batch = StylizeAll(
+        images=[SMALL_IMAGE], models=["multistyle26.pth"], styles=[2], option=option,
+        remote_root=str(store), local_root=str(tmp_path / "data"), output_dir=str(tmp_path / "out"),
+    )
+    (task,) = batch.requires()
+    result = luigi.build([batch], local_scheduler=True, detailed_summary=True)
+    assert result.status == luigi.execution_summary.LuigiStatusCode.SUCCESS
+    scheduler = result.worker._scheduler  # the local scheduler this build talked to
+    width, height = small_photo().size
+    message = scheduler.get_task_status_message(task.task_id)["statusMessage"]
+    assert message.startswith(f"{SMALL_IMAGE} with multistyle26.pth style 2: done")
+    assert f"{width}x{height}" in message
+    assert scheduler.get_task_progress_percentage(task.task_id)["progressPercentage"] == 100
