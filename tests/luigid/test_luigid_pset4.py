@@ -70,8 +70,12 @@ def test_two_processes_share_a_stylize_batch_each_task_runs_once(luigid_server, 
     stylize = [task for task in tasks.values() if task["name"] == STYLIZE]
     assert sorted(int(task["params"]["style"]) for task in stylize) == list(STYLES)
     assert all(task["time_running"] is not None for task in stylize)  # ran under luigid, not found done
-    assert all(IMAGE in task["status_message"] and MODEL in task["status_message"] for task in stylize)
-    # Progress as the visualiser shows it: downloads report a percentage as they copy.
+    # Progress as the visualiser shows it: Stylize's message names image, model and size,
+    # downloads report a percentage as they copy.
+    size = f"{512 // CONTENT_SCALE}x{600 // CONTENT_SCALE}"
+    for task in stylize:
+        assert task["progress_percentage"] == 100, task
+        assert all(part in task["status_message"] for part in (IMAGE, MODEL, size)), task
     downloads = [task for task in tasks.values() if task["name"] in DOWNLOADS]
     assert len(downloads) == 2 and all(task["progress_percentage"] == 100 for task in downloads), downloads
 
