@@ -52,8 +52,9 @@ class SleepyWork(luigi.Task):
         record_attempt(self.out_dir, self.number)
         for step in range(1, STEPS + 1):
             time.sleep(self.seconds / STEPS)
-            self.set_progress_percentage(100 * step // STEPS)
+            # Message first: a reader that sees the new percentage also sees its message.
             self.set_status_message(f"work {self.number}: step {step} of {STEPS} in pid {os.getpid()}")
+            self.set_progress_percentage(100 * step // STEPS)
             while self.release_file and step == STEPS // 2 and not os.path.exists(self.release_file):
                 time.sleep(0.1)
         with self.output().open("w") as out:
