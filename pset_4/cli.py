@@ -59,8 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "A: one `python -m neural_style eval` process per image")
     parser.add_argument("--workers", type=int, default=1, metavar="N", help="Luigi worker processes (default 1)")
     scheduler = parser.add_mutually_exclusive_group()
-    scheduler.add_argument("--local-scheduler", action="store_true", default=True,
-                           help="schedule in this process (the default)")
+    scheduler.add_argument("--local-scheduler", action="store_true",
+                           help="schedule in this process (the default, unless luigi.cfg "
+                           "[core] default_scheduler_url names a luigid)")
     scheduler.add_argument("--scheduler-url", metavar="URL", help="use a central luigid, e.g. http://127.0.0.1:8082")
     seeding = parser.add_mutually_exclusive_group()
     seeding.add_argument("--seed", dest="seed", action="store_true", default=None,
@@ -119,18 +120,24 @@ def _keep_luigi_from_configuring_logging() -> None:
     luigi_config.set("core", "no_configure_logging", "true")
 
 
-def _build(tasks, args) -> "luigi.execution_summary.LuigiRunResult":
-    scheduling = (
-        {"scheduler_url": args.scheduler_url, "local_scheduler": False}
-        if args.scheduler_url else {"local_scheduler": True}
-    )
-    return luigi.build(tasks, detailed_summary=True, workers=args.workers, **scheduling)
+def _scheduling(args) -> dict:
+    """--scheduler-url, else --local-scheduler, else luigi.cfg [core] default_scheduler_url, else local."""
+    if args.scheduler_url:
+        return {"scheduler_url": args.scheduler_url, "local_scheduler": False}
+    if not args.local_scheduler and luigi.configuration.get_config().get("core", "default_scheduler_url", ""):
+        return {"local_scheduler": False}  # luigi reads the URL from its config
+    return {"local_scheduler": True}
 
 
-def _report(result, verbose: bool) -> int:
+def _build(tasks, args) -> int:
+    result = luigi.build(tasks, detailed_summary=True, workers=args.workers, **_scheduling(args))
+    return _report(result, tasks, args.verbose)
+
+
+def _report(result, requested, verbose: bool) -> int:
     if verbose:
         print(result.summary_text, file=sys.stderr)
-    code = exit_code(result)
+    code = exit_code(result, requested)
     if code:
         print(f"pset_4: error: {failure_reason(result)}", file=sys.stderr)
     return code
@@ -151,12 +158,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
              "content_scale": args.content_scale, "output_dir": args.output_dir}
     try:
         if args.seed:
-            code = _report(_build([SeedStore(**roots)], args), args.verbose)
+            code = _build([SeedStore(**roots)], args)
             if code:
                 return code
         stylized = StylizeAll(images=args.images, **batch)
         sheets = [ContactSheet(image=image, **batch) for image in args.images] if args.contact_sheet else []
-        code = _report(_build([stylized, *sheets], args), args.verbose)
+        code = _build([stylized, *sheets], args)
     except Exception as error:  # noqa: BLE001 - the CLI's one place that turns errors into a line
         if args.verbose:
             raise

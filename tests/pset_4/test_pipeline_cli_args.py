@@ -11,9 +11,23 @@ def test_defaults_stylize_the_seeded_sample_on_the_embedded_store():
     assert args.models == ["multistyle26.pth"]
     assert args.styles == [0]
     assert args.option == "B" and args.workers == 1
-    assert args.scheduler_url is None and args.local_scheduler
+    assert args.scheduler_url is None and not args.local_scheduler
+    assert cli._scheduling(args) == {"local_scheduler": True}  # no luigid in luigi.cfg
     assert args.remote == "data/remote/pset_4"  # luigi.cfg [pset_4]
     assert args.seed is True
+
+
+def test_scheduler_comes_from_the_flag_then_luigi_cfg():
+    from luigi.configuration import get_config
+
+    url = "http://127.0.0.1:8099"
+    assert cli._scheduling(cli.parse_args(["--scheduler-url", url])) == {"scheduler_url": url, "local_scheduler": False}
+    get_config().set("core", "default_scheduler_url", url)
+    try:
+        assert cli._scheduling(cli.parse_args([])) == {"local_scheduler": False}
+        assert cli._scheduling(cli.parse_args(["--local-scheduler"])) == {"local_scheduler": True}
+    finally:
+        get_config().remove_option("core", "default_scheduler_url")
 
 
 def test_repeatable_options_collect_every_value():
