@@ -6,6 +6,7 @@ Subclasses specialise by class attributes only::
     class DownloadImage(Download):
         SHARED_RELATIVE_PATH = "images"
         CONFIG_SECTION = "pset_4"
+        SOURCE = ContentImage          # optional: the RemoteFile subclass it copies
 
 A root parameter left empty is read from ``[CONFIG_SECTION] remote_root`` /
 ``local_root`` in luigi.cfg. Download's output is the very path LocalFile
@@ -119,8 +120,20 @@ class LocalFile(_RootedFile, luigi.ExternalTask):
 
 
 class _Transfer(_RootedFile, luigi.Task):
+    # The ExternalTask class this copy starts from; None: the generic RemoteFile /
+    # LocalFile. A subclass names its own (e.g. ContentImage) so the graph says
+    # what the file is; it must share SHARED_RELATIVE_PATH.
+    SOURCE: type[_RootedFile] | None = None
+
     remote_root = luigi.Parameter(default="", description="s3://bucket/prefix, file:///dir or a folder")
     local_root = luigi.Parameter(default="", description="local folder")
+
+    def _source(self, generic: type[_RootedFile], **root: str) -> luigi.Task:
+        if self.SOURCE is None:
+            return generic(name=self.relative_path, **root)
+        if self.SOURCE.SHARED_RELATIVE_PATH != self.SHARED_RELATIVE_PATH:
+            raise TypeError(f"{type(self).__name__}.SOURCE must share its SHARED_RELATIVE_PATH")
+        return self.SOURCE(name=self.name, **root)
 
     def on_failure(self, exception: BaseException) -> str:
         # The scheduler (and luigid's page) shows this instead of a traceback.
@@ -133,7 +146,7 @@ class Download(_Transfer):
     """Copy a remote file to ``<local_root>/<SHARED_RELATIVE_PATH>/<name>``, atomically and verified."""
 
     def requires(self):
-        return RemoteFile(remote_root=self.remote_root_url, name=self.relative_path)
+        return self._source(RemoteFile, remote_root=self.remote_root_url)
 
     def output(self) -> SuffixPreservingLocalTarget:
         return self.local_output()
@@ -149,7 +162,7 @@ class Upload(_Transfer):
     """Copy a local file to the remote root; complete as soon as the remote has the file."""
 
     def requires(self):
-        return LocalFile(local_root=self.local_root_path, name=self.relative_path)
+        return self._source(LocalFile, local_root=self.local_root_path)
 
     def output(self):
         return self.remote_output()

@@ -61,21 +61,25 @@ class LocalModel(LocalFile):
 class DownloadImage(Download):
     SHARED_RELATIVE_PATH = IMAGES
     CONFIG_SECTION = config.SECTION
+    SOURCE = ContentImage
 
 
 class DownloadModel(Download):
     SHARED_RELATIVE_PATH = SAVED_MODELS
     CONFIG_SECTION = config.SECTION
+    SOURCE = SavedModel
 
 
 class UploadImage(Upload):
     SHARED_RELATIVE_PATH = IMAGES
     CONFIG_SECTION = config.SECTION
+    SOURCE = LocalImage
 
 
 class UploadModel(Upload):
     SHARED_RELATIVE_PATH = SAVED_MODELS
     CONFIG_SECTION = config.SECTION
+    SOURCE = LocalModel
 
 
 def resolved_roots(task: luigi.Task) -> dict:

@@ -163,3 +163,37 @@ def test_missing_remote_file_is_incomplete_and_explained_in_one_line(store, loca
         "remote root (--remote-root or remote_root in luigi.cfg) at where it is"
     ]
     assert files_under(local_root) == []
+
+
+class DownloadNamedImage(DownloadImage):
+    SOURCE = RemoteImage
+
+
+def test_a_subclass_names_its_source_task_and_the_copy_still_works(store, local_root):
+    store.put("images/named.jpg", b"named bytes")
+    task = DownloadNamedImage(remote_root=store.root, local_root=str(local_root), name="named.jpg")
+    assert type(task.requires()) is RemoteImage
+    assert build(task).status == SUCCESS
+    assert (local_root / "images" / "named.jpg").read_bytes() == b"named bytes"
+
+    missing = DownloadNamedImage(remote_root=store.root, local_root=str(local_root), name="absent.jpg")
+    result = build(missing)
+    assert result.status == luigi.execution_summary.LuigiStatusCode.MISSING_EXT
+    assert [type(t) for t in _pending_external(result)] == [RemoteImage]
+
+
+def _pending_external(result):
+    from luigi.execution_summary import _summary_dict
+
+    return list(_summary_dict(result.worker)["still_pending_ext"])
+
+
+def test_a_source_in_another_folder_is_refused(tmp_path):
+    class OtherFolder(RemoteImage):
+        SHARED_RELATIVE_PATH = "models"
+
+    class WrongFolder(DownloadImage):
+        SOURCE = OtherFolder
+
+    with pytest.raises(TypeError, match="SHARED_RELATIVE_PATH"):
+        WrongFolder(remote_root=str(tmp_path), local_root=str(tmp_path), name="x.jpg").requires()
