@@ -27,7 +27,7 @@ from csci_utils.audit import (AuditError, base_python, ci_plan, diagnose, enviro
                               render_tree_mermaid, render_tree_text, scan_imports, venv_tree)
 from csci_utils.audit.env_file import secret_names
 from csci_utils.audit.imports import project_python_files
-from csci_utils.audit.interpreter import resolve_python
+from csci_utils.audit.interpreter import resolve_python, start_fingerprints, start_inventory
 from csci_utils.audit.pipfile import check_pipfile
 from csci_utils.audit.models import (WILL_BREAK_ON_CI, Inventory, PipenvProject, to_jsonable)
 from csci_utils.audit.render_ci import CI_KINDS, PINS_FILE
@@ -100,6 +100,15 @@ class AuditTask(luigi.Task):
     def audit(self) -> None:
         raise NotImplementedError
 
+    def start_early(self) -> None:
+        """Start this task's slow subprocess in the background, once it is known to run."""
+
+    def complete(self) -> bool:
+        done = super().complete()
+        if not done and self._key()[1] is None:
+            self.start_early()
+        return done
+
     def on_failure(self, exception: BaseException) -> str:
         if isinstance(exception, AuditError):
             return str(exception)  # what the scheduler and the summary show: one line
@@ -128,6 +137,9 @@ class ScanMain(MainParameters):
     def output(self):
         return self.target("inventory.json")
 
+    def start_early(self) -> None:
+        start_inventory(self.main)
+
     def audit(self) -> None:
         write_json(self.output(), inspect_interpreter(self.main))
 
@@ -155,6 +167,9 @@ class ScanPipenv(PipenvParameters):
     def output(self):
         return self.target("pipenv.json")
 
+    def start_early(self) -> None:
+        start_inventory(self.venv.python)
+
     def audit(self) -> None:
         venv = self.venv
         lock = self.project / "Pipfile.lock"
@@ -165,6 +180,19 @@ class ScanPipenv(PipenvParameters):
             inventory=inspect_interpreter(venv.python), pipfile=pipfile,
             lock=read_lock(lock, pipfile))
         write_json(self.output(), project)
+
+
+def start_both_fingerprints(task: AuditTask) -> None:
+    """Probe MAIN and the venv at the same time rather than one after the other.
+
+    Problems are left to ScanMain and ScanPipenv to report, in their order.
+    """
+    try:
+        scan = task.clone(ScanPipenv)
+        check_pipfile(scan.project / "Pipfile")  # never ask pipenv about a malformed Pipfile
+        start_fingerprints(task.main, scan.venv.python)
+    except AuditError:
+        pass
 
 
 def load_project(target) -> PipenvProject:
@@ -182,6 +210,7 @@ class LocatePaths(MainParameters, PipenvParameters):
         return {"main": self.clone(ScanMain), "pipenv": self.clone(ScanPipenv)}
 
     def fingerprint(self) -> str:
+        start_both_fingerprints(self)
         return short_hash({name: task.output().path for name, task in self.requires().items()})
 
     def output(self):
@@ -292,6 +321,7 @@ class Diagnose(MainParameters, PipenvParameters):
         return stamps
 
     def fingerprint(self) -> str:
+        start_both_fingerprints(self)
         return short_hash({name: task.output().path for name, task in self.requires().items()},
                           self._sources(), self.strict)
 
