@@ -14,14 +14,19 @@ SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".audit", ".tox", ".nox", ".ven
                           ".mypy_cache", ".pytest_cache", ".eggs"})
 
 
-def project_python_files(project_dir: Path) -> list[Path]:
-    """The project's .py files, leaving out virtualenvs (anything with a pyvenv.cfg) and caches."""
+def project_python_file_names(project_dir: Path) -> list[str]:
+    """``project_python_files`` as plain strings (the Diagnose fingerprint lists them often)."""
     found = []
     for folder, dirs, files in os.walk(project_dir):
         dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not d.endswith(".egg-info")
-                         and not (Path(folder, d) / "pyvenv.cfg").exists())
-        found.extend(Path(folder, f) for f in sorted(files) if f.endswith(".py"))
+                         and not os.path.exists(os.path.join(folder, d, "pyvenv.cfg")))
+        found.extend(os.path.join(folder, f) for f in sorted(files) if f.endswith(".py"))
     return found
+
+
+def project_python_files(project_dir: Path) -> list[Path]:
+    """The project's .py files, leaving out virtualenvs (anything with a pyvenv.cfg) and caches."""
+    return [Path(name) for name in project_python_file_names(project_dir)]
 
 
 def own_module_names(project_dir: Path, files: list[Path]) -> set[str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from csci_utils.audit import (AuditError, base_python, ci_plan, diagnose, enviro
                               read_pipfile, render_ci, render_diagnosis, render_pins,
                               render_tree_mermaid, render_tree_text, scan_imports, venv_tree)
 from csci_utils.audit.env_file import secret_names
-from csci_utils.audit.imports import project_python_files
+from csci_utils.audit.imports import project_python_file_names
 from csci_utils.audit.interpreter import resolve_python, start_fingerprints, start_inventory
 from csci_utils.audit.pipfile import check_pipfile
 from csci_utils.audit.models import (WILL_BREAK_ON_CI, Inventory, PipenvProject, to_jsonable)
@@ -314,10 +315,11 @@ class Diagnose(MainParameters, PipenvParameters):
 
     def _sources(self) -> list:
         project = self.project
+        root = os.path.join(str(project), "")  # the files' common prefix, cut as text: fast
         stamps = []
-        for file in project_python_files(project):
-            stat = file.stat()
-            stamps.append((file.relative_to(project).as_posix(), stat.st_size, stat.st_mtime_ns))
+        for path in project_python_file_names(project):
+            stat = os.stat(path)
+            stamps.append((path[len(root):].replace(os.sep, "/"), stat.st_size, stat.st_mtime_ns))
         return stamps
 
     def fingerprint(self) -> str:
