@@ -91,29 +91,29 @@ _started_inventories: dict[str, _Started] = {}
 _started_quick: dict[str, subprocess.Popen] = {}
 
 
-def _stop_all() -> None:
-    for started in [*_started_inventories.values(), *_started_quick.values()]:
-        process = getattr(started, "process", started)
+def stop_at_exit(process: subprocess.Popen) -> None:
+    """Kill ``process`` when this one exits, if nobody collected it (a run that failed early)."""
+    def stop() -> None:
         if process.poll() is None:
             process.kill()
             process.communicate()
-
-
-atexit.register(_stop_all)
+    atexit.register(stop)
 
 
 def start_inventory(python: str) -> None:
     """Start ``inspect_interpreter(python)``'s probe now; the call collects it later."""
     python = resolve_python(python)
     if python not in _started_inventories:
-        _started_inventories[python] = _Started(_start(python, PROBE_SOURCE), _state(python))
+        process = _start(python, PROBE_SOURCE)
+        stop_at_exit(process)
+        _started_inventories[python] = _Started(process, environment_state(python))
 
 
 def inspect_interpreter(python: str) -> Inventory:
     """The inventory of ``python``: version, sys.path, site dirs and every distribution."""
     python = resolve_python(python)
     started = _started_inventories.pop(python, None)
-    if started is not None and started.stamps != _state(python):
+    if started is not None and started.stamps != environment_state(python):
         # Something was installed or removed since it started: its answer may be stale.
         started.process.kill()
         started.process.communicate()
@@ -181,7 +181,7 @@ def _shape_key(python: str) -> tuple:
             tuple(os.environ.get(name) for name in PATH_SHAPING_ENV))
 
 
-def _state(python: str) -> tuple:
+def environment_state(python: str) -> tuple:
     """What a probe's answer depends on: the interpreter and its watched directories' stamps."""
     key = _shape_key(python)
     shape = _shapes.get(key)
@@ -198,7 +198,8 @@ def start_fingerprints(*pythons: str) -> None:
     for python in pythons:
         python = resolve_python(python)
         if python not in _started_quick and _fresh_shape(_shape_key(python)) is None:
-            _started_quick[python] = _start(python, _QUICK_PROBE)
+            _started_quick[python] = process = _start(python, _QUICK_PROBE)
+            stop_at_exit(process)
 
 
 def environment_fingerprint(python: str) -> str:

@@ -32,6 +32,7 @@ from csci_utils.audit.interpreter import resolve_python, start_fingerprints, sta
 from csci_utils.audit.pipfile import check_pipfile
 from csci_utils.audit.models import (WILL_BREAK_ON_CI, Inventory, PipenvProject, to_jsonable)
 from csci_utils.audit.render_ci import CI_KINDS, PINS_FILE
+from csci_utils.audit.tree import start_summary
 from csci_utils.luigi.target import SuffixPreservingLocalTarget
 
 # Bump when an output's format changes, so old files are not read as new ones.
@@ -235,6 +236,12 @@ class BuildTree(PipenvParameters):
     def output(self):
         return {"json": self.target("tree.json"), "text": self.target("tree.txt"),
                 "mermaid": self.target("tree.mmd")}
+
+    def start_early(self) -> None:
+        try:
+            start_summary(resolve_python(self.clone(ScanPipenv).venv.python, "the venv"))
+        except AuditError:
+            pass  # ScanPipenv reports it
 
     def audit(self) -> None:
         project = load_project(self.input())
