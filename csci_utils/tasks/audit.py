@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import sys
+import threading
 from pathlib import Path
 
 import luigi
@@ -27,11 +28,11 @@ from csci_utils.audit import (AuditError, base_python, ci_plan, diagnose, enviro
                               read_pipfile, render_ci, render_diagnosis, render_pins,
                               render_tree_mermaid, render_tree_text, scan_imports, venv_tree)
 from csci_utils.audit.env_file import secret_names
-from csci_utils.audit.imports import project_python_file_names
+from csci_utils.audit.imports import parse_ahead, project_python_file_names
 from csci_utils.audit.interpreter import resolve_python, start_fingerprints, start_inventory
 from csci_utils.audit.pipfile import check_pipfile
 from csci_utils.audit.models import (WILL_BREAK_ON_CI, Inventory, PipenvProject, to_jsonable)
-from csci_utils.audit.render_ci import CI_KINDS, PINS_FILE
+from csci_utils.audit.render_ci import CI_KINDS, PINS_FILE, prepare_template
 from csci_utils.audit.tree import start_summary
 from csci_utils.luigi.target import SuffixPreservingLocalTarget
 
@@ -184,6 +185,25 @@ class ScanPipenv(PipenvParameters):
         write_json(self.output(), project)
 
 
+_helpers: list[threading.Thread] = []
+
+
+def work_while_waiting(work, *args) -> None:
+    """Run ``work(*args)`` in a thread: the probes' waits leave this process idle.
+
+    Only for work that fills a cache keyed on its inputs (parsed sources,
+    compiled templates); a task that needs it does it again if it is not done.
+    """
+    thread = threading.Thread(target=work, args=args, daemon=True)
+    thread.start()
+    _helpers.append(thread)
+
+
+def finish_helpers() -> None:
+    while _helpers:
+        _helpers.pop().join()
+
+
 def start_both_fingerprints(task: AuditTask) -> None:
     """Probe MAIN and the venv at the same time rather than one after the other.
 
@@ -278,7 +298,11 @@ class RenderTravis(RenderParameters):
     def output(self):
         return {"ci": self.target(Path(CI_FILES[self.ci]).name), "pins": self.target(PINS_FILE)}
 
+    def start_early(self) -> None:
+        work_while_waiting(prepare_template, self.ci)
+
     def audit(self) -> None:
+        finish_helpers()
         project = load_project(self.input())
         plan = ci_plan(project.pipfile, project.inventory, ci=self.ci,
                        secrets=self._secret_names(), default_branch=self.default_branch,
@@ -337,7 +361,11 @@ class Diagnose(MainParameters, PipenvParameters):
     def output(self):
         return {"json": self.target("diagnosis.json"), "text": self.target("diagnosis.txt")}
 
+    def start_early(self) -> None:
+        work_while_waiting(parse_ahead, self.project)
+
     def audit(self) -> None:
+        finish_helpers()
         main = load_inventory(self.input()["main"])
         project = load_project(self.input()["pipenv"])
         sites = scan_imports(self.project, frozenset(project.inventory.stdlib_modules))
