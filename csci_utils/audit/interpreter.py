@@ -81,7 +81,7 @@ class _Started:
     """A probe already running in the background, and the state it started from."""
 
     process: subprocess.Popen
-    stamps: tuple
+    state: tuple
 
 
 # Probes started ahead of need, so that two interpreters are inspected at the
@@ -113,7 +113,7 @@ def inspect_interpreter(python: str) -> Inventory:
     """The inventory of ``python``: version, sys.path, site dirs and every distribution."""
     python = resolve_python(python)
     started = _started_inventories.pop(python, None)
-    if started is not None and started.stamps != environment_state(python):
+    if started is not None and started.state != environment_state(python):
         # Something was installed or removed since it started: its answer may be stale.
         started.process.kill()
         started.process.communicate()
