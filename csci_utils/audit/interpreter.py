@@ -81,7 +81,7 @@ class _Started:
     """A probe already running in the background, and the state it started from."""
 
     process: subprocess.Popen
-    state: tuple
+    state: tuple | None
 
 
 # Probes started ahead of need, so that two interpreters are inspected at the
@@ -100,20 +100,31 @@ def stop_at_exit(process: subprocess.Popen) -> None:
     atexit.register(stop)
 
 
-def start_inventory(python: str) -> None:
-    """Start ``inspect_interpreter(python)``'s probe now; the call collects it later."""
+def start_inventory(python: str, with_fingerprint: bool = False) -> None:
+    """Start ``inspect_interpreter(python)``'s probe now; the call collects it later.
+
+    ``with_fingerprint``: started together with the sys.path probe, so its
+    answer is as fresh as the fingerprint's.
+    """
     python = resolve_python(python)
     if python not in _started_inventories:
         process = _start(python, PROBE_SOURCE)
         stop_at_exit(process)
-        _started_inventories[python] = _Started(process, environment_state(python))
+        state = None if with_fingerprint else environment_state(python)
+        _started_inventories[python] = _Started(process, state)
+
+
+def _still_valid(started: _Started, python: str) -> bool:
+    if started.state is None:  # nothing may have changed since the fingerprint's probe
+        return _fresh_shape(_shape_key(python)) is not None
+    return started.state == environment_state(python)
 
 
 def inspect_interpreter(python: str) -> Inventory:
     """The inventory of ``python``: version, sys.path, site dirs and every distribution."""
     python = resolve_python(python)
     started = _started_inventories.pop(python, None)
-    if started is not None and started.state != environment_state(python):
+    if started is not None and not _still_valid(started, python):
         # Something was installed or removed since it started: its answer may be stale.
         started.process.kill()
         started.process.communicate()

@@ -212,7 +212,13 @@ def start_both_fingerprints(task: AuditTask) -> None:
     try:
         scan = task.clone(ScanPipenv)
         check_pipfile(scan.project / "Pipfile")  # never ask pipenv about a malformed Pipfile
-        start_fingerprints(task.main, scan.venv.python)
+        venv_python = scan.venv.python
+        start_fingerprints(task.main, venv_python)
+        # In an audit folder without any scan yet, the scans will run whatever
+        # their fingerprints: their inventories can start right away.
+        for kind, python in ((ScanMain, task.main), (ScanPipenv, venv_python)):
+            if not any(task.audit_root.glob(f"{kind.__name__}-*")):
+                start_inventory(python, with_fingerprint=True)
     except AuditError:
         pass
 
