@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 
-from packaging.markers import InvalidMarker, Marker
-
 from .models import (DECLARED_NOT_INSTALLED, INSTALLED_NOT_LOCKED, OPTIONAL_MAIN_ONLY,
                      UNRESOLVED_IMPORT, VERSION_DRIFT, WILL_BREAK_ON_CI, Diagnosis, Finding,
                      ImportSite, Inventory, PipenvProject, is_inside)
@@ -32,6 +30,8 @@ def _applies_here(spec, python_version: str) -> bool:
     """False when a Pipfile entry's ``markers`` exclude this platform/Python."""
     if not isinstance(spec, dict) or "markers" not in spec:
         return True
+    from packaging.markers import InvalidMarker, Marker  # 0.05 s to import; rarely needed
+
     try:
         return Marker(spec["markers"]).evaluate({"python_version": python_version})
     except InvalidMarker:

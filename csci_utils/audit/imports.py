@@ -14,14 +14,19 @@ SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".audit", ".tox", ".nox", ".ven
                           ".mypy_cache", ".pytest_cache", ".eggs"})
 
 
-def project_python_files(project_dir: Path) -> list[Path]:
-    """The project's .py files, leaving out virtualenvs (anything with a pyvenv.cfg) and caches."""
+def project_python_file_names(project_dir: Path) -> list[str]:
+    """``project_python_files`` as plain strings (the Diagnose fingerprint lists them often)."""
     found = []
     for folder, dirs, files in os.walk(project_dir):
         dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not d.endswith(".egg-info")
-                         and not (Path(folder, d) / "pyvenv.cfg").exists())
-        found.extend(Path(folder, f) for f in sorted(files) if f.endswith(".py"))
+                         and not os.path.exists(os.path.join(folder, d, "pyvenv.cfg")))
+        found.extend(os.path.join(folder, f) for f in sorted(files) if f.endswith(".py"))
     return found
+
+
+def project_python_files(project_dir: Path) -> list[Path]:
+    """The project's .py files, leaving out virtualenvs (anything with a pyvenv.cfg) and caches."""
+    return [Path(name) for name in project_python_file_names(project_dir)]
 
 
 def own_module_names(project_dir: Path, files: list[Path]) -> set[str]:
@@ -84,6 +89,35 @@ def _imports_in(tree: ast.Module) -> list[tuple[str, int, bool]]:
     return found
 
 
+# Parsed files, keyed on path, size and mtime as the Diagnose fingerprint is:
+# filled ahead of need by parse_ahead() while the interpreter probes run.
+_parsed: dict[tuple[str, int, int], list[tuple[str, int, bool]] | None] = {}
+
+
+def file_imports(path: str) -> list[tuple[str, int, bool]] | None:
+    """``_imports_in`` of one file, or None when it cannot be read or parsed."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    key = (path, stat.st_size, stat.st_mtime_ns)
+    if key not in _parsed:
+        try:
+            with open(path, "rb") as handle:
+                tree = ast.parse(handle.read(), filename=path)
+        except (SyntaxError, ValueError, OSError):
+            _parsed[key] = None
+        else:
+            _parsed[key] = _imports_in(tree)
+    return _parsed[key]
+
+
+def parse_ahead(project_dir: str | os.PathLike) -> None:
+    """Parse the project's files now, so that ``scan_imports`` finds them done."""
+    for path in project_python_file_names(Path(project_dir).resolve()):
+        file_imports(path)
+
+
 def scan_imports(project_dir: str | os.PathLike, stdlib: frozenset[str] | set[str]) -> list[ImportSite]:
     """Every absolute import of a third-party module in the project's code.
 
@@ -97,12 +131,11 @@ def scan_imports(project_dir: str | os.PathLike, stdlib: frozenset[str] | set[st
     own = own_module_names(project_dir, files)
     sites = []
     for file in files:
-        try:
-            tree = ast.parse(file.read_bytes(), filename=str(file))
-        except (SyntaxError, ValueError, OSError):
+        found = file_imports(str(file))
+        if found is None:
             continue
         relative = file.relative_to(project_dir).as_posix()
-        for module, line, optional in _imports_in(tree):
+        for module, line, optional in found:
             if module in stdlib or module in own or module == "__future__":
                 continue
             sites.append(ImportSite(module, relative, line, optional))

@@ -7,6 +7,7 @@ home" packages hide.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
@@ -50,28 +51,86 @@ def resolve_python(python: str, parameter: str = "--main-python") -> str:
     return os.path.abspath(found)
 
 
-def _run(python: str, source: str, what: str) -> dict:
+def _start(python: str, source: str) -> subprocess.Popen:
     try:
-        completed = subprocess.run([python, "-c", source], capture_output=True, text=True,
-                                   timeout=PROBE_TIMEOUT_S)
+        return subprocess.Popen([python, "-c", source], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
     except OSError as error:
         raise AuditError(f"cannot run {python}: {error.strerror}; pass a working interpreter") from None
-    except subprocess.TimeoutExpired:
-        raise AuditError(f"{python} did not answer the {what} in {PROBE_TIMEOUT_S} s") from None
-    if completed.returncode != 0:
-        last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
-        raise AuditError(f"{python} failed the {what} (exit {completed.returncode}): {last}")
+
+
+def _answer(process: subprocess.Popen, python: str, what: str) -> dict:
     try:
-        return json.loads(completed.stdout)
+        stdout, stderr = process.communicate(timeout=PROBE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise AuditError(f"{python} did not answer the {what} in {PROBE_TIMEOUT_S} s") from None
+    if process.returncode != 0:
+        last = (stderr.strip().splitlines() or ["no output"])[-1]
+        raise AuditError(f"{python} failed the {what} (exit {process.returncode}): {last}")
+    try:
+        return json.loads(stdout)
     except ValueError:
         raise AuditError(f"{python} printed something other than the {what}'s JSON; "
                          "is it a Python interpreter?") from None
 
 
+@dataclass
+class _Started:
+    """A probe already running in the background, and the state it started from."""
+
+    process: subprocess.Popen
+    state: tuple | None
+
+
+# Probes started ahead of need, so that two interpreters are inspected at the
+# same time (each start costs a tenth of a second or more). Only this process's
+# current run uses them: nothing is kept on disk.
+_started_inventories: dict[str, _Started] = {}
+_started_quick: dict[str, subprocess.Popen] = {}
+
+
+def stop_at_exit(process: subprocess.Popen) -> None:
+    """Kill ``process`` when this one exits, if nobody collected it (a run that failed early)."""
+    def stop() -> None:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    atexit.register(stop)
+
+
+def start_inventory(python: str, with_fingerprint: bool = False) -> None:
+    """Start ``inspect_interpreter(python)``'s probe now; the call collects it later.
+
+    ``with_fingerprint``: started together with the sys.path probe, so its
+    answer is as fresh as the fingerprint's.
+    """
+    python = resolve_python(python)
+    if python not in _started_inventories:
+        process = _start(python, PROBE_SOURCE)
+        stop_at_exit(process)
+        state = None if with_fingerprint else environment_state(python)
+        _started_inventories[python] = _Started(process, state)
+
+
+def _still_valid(started: _Started, python: str) -> bool:
+    if started.state is None:  # nothing may have changed since the fingerprint's probe
+        return _fresh_shape(_shape_key(python)) is not None
+    return started.state == environment_state(python)
+
+
 def inspect_interpreter(python: str) -> Inventory:
     """The inventory of ``python``: version, sys.path, site dirs and every distribution."""
     python = resolve_python(python)
-    data = _run(python, PROBE_SOURCE, "inventory probe")
+    started = _started_inventories.pop(python, None)
+    if started is not None and not _still_valid(started, python):
+        # Something was installed or removed since it started: its answer may be stale.
+        started.process.kill()
+        started.process.communicate()
+        started = None
+    process = started.process if started is not None else _start(python, PROBE_SOURCE)
+    data = _answer(process, python, "inventory probe")
     return Inventory.from_dict({"python": python, **data})
 
 
@@ -126,6 +185,34 @@ def _watched_dirs(quick: dict) -> tuple[str, ...]:
     return tuple(dict.fromkeys(watched))
 
 
+def _shape_key(python: str) -> tuple:
+    executable = os.path.realpath(python)
+    pyvenv_cfg = Path(python).parent.parent / "pyvenv.cfg"
+    return (python, executable, _stamp((executable, str(pyvenv_cfg))),
+            tuple(os.environ.get(name) for name in PATH_SHAPING_ENV))
+
+
+def environment_state(python: str) -> tuple:
+    """What a probe's answer depends on: the interpreter and its watched directories' stamps."""
+    key = _shape_key(python)
+    shape = _shapes.get(key)
+    return key, (_stamp(shape.watched) if shape is not None else None)
+
+
+def _fresh_shape(key: tuple) -> _PathShape | None:
+    shape = _shapes.get(key)
+    return shape if shape is not None and _stamp(shape.watched) == shape.stamps else None
+
+
+def start_fingerprints(*pythons: str) -> None:
+    """Start the sys.path probes of several interpreters at once (each takes a process start)."""
+    for python in pythons:
+        python = resolve_python(python)
+        if python not in _started_quick and _fresh_shape(_shape_key(python)) is None:
+            _started_quick[python] = process = _start(python, _QUICK_PROBE)
+            stop_at_exit(process)
+
+
 def environment_fingerprint(python: str) -> str:
     """A short hash that changes when ``python`` or what it can import changes.
 
@@ -134,15 +221,16 @@ def environment_fingerprint(python: str) -> str:
     of the watched directories changed.
     """
     python = resolve_python(python)
-    executable = os.path.realpath(python)
-    pyvenv_cfg = Path(python).parent.parent / "pyvenv.cfg"
-    key = (python, executable, _stamp((executable, str(pyvenv_cfg))),
-           tuple(os.environ.get(name) for name in PATH_SHAPING_ENV))
-    shape = _shapes.get(key)
-    if shape is None or _stamp(shape.watched) != shape.stamps:
-        quick = _run(python, _QUICK_PROBE, "sys.path probe")
+    key = _shape_key(python)
+    shape = _fresh_shape(key)
+    started = _started_quick.pop(python, None)
+    if shape is None:
+        process = started if started is not None else _start(python, _QUICK_PROBE)
+        quick = _answer(process, python, "sys.path probe")
         watched = _watched_dirs(quick)
         shape = _PathShape(quick["version"], watched, _stamp(watched))
         _shapes[key] = shape
+    elif started is not None:
+        started.communicate()  # started by a caller that did not know the answer was fresh
     payload = json.dumps([key, shape.version, shape.stamps])
     return hashlib.sha256(payload.encode()).hexdigest()[:16]

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from csci_utils.luigi.target import SuffixPreservingLocalTarget
 
-from .pipfile import tomllib
+from .pipfile import parse_toml, tomllib
 
 from .errors import AuditError
 
@@ -122,8 +122,9 @@ def explicit_in_project_venv(project_dir: Path) -> Path | None:
         return dot_venv if flag is not None and flag.lower() in TRUE_WORDS else None
     try:
         with open(project_dir / "Pipfile", "rb") as handle:
-            setting = tomllib.load(handle).get("pipenv", {}).get("venv_in_project")
-    except (OSError, tomllib.TOMLDecodeError):
+            text = handle.read().decode()
+        setting = parse_toml(text).get("pipenv", {}).get("venv_in_project")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return None
     return dot_venv if setting is True else None
 

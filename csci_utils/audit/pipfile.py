@@ -8,6 +8,7 @@ hashed with the sources pipenv derives from pip's configuration.
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import json
@@ -40,6 +41,25 @@ def check_pipfile(path: Path) -> None:
     read_toml(path)
 
 
+@functools.lru_cache(maxsize=16)
+def _parse_toml(text: str) -> tuple[dict | None, str | None]:
+    # Luigi asks for a task's output (so for the Pipfile) dozens of times a
+    # run; parsing the same bytes once is enough. Keyed on the text itself,
+    # so an edited Pipfile is always parsed afresh.
+    try:
+        return tomllib.loads(text), None
+    except tomllib.TOMLDecodeError as error:
+        return None, str(error)
+
+
+def parse_toml(text: str) -> dict:
+    """``tomllib.loads(text)`` (a fresh copy), or raise its TOMLDecodeError."""
+    data, error = _parse_toml(text)
+    if error is not None:
+        raise tomllib.TOMLDecodeError(error)
+    return copy.deepcopy(data)
+
+
 def read_toml(path: Path) -> dict:
     try:
         text = path.read_text(encoding="utf-8")
@@ -47,7 +67,7 @@ def read_toml(path: Path) -> dict:
         raise AuditError(f"no Pipfile at {path}: create one (pipenv install) "
                          "or pass --project-dir") from None
     try:
-        return tomllib.loads(text)
+        return parse_toml(text)
     except tomllib.TOMLDecodeError as error:
         raise AuditError(f"malformed Pipfile {path}: {error}; fix it and rerun") from None
 

@@ -205,7 +205,8 @@ def main():
                 continue  # a broken leftover dist-info folder
             distributions.append(describe(dist, meta))
     modules = {entry: importable_modules(entry) for entry in path if os.path.isdir(entry)}
-    json.dump(
+    # One write: json.dump would write each of its ten thousand pieces separately.
+    sys.stdout.write(json.dumps(
         {
             "executable": sys.executable,
             "version": ".".join(str(part) for part in sys.version_info[:3]),
@@ -220,8 +221,7 @@ def main():
             "distributions": distributions,
             "modules": modules,
         },
-        sys.stdout,
-    )
+    ))
 
 
 if __name__ == "__main__":

@@ -8,8 +8,11 @@ made in-process so that no extra interpreter has to start.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 from .errors import AuditError
+from .interpreter import environment_state, stop_at_exit
 from .models import DependencyTree, Edge, Pipfile, TreeNode
 from .pipfile import canonical_name
 from .validate import find_conflicts, find_cycles
@@ -37,8 +40,54 @@ def pipdeptree_json(python: str) -> list[dict]:
     return json.loads(_render(python, output_format="json"))
 
 
+# The summary stats every installed file (a few tenths of a second with torch
+# installed) while holding the GIL, so it runs in a process of its own, started
+# as soon as the tree is known to be needed, beside the interpreter probes.
+_SUMMARY_IN_A_PROCESS = (
+    "import sys, pipdeptree\n"
+    "sys.stdout.write(pipdeptree.render(python=sys.argv[1], warn='silence', extras='active',"
+    " output_format='json', summary=True))\n")
+SUMMARY_TIMEOUT_S = 120
+_started_summaries: dict[str, tuple[subprocess.Popen, tuple]] = {}
+
+
+def start_summary(python: str) -> None:
+    """Start ``pipdeptree_summary(python)`` in the background; that call collects it."""
+    if python in _started_summaries:
+        return
+    try:
+        process = subprocess.Popen([sys.executable, "-c", _SUMMARY_IN_A_PROCESS, python],
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                   stdin=subprocess.DEVNULL, text=True)
+    except OSError:
+        return  # pipdeptree_summary runs it here instead
+    stop_at_exit(process)
+    _started_summaries[python] = (process, environment_state(python))
+
+
+def _started_summary(python: str) -> dict | None:
+    process, state = _started_summaries.pop(python, (None, None))
+    if process is None:
+        return None
+    try:
+        stdout, _ = process.communicate(timeout=SUMMARY_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        return None
+    if process.returncode != 0 or state != environment_state(python):
+        return None  # failed (the in-process call gives the error) or the venv changed since
+    try:
+        return json.loads(stdout)
+    except ValueError:
+        return None
+
+
 def pipdeptree_summary(python: str) -> dict:
     """``pipdeptree --python PY --summary -o json``: counts of cycles, conflicts, licenses..."""
+    started = _started_summary(python)
+    if started is not None:
+        return started
     return json.loads(_render(python, output_format="json", summary=True))
 
 

@@ -11,8 +11,9 @@ no file at the final path.
 from __future__ import annotations
 
 import os
+import sys
+from typing import TYPE_CHECKING
 
-from luigi.contrib.s3 import S3Target
 from luigi.local_target import LocalTarget
 from luigi.target import FileSystemTarget
 
@@ -22,6 +23,17 @@ from .integrity import HashingWriter, ObjectInfo, file_digests, strongest_hash, 
 from .progress import ByteTally, ProgressCallback
 from .roots import s3_file_target
 from .target import BaseAtomicProviderLocalTarget, SuffixPreservingLocalTarget
+
+if TYPE_CHECKING:
+    from luigi.contrib.s3 import S3Target
+
+
+def _is_s3(target: FileSystemTarget) -> bool:
+    # luigi.contrib.s3 imports boto3 (a quarter of a second), which code that
+    # only wants a local target must not pay for; until that module is
+    # imported, no S3Target can exist.
+    s3 = sys.modules.get("luigi.contrib.s3")
+    return s3 is not None and isinstance(target, s3.S3Target)
 
 
 def _as_s3_file(target: S3Target):
@@ -40,7 +52,7 @@ def _as_atomic_local(target: FileSystemTarget) -> BaseAtomicProviderLocalTarget:
 
 def remote_stat(remote: FileSystemTarget) -> ObjectInfo | None:
     """What the remote root says about a file (None when it is missing)."""
-    if isinstance(remote, S3Target):
+    if _is_s3(remote):
         return _as_s3_file(remote).stat()
     return folder_stat(_as_atomic_local(remote).path)
 
@@ -58,7 +70,7 @@ def download(remote: FileSystemTarget, local: FileSystemTarget,
     tally = ByteTally(info.size, progress)
     with local.temporary_path() as temporary:
         digests: dict[str, str] = {}
-        if isinstance(remote, S3Target):
+        if _is_s3(remote):
             digests = _download_s3(_as_s3_file(remote), info, temporary, tally)
         else:
             with open(temporary, "wb") as fileobj:
@@ -88,7 +100,7 @@ def upload(local: FileSystemTarget, remote: FileSystemTarget,
     if info is None:
         raise TransferError(f"{source} does not exist: create it first or fix the local root")
     tally = ByteTally(info.size, progress)
-    if not isinstance(remote, S3Target):
+    if not _is_s3(remote):
         with _as_atomic_local(remote).temporary_path() as temporary:
             with open(temporary, "wb") as fileobj:
                 copy_into(source, info, fileobj, tally)

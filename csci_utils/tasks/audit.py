@@ -16,7 +16,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import sys
+import threading
 from pathlib import Path
 
 import luigi
@@ -26,11 +28,12 @@ from csci_utils.audit import (AuditError, base_python, ci_plan, diagnose, enviro
                               read_pipfile, render_ci, render_diagnosis, render_pins,
                               render_tree_mermaid, render_tree_text, scan_imports, venv_tree)
 from csci_utils.audit.env_file import secret_names
-from csci_utils.audit.imports import project_python_files
-from csci_utils.audit.interpreter import resolve_python
+from csci_utils.audit.imports import parse_ahead, project_python_file_names
+from csci_utils.audit.interpreter import resolve_python, start_fingerprints, start_inventory
 from csci_utils.audit.pipfile import check_pipfile
 from csci_utils.audit.models import (WILL_BREAK_ON_CI, Inventory, PipenvProject, to_jsonable)
-from csci_utils.audit.render_ci import CI_KINDS, PINS_FILE
+from csci_utils.audit.render_ci import CI_KINDS, PINS_FILE, prepare_template
+from csci_utils.audit.tree import start_summary
 from csci_utils.luigi.target import SuffixPreservingLocalTarget
 
 # Bump when an output's format changes, so old files are not read as new ones.
@@ -100,6 +103,15 @@ class AuditTask(luigi.Task):
     def audit(self) -> None:
         raise NotImplementedError
 
+    def start_early(self) -> None:
+        """Start this task's slow subprocess in the background, once it is known to run."""
+
+    def complete(self) -> bool:
+        done = super().complete()
+        if not done and self._key()[1] is None:
+            self.start_early()
+        return done
+
     def on_failure(self, exception: BaseException) -> str:
         if isinstance(exception, AuditError):
             return str(exception)  # what the scheduler and the summary show: one line
@@ -128,6 +140,9 @@ class ScanMain(MainParameters):
     def output(self):
         return self.target("inventory.json")
 
+    def start_early(self) -> None:
+        start_inventory(self.main)
+
     def audit(self) -> None:
         write_json(self.output(), inspect_interpreter(self.main))
 
@@ -155,6 +170,9 @@ class ScanPipenv(PipenvParameters):
     def output(self):
         return self.target("pipenv.json")
 
+    def start_early(self) -> None:
+        start_inventory(self.venv.python)
+
     def audit(self) -> None:
         venv = self.venv
         lock = self.project / "Pipfile.lock"
@@ -165,6 +183,44 @@ class ScanPipenv(PipenvParameters):
             inventory=inspect_interpreter(venv.python), pipfile=pipfile,
             lock=read_lock(lock, pipfile))
         write_json(self.output(), project)
+
+
+_helpers: list[threading.Thread] = []
+
+
+def work_while_waiting(work, *args) -> None:
+    """Run ``work(*args)`` in a thread: the probes' waits leave this process idle.
+
+    Only for work that fills a cache keyed on its inputs (parsed sources,
+    compiled templates); a task that needs it does it again if it is not done.
+    """
+    thread = threading.Thread(target=work, args=args, daemon=True)
+    thread.start()
+    _helpers.append(thread)
+
+
+def finish_helpers() -> None:
+    while _helpers:
+        _helpers.pop().join()
+
+
+def start_both_fingerprints(task: AuditTask) -> None:
+    """Probe MAIN and the venv at the same time rather than one after the other.
+
+    Problems are left to ScanMain and ScanPipenv to report, in their order.
+    """
+    try:
+        scan = task.clone(ScanPipenv)
+        check_pipfile(scan.project / "Pipfile")  # never ask pipenv about a malformed Pipfile
+        venv_python = scan.venv.python
+        start_fingerprints(task.main, venv_python)
+        # In an audit folder without any scan yet, the scans will run whatever
+        # their fingerprints: their inventories can start right away.
+        for kind, python in ((ScanMain, task.main), (ScanPipenv, venv_python)):
+            if not any(task.audit_root.glob(f"{kind.__name__}-*")):
+                start_inventory(python, with_fingerprint=True)
+    except AuditError:
+        pass
 
 
 def load_project(target) -> PipenvProject:
@@ -182,6 +238,7 @@ class LocatePaths(MainParameters, PipenvParameters):
         return {"main": self.clone(ScanMain), "pipenv": self.clone(ScanPipenv)}
 
     def fingerprint(self) -> str:
+        start_both_fingerprints(self)
         return short_hash({name: task.output().path for name, task in self.requires().items()})
 
     def output(self):
@@ -205,6 +262,12 @@ class BuildTree(PipenvParameters):
     def output(self):
         return {"json": self.target("tree.json"), "text": self.target("tree.txt"),
                 "mermaid": self.target("tree.mmd")}
+
+    def start_early(self) -> None:
+        try:
+            start_summary(resolve_python(self.clone(ScanPipenv).venv.python, "the venv"))
+        except AuditError:
+            pass  # ScanPipenv reports it
 
     def audit(self) -> None:
         project = load_project(self.input())
@@ -241,7 +304,11 @@ class RenderTravis(RenderParameters):
     def output(self):
         return {"ci": self.target(Path(CI_FILES[self.ci]).name), "pins": self.target(PINS_FILE)}
 
+    def start_early(self) -> None:
+        work_while_waiting(prepare_template, self.ci)
+
     def audit(self) -> None:
+        finish_helpers()
         project = load_project(self.input())
         plan = ci_plan(project.pipfile, project.inventory, ci=self.ci,
                        secrets=self._secret_names(), default_branch=self.default_branch,
@@ -285,20 +352,26 @@ class Diagnose(MainParameters, PipenvParameters):
 
     def _sources(self) -> list:
         project = self.project
+        root = os.path.join(str(project), "")  # the files' common prefix, cut as text: fast
         stamps = []
-        for file in project_python_files(project):
-            stat = file.stat()
-            stamps.append((file.relative_to(project).as_posix(), stat.st_size, stat.st_mtime_ns))
+        for path in project_python_file_names(project):
+            stat = os.stat(path)
+            stamps.append((path[len(root):].replace(os.sep, "/"), stat.st_size, stat.st_mtime_ns))
         return stamps
 
     def fingerprint(self) -> str:
+        start_both_fingerprints(self)
         return short_hash({name: task.output().path for name, task in self.requires().items()},
                           self._sources(), self.strict)
 
     def output(self):
         return {"json": self.target("diagnosis.json"), "text": self.target("diagnosis.txt")}
 
+    def start_early(self) -> None:
+        work_while_waiting(parse_ahead, self.project)
+
     def audit(self) -> None:
+        finish_helpers()
         main = load_inventory(self.input()["main"])
         project = load_project(self.input()["pipenv"])
         sites = scan_imports(self.project, frozenset(project.inventory.stdlib_modules))
