@@ -134,6 +134,24 @@ def _build(tasks, args) -> int:
     return _report(result, tasks, args.verbose)
 
 
+def _preload_models(args, roots: dict) -> int:
+    """Option B with --workers N > 1: download the models and load them here, once.
+
+    luigi then forks one process per task, and each child inherits the loaded
+    models (and torch, already imported) instead of loading them again. The
+    models are downloaded in a build of their own, with the same workers and
+    scheduler as the main one.
+    """
+    from .model_cache import preload
+    from .tasks.data import DownloadModel
+
+    downloads = [DownloadModel(name=model, **roots) for model in args.models]
+    code = _build(downloads, args)
+    if code == 0:
+        preload((download.output().path, style) for download in downloads for style in args.styles)
+    return code
+
+
 def _report(result, requested, verbose: bool) -> int:
     if verbose:
         print(result.summary_text, file=sys.stderr)
@@ -159,6 +177,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         if args.seed:
             code = _build([SeedStore(**roots)], args)
+            if code:
+                return code
+        if args.option == "B" and args.workers > 1:
+            code = _preload_models(args, roots)
             if code:
                 return code
         stylized = StylizeAll(images=args.images, **batch)

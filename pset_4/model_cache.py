@@ -4,13 +4,20 @@ Option B runs Stylize tasks inside the Luigi worker's process (with
 ``--workers 1`` every task shares it), so a batch of images over one model
 pays for one load. The key includes the file's size and mtime: a model
 re-downloaded under the same name is loaded afresh, never served stale.
+
+With ``--workers N > 1`` luigi forks a process per task; ``preload`` fills the
+cache in the parent first, so every child inherits the loaded models
+(copy-on-write) instead of loading its own.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import os
-from typing import Optional
+from typing import Iterable, Optional
+
+logger = logging.getLogger("pset_4")
 
 MAX_MODELS = 8  # a converted model is a few MB; this bounds memory for long batches
 
@@ -19,6 +26,9 @@ MAX_MODELS = 8  # a converted model is a few MB; this bounds memory for long bat
 def _load(real_path: str, mtime_ns: int, size: int, style: Optional[int]):
     import neural_style
 
+    # One line per real load, naming the process: how a forked child that loads
+    # its own copy (the cost preload avoids) shows up in the --verbose log.
+    logger.info("loading model %s style %s in process %d", real_path, style, os.getpid())
     return neural_style.load_model(real_path, style=style)
 
 
@@ -26,6 +36,24 @@ def cached_model(path: str, style: Optional[int] = None):
     """``neural_style.load_model(path, style)``, loaded at most once per process."""
     stat = os.stat(path)
     return _load(os.path.realpath(path), stat.st_mtime_ns, stat.st_size, style)
+
+
+def preload(models: Iterable[tuple[str, Optional[int]]]) -> None:
+    """Load each ``(path, style)`` into this process's cache, before luigi forks workers.
+
+    Safe to fork afterwards: loading runs torch ops on several threads, but
+    neural_style gives every forked child one torch thread (see
+    neural_style/fork_safety.py), so the child never re-enters OpenMP. A model
+    that fails to load is skipped: its Stylize task loads it again and reports
+    the error exactly as with ``--workers 1``.
+    """
+    from neural_style import NeuralStyleError
+
+    for path, style in models:
+        try:
+            cached_model(path, style)
+        except (NeuralStyleError, OSError):
+            continue
 
 
 def models_loaded() -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -54,19 +55,41 @@ def test_kill_9_mid_stylize_leaves_no_output_and_a_rerun_completes(store, tmp_pa
     assert Image.open(expected).size == (256, small_photo(256).height)
 
 
-def test_two_workers_stylize_a_batch_in_forked_processes_without_a_luigi_cfg(store, tmp_path):
+def _run_batch(store, tmp_path, images, workers):
+    """``python -m pset_4 --verbose`` in a subprocess: (its pid, output paths, stderr)."""
+    command = [sys.executable, "-m", "pset_4", "--verbose", "--workers", str(workers),
+               "--remote", str(store), "--local-root", str(tmp_path / f"data-{workers}"),
+               "--output-dir", str(tmp_path / f"out-{workers}")]
+    for image in images:
+        command += ["-i", image]
+    # Its working directory has no luigi.cfg, so the built-in defaults must do.
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        out, err = child.communicate(timeout=300)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 0, err
+    return child.pid, out.split(), err
+
+
+def test_two_workers_run_a_batch_in_forked_children_that_reuse_the_parents_model(store, tmp_path):
     # A subprocess: Luigi forks per task with --workers 2, and forking this pytest
-    # process (which already ran torch) is not what users run. Its working
-    # directory has no luigi.cfg, so the built-in defaults must do.
-    for index in range(2):
-        small_photo(mirror=bool(index)).save(store / "images" / f"pair-{index}.png")
-    done = subprocess.run(
-        [sys.executable, "-m", "pset_4", "--workers", "2", "-i", "pair-0.png", "-i", "pair-1.png",
-         "--remote", str(store), "--local-root", str(tmp_path / "data"),
-         "--output-dir", str(tmp_path / "out")],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stderr
-    outputs = done.stdout.split()
-    assert len(outputs) == 2 and all(os.path.isfile(path) for path in outputs)
-    assert open(outputs[0], "rb").read() != open(outputs[1], "rb").read()
+    # process (which already ran torch) is not what users run.
+    images = [f"batch-{index}.png" for index in range(3)]
+    for index, image in enumerate(images):
+        small_photo(96 + 16 * index, mirror=bool(index % 2)).save(store / "images" / image)
+
+    parent, outputs, log = _run_batch(store, tmp_path, images, workers=2)
+
+    # luigi logs "[pid N] Worker ... running pset_4.Stylize(...)" from the process that runs the task.
+    runners = {int(pid) for pid in re.findall(r"\[pid (\d+)\] Worker .* running +pset_4\.Stylize\(", log)}
+    assert len(runners) == 3 and parent not in runners, log  # one forked child per image
+    loads = re.findall(r"loading model \S+ style 0 in process (\d+)", log)
+    assert loads == [str(parent)], log  # loaded once, in the parent; no child loaded its own
+
+    _, reference, _ = _run_batch(store, tmp_path, images, workers=1)
+    assert len(outputs) == len(reference) == 3
+    assert [open(path, "rb").read() for path in outputs] == [open(path, "rb").read() for path in reference]
+    assert len({open(path, "rb").read() for path in outputs}) == 3
