@@ -23,18 +23,6 @@ REPO = Path(__file__).resolve().parents[2]
 Status = luigi.execution_summary.LuigiStatusCode
 
 
-@pytest.fixture(params=["s3", "folder"])
-def store(request, tmp_path):
-    if request.param == "s3":
-        return S3Store(request.getfixturevalue("s3_server"))
-    return FolderStore(tmp_path / "remote")
-
-
-@pytest.fixture
-def local_root(tmp_path):
-    return tmp_path / "local"
-
-
 def _replace_in_place(store, relative: str, data: bytes) -> None:
     if store.kind == "folder":  # how atomic writers replace a file: a new inode
         path = store.folder / relative

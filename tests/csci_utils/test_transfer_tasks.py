@@ -11,23 +11,11 @@ import pytest
 
 from csci_utils.luigi import Download, TransferError, explain_failures
 from transfer_helpers import (
-    MiB, DownloadImage, FolderStore, LocalImage, RemoteImage, S3Store, SchedulerKeepingFactory,
+    MiB, DownloadImage, FolderStore, LocalImage, RemoteImage, SchedulerKeepingFactory,
     UploadImage, build, files_under,
 )
 
 SUCCESS = luigi.execution_summary.LuigiStatusCode.SUCCESS
-
-
-@pytest.fixture(params=["s3", "folder"])
-def store(request, tmp_path):
-    if request.param == "s3":
-        return S3Store(request.getfixturevalue("s3_server"))
-    return FolderStore(tmp_path / "remote")
-
-
-@pytest.fixture
-def local_root(tmp_path):
-    return tmp_path / "local"
 
 
 class RecordingDownload(DownloadImage):
