@@ -89,3 +89,16 @@ def _unpickler_reason(error: BaseException) -> str:
 def _first_line(error: BaseException) -> str:
     lines = str(error).strip().splitlines()
     return lines[0] if lines else type(error).__name__
+
+
+def load_weights_strictly(network: torch.nn.Module, state_dict: dict, describe) -> None:
+    """``load_state_dict(strict=True)``, failing with a one-line NeuralStyleError.
+
+    ``describe(network_name, detail)`` words the message; ``detail`` is torch's
+    complaint on one line, cut to 300 characters.
+    """
+    try:
+        network.load_state_dict(state_dict, strict=True)
+    except RuntimeError as error:
+        detail = " ".join(str(error).split())[:300]
+        raise NeuralStyleError(describe(type(network).__name__, detail)) from None

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from . import multistyle, transformer_net
-from .checkpoint import make_checkpoint, save_checkpoint, sha256_of
+from .checkpoint import load_weights_strictly, make_checkpoint, save_checkpoint, sha256_of
 from .errors import NeuralStyleError
 
 def convert(onnx_path, output_dir) -> list[Path]:
@@ -126,10 +126,5 @@ def constant_values(graph) -> dict[str, np.ndarray]:
 
 
 def _check_loads(network: nn.Module, state_dict: dict, onnx_path: Path) -> None:
-    try:
-        network.load_state_dict(state_dict, strict=True)
-    except RuntimeError as error:
-        detail = " ".join(str(error).split())[:300]
-        raise NeuralStyleError(
-            f"{onnx_path}: its weights do not fit the {type(network).__name__} layers ({detail}); "
-            "pass an unmodified export") from None
+    load_weights_strictly(network, state_dict, lambda name, detail: (
+        f"{onnx_path}: its weights do not fit the {name} layers ({detail}); pass an unmodified export"))

@@ -18,7 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import multistyle, transformer_net
-from .checkpoint import CHECKPOINT_FORMAT, read_checkpoint
+from .checkpoint import CHECKPOINT_FORMAT, load_weights_strictly, read_checkpoint
 from .errors import NeuralStyleError
 
 ENGINES = ("torch", "onnx")
@@ -154,14 +154,9 @@ def build_network(checkpoint: dict, path: Path) -> tuple[nn.Module, dict]:
         network = transformer_net.TransformerNet()
     else:
         raise NeuralStyleError(f"{path}: unknown architecture {architecture!r}; reconvert it")
-    try:
-        network.load_state_dict(state_dict, strict=True)
-    except RuntimeError as error:
-        detail = " ".join(str(error).split())[:300]
-        raise NeuralStyleError(
-            f"{path} does not fit {type(network).__name__} ({detail}); "
-            "pass a fast_neural_style TransformerNet state_dict or a converted checkpoint"
-        ) from None
+    load_weights_strictly(network, state_dict, lambda name, detail: (
+        f"{path} does not fit {name} ({detail}); "
+        "pass a fast_neural_style TransformerNet state_dict or a converted checkpoint"))
     return network.eval(), metadata
 
 
