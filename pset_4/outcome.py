@@ -2,36 +2,15 @@
 
 from __future__ import annotations
 
-from luigi.execution_summary import LuigiStatusCode, _summary_dict
+from luigi.execution_summary import _summary_dict
 
 from csci_utils.luigi import explain_failures
+from csci_utils.luigi.run_report import EXIT_CODES, UNEXPECTED_EXIT, exit_code
 
-# The numbers of luigi.cfg [retcode], so `luigi` and `python -m pset_4` agree.
-EXIT_CODES = {
-    LuigiStatusCode.SUCCESS: 0,
-    # Every output exists; one task needed a retry (scheduler retry policy) to get there.
-    LuigiStatusCode.SUCCESS_WITH_RETRY: 0,
-    LuigiStatusCode.MISSING_EXT: 20,
-    LuigiStatusCode.NOT_RUN: 25,
-    LuigiStatusCode.FAILED: 30,
-    LuigiStatusCode.FAILED_AND_SCHEDULING_FAILED: 35,
-    LuigiStatusCode.SCHEDULING_FAILED: 35,
-}
-UNEXPECTED_EXIT = 1
+__all__ = ["EXIT_CODES", "UNEXPECTED_EXIT", "describe_missing", "exit_code", "failure_reason"]
 
 # What a missing remote file is to the user, by the folder it was expected in.
 MISSING_WHAT = {"images": "image", "saved_models": "model"}
-
-
-def exit_code(result, requested=()) -> int:
-    """The exit code for a build of ``requested``.
-
-    NOT_RUN with every requested output present means other workers (a shared
-    batch on luigid) ran the tasks this process was not granted: that is success.
-    """
-    if result.status == LuigiStatusCode.NOT_RUN and requested and all(t.complete() for t in requested):
-        return 0
-    return EXIT_CODES.get(result.status, UNEXPECTED_EXIT)
 
 
 def describe_missing(relative_path: str, location: str) -> str:

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import ast
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
+from . import source_imports
+from .interpreter import stop_at_exit, yield_to_the_critical_path
 from .models import ImportSite
+from .source_imports import SKIPPED_DIRS, parse_file, project_python_file_names
 
-# Folders that hold someone else's code or generated files, never the project's.
-SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".audit", ".tox", ".nox", ".venv", "venv",
-                          "env", "node_modules", "__pycache__", "build", "dist", "site-packages",
-                          ".mypy_cache", ".pytest_cache", ".eggs"})
-
-
-def project_python_file_names(project_dir: Path) -> list[str]:
-    """``project_python_files`` as plain strings (the Diagnose fingerprint lists them often)."""
-    found = []
-    for folder, dirs, files in os.walk(project_dir):
-        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not d.endswith(".egg-info")
-                         and not os.path.exists(os.path.join(folder, d, "pyvenv.cfg")))
-        found.extend(os.path.join(folder, f) for f in sorted(files) if f.endswith(".py"))
-    return found
+__all__ = ["SKIPPED_DIRS", "file_imports", "own_module_names", "project_python_file_names",
+           "project_python_files", "scan_imports", "start_parsing"]
 
 
 def project_python_files(project_dir: Path) -> list[Path]:
@@ -48,74 +41,65 @@ def own_module_names(project_dir: Path, files: list[Path]) -> set[str]:
     return names
 
 
-def _is_import_error_guard(handler: ast.ExceptHandler) -> bool:
-    caught = handler.type
-    names = caught.elts if isinstance(caught, ast.Tuple) else [caught]
-    return caught is None or any(
-        isinstance(n, ast.Name) and n.id in {"ImportError", "ModuleNotFoundError", "Exception"}
-        for n in names)
-
-
-STATEMENT_LISTS = ("body", "orelse", "finalbody", "handlers", "cases")
-
-
-def _imports_in(tree: ast.Module) -> list[tuple[str, int, bool]]:
-    """(top-level module, line, optional) for each absolute import in a module.
-
-    Imports are statements, so only statement lists are walked (function and
-    class bodies, branches, handlers), not every expression node.
-    """
-    found = []
-
-    def walk(statements: list, optional: bool) -> None:
-        for node in statements:
-            if isinstance(node, ast.Import):
-                found.extend((alias.name.split(".")[0], node.lineno, optional)
-                             for alias in node.names)
-            elif isinstance(node, ast.ImportFrom):
-                if node.level == 0 and node.module:
-                    found.append((node.module.split(".")[0], node.lineno, optional))
-            elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
-                walk(node.body, optional or any(_is_import_error_guard(h) for h in node.handlers))
-                for name in ("handlers", "orelse", "finalbody"):
-                    walk(getattr(node, name), optional)
-            else:
-                for name in STATEMENT_LISTS:
-                    children = getattr(node, name, None)
-                    if isinstance(children, list):
-                        walk(children, optional)
-
-    walk(tree.body, False)
-    return found
-
-
 # Parsed files, keyed on path, size and mtime as the Diagnose fingerprint is:
-# filled ahead of need by parse_ahead() while the interpreter probes run.
+# filled ahead of need by a parser process (start_parsing) while the
+# interpreter probes run.
 _parsed: dict[tuple[str, int, int], list[tuple[str, int, bool]] | None] = {}
+_parsers: dict[str, subprocess.Popen] = {}
+PARSER_TIMEOUT_S = 120
 
 
 def file_imports(path: str) -> list[tuple[str, int, bool]] | None:
-    """``_imports_in`` of one file, or None when it cannot be read or parsed."""
+    """``imports_in`` of one file, or None when it cannot be read or parsed."""
     try:
         stat = os.stat(path)
     except OSError:
         return None
     key = (path, stat.st_size, stat.st_mtime_ns)
     if key not in _parsed:
-        try:
-            with open(path, "rb") as handle:
-                tree = ast.parse(handle.read(), filename=path)
-        except (SyntaxError, ValueError, OSError):
-            _parsed[key] = None
-        else:
-            _parsed[key] = _imports_in(tree)
+        found = parse_file(path)
+        if found is None:
+            return None
+        _parsed[found[0]] = found[1]
+        return found[1]
     return _parsed[key]
 
 
-def parse_ahead(project_dir: str | os.PathLike) -> None:
-    """Parse the project's files now, so that ``scan_imports`` finds them done."""
-    for path in project_python_file_names(Path(project_dir).resolve()):
-        file_imports(path)
+def start_parsing(project_dir: str | os.PathLike) -> None:
+    """Parse the project's files in a process of its own, now; ``scan_imports`` collects it.
+
+    ``-I -S``: the parser needs nothing but the standard library, and starts
+    in a hundredth of a second without site-packages.
+    """
+    project_dir = str(Path(project_dir).resolve())
+    if project_dir in _parsers:
+        return
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-I", "-S", source_imports.__file__, project_dir],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+            text=True)
+    except OSError:
+        return  # scan_imports parses here instead
+    stop_at_exit(process)
+    yield_to_the_critical_path(process)
+    _parsers[project_dir] = process
+
+
+def _collect_parser(project_dir: Path) -> None:
+    process = _parsers.pop(str(project_dir), None)
+    if process is None:
+        return
+    try:
+        stdout, _ = process.communicate(timeout=PARSER_TIMEOUT_S)
+        parsed = json.loads(stdout) if process.returncode == 0 else []
+    except (subprocess.TimeoutExpired, ValueError):
+        process.kill()
+        process.communicate()
+        return  # whatever is missing is parsed here
+    for path, size, mtime_ns, found in parsed:
+        _parsed[(path, size, mtime_ns)] = (
+            None if found is None else [(module, line, optional) for module, line, optional in found])
 
 
 def scan_imports(project_dir: str | os.PathLike, stdlib: frozenset[str] | set[str]) -> list[ImportSite]:
@@ -127,6 +111,7 @@ def scan_imports(project_dir: str | os.PathLike, stdlib: frozenset[str] | set[st
     dependencies, not syntax.
     """
     project_dir = Path(project_dir).resolve()
+    _collect_parser(project_dir)
     files = project_python_files(project_dir)
     own = own_module_names(project_dir, files)
     sites = []

@@ -51,12 +51,15 @@ def resolve_python(python: str, parameter: str = "--main-python") -> str:
     return os.path.abspath(found)
 
 
-def _start(python: str, source: str) -> subprocess.Popen:
+def _start(python: str, *arguments: str) -> subprocess.Popen:
+    """Run the probe in ``python``; it is killed at exit if nobody collects it."""
     try:
-        return subprocess.Popen([python, "-c", source], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        process = subprocess.Popen([python, "-c", PROBE_SOURCE, *arguments], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
     except OSError as error:
         raise AuditError(f"cannot run {python}: {error.strerror}; pass a working interpreter") from None
+    stop_at_exit(process)
+    return process
 
 
 def _answer(process: subprocess.Popen, python: str, what: str) -> dict:
@@ -76,21 +79,6 @@ def _answer(process: subprocess.Popen, python: str, what: str) -> dict:
                          "is it a Python interpreter?") from None
 
 
-@dataclass
-class _Started:
-    """A probe already running in the background, and the state it started from."""
-
-    process: subprocess.Popen
-    state: tuple | None
-
-
-# Probes started ahead of need, so that two interpreters are inspected at the
-# same time (each start costs a tenth of a second or more). Only this process's
-# current run uses them: nothing is kept on disk.
-_started_inventories: dict[str, _Started] = {}
-_started_quick: dict[str, subprocess.Popen] = {}
-
-
 def stop_at_exit(process: subprocess.Popen) -> None:
     """Kill ``process`` when this one exits, if nobody collected it (a run that failed early)."""
     def stop() -> None:
@@ -100,50 +88,90 @@ def stop_at_exit(process: subprocess.Popen) -> None:
     atexit.register(stop)
 
 
-def start_inventory(python: str, with_fingerprint: bool = False) -> None:
-    """Start ``inspect_interpreter(python)``'s probe now; the call collects it later.
+def yield_to_the_critical_path(process: subprocess.Popen, niceness: int = 10) -> None:
+    """Lower the priority of a helper whose answer is needed last.
 
-    ``with_fingerprint``: started together with the sys.path probe, so its
-    answer is as fresh as the fingerprint's.
+    On a cold run the inventory probes decide every fingerprint, so luigi can
+    schedule nothing before they answer; the tree summary and the source
+    parser are needed only by the last tasks. On a busy machine the
+    inventories and this process should get the CPU first.
+    """
+    try:
+        os.setpriority(os.PRIO_PROCESS, process.pid, niceness)
+    except (AttributeError, OSError):
+        pass  # not on this platform, or the process is already gone: it only costs time
+
+
+@dataclass
+class Started:
+    """A subprocess started ahead of need, and the state of the environment it started from.
+
+    ``state`` is None when it started before the environment's shape was
+    known: its answer then counts as fresh while the shape recorded after it
+    (from this very answer, or a sys.path probe started beside it) is.
+    """
+
+    process: subprocess.Popen
+    python: str
+    what: str
+    state: tuple | None
+    answer: dict | None = None
+
+    @classmethod
+    def now(cls, process: subprocess.Popen, python: str, what: str) -> "Started":
+        key = _shape_key(python)
+        return cls(process, python, what, environment_state(python) if key in _shapes else None)
+
+    def collect(self) -> dict:
+        if self.answer is None:
+            self.answer = _answer(self.process, self.python, self.what)
+        return self.answer
+
+    def still_valid(self) -> bool:
+        if self.state is None:
+            key = _shape_key(self.python)
+            return key not in _shapes or _fresh_shape(key) is not None
+        return self.state == environment_state(self.python)
+
+    def discard(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.communicate()
+
+
+# Probes started ahead of need, so that two interpreters, and the tree's
+# summary, are worked on at the same time. Only this process's current run
+# uses them: nothing is kept on disk.
+_started_inventories: dict[str, Started] = {}
+_started_shapes: dict[str, subprocess.Popen] = {}
+
+
+def start_inventory(python: str) -> None:
+    """Start ``inspect_interpreter(python)``'s probe now; that call collects it later.
+
+    Started before the fingerprint is known, its answer gives the fingerprint
+    too, so a cold run starts one interpreter per environment, not two.
     """
     python = resolve_python(python)
     if python not in _started_inventories:
-        process = _start(python, PROBE_SOURCE)
-        stop_at_exit(process)
-        state = None if with_fingerprint else environment_state(python)
-        _started_inventories[python] = _Started(process, state)
-
-
-def _still_valid(started: _Started, python: str) -> bool:
-    if started.state is None:  # nothing may have changed since the fingerprint's probe
-        return _fresh_shape(_shape_key(python)) is not None
-    return started.state == environment_state(python)
+        _started_inventories[python] = Started.now(_start(python), python, "inventory probe")
 
 
 def inspect_interpreter(python: str) -> Inventory:
     """The inventory of ``python``: version, sys.path, site dirs and every distribution."""
     python = resolve_python(python)
     started = _started_inventories.pop(python, None)
-    if started is not None and not _still_valid(started, python):
-        # Something was installed or removed since it started: its answer may be stale.
-        started.process.kill()
-        started.process.communicate()
-        started = None
-    process = started.process if started is not None else _start(python, PROBE_SOURCE)
-    data = _answer(process, python, "inventory probe")
+    if started is not None:
+        data = started.collect()
+        if not started.still_valid():
+            # Something was installed or removed since it started: its answer may be stale.
+            started = None
+    if started is None:
+        data = _answer(_start(python), python, "inventory probe")
     return Inventory.from_dict({"python": python, **data})
 
 
 # --- fingerprint ----------------------------------------------------------------
-
-_QUICK_PROBE = (
-    "import json, site, sys\n"
-    "path = sys.path[1:] if sys.path[:1] == [''] else sys.path\n"
-    "user = site.getusersitepackages() if hasattr(site, 'getusersitepackages') else None\n"
-    "sites = site.getsitepackages() if hasattr(site, 'getsitepackages') else []\n"
-    "print(json.dumps({'version': sys.version, 'path': path, 'user_site': user, 'sites': sites}))\n"
-)
-
 
 @dataclass(frozen=True)
 class _PathShape:
@@ -165,15 +193,15 @@ def _stamp(paths: tuple[str, ...]) -> tuple[tuple[str, int | None], ...]:
     return tuple(stamps)
 
 
-def _watched_dirs(quick: dict) -> tuple[str, ...]:
+def _watched_dirs(shape: dict) -> tuple[str, ...]:
     """Directories where installing or removing a distribution changes the mtime.
 
     Site dirs, the user site (even before it exists) and any sys.path entry that
     holds dist-info folders. Project source folders put on the path by editable
     installs are left out: their mtime changes with every file saved there.
     """
-    watched = [*quick["sites"], *([quick["user_site"]] if quick["user_site"] else [])]
-    for entry in quick["path"]:
+    watched = [*shape["site_dirs"], *([shape["user_site"]] if shape["user_site"] else [])]
+    for entry in shape["sys_path"]:
         if entry in watched or not os.path.isdir(entry):
             continue
         try:
@@ -205,32 +233,46 @@ def _fresh_shape(key: tuple) -> _PathShape | None:
 
 
 def start_fingerprints(*pythons: str) -> None:
-    """Start the sys.path probes of several interpreters at once (each takes a process start)."""
+    """Start the sys.path probes of several interpreters at once (each takes a process start).
+
+    Not where an inventory probe started without a known shape will answer it.
+    """
     for python in pythons:
         python = resolve_python(python)
-        if python not in _started_quick and _fresh_shape(_shape_key(python)) is None:
-            _started_quick[python] = process = _start(python, _QUICK_PROBE)
-            stop_at_exit(process)
+        inventory = _started_inventories.get(python)
+        if (python not in _started_shapes and _fresh_shape(_shape_key(python)) is None
+                and (inventory is None or inventory.state is not None)):
+            _started_shapes[python] = _start(python, "--shape-only")
+
+
+def _shape_answer(python: str) -> dict:
+    """The version, sys.path and site dirs of ``python``, from the cheapest probe at hand."""
+    started = _started_shapes.pop(python, None)
+    if started is not None:
+        return _answer(started, python, "sys.path probe")
+    inventory = _started_inventories.get(python)
+    if inventory is not None and inventory.state is None:
+        return inventory.collect()
+    return _answer(_start(python, "--shape-only"), python, "sys.path probe")
 
 
 def environment_fingerprint(python: str) -> str:
     """A short hash that changes when ``python`` or what it can import changes.
 
-    Costs one tiny interpreter start per process and interpreter, then only
-    ``stat`` calls: the directory list is remembered, and re-read whenever one
-    of the watched directories changed.
+    Costs one interpreter start per process and interpreter (none when its
+    inventory probe is already running), then only ``stat`` calls: the
+    directory list is remembered, and re-read whenever one of the watched
+    directories changed.
     """
     python = resolve_python(python)
     key = _shape_key(python)
     shape = _fresh_shape(key)
-    started = _started_quick.pop(python, None)
     if shape is None:
-        process = started if started is not None else _start(python, _QUICK_PROBE)
-        quick = _answer(process, python, "sys.path probe")
-        watched = _watched_dirs(quick)
-        shape = _PathShape(quick["version"], watched, _stamp(watched))
+        answer = _shape_answer(python)
+        watched = _watched_dirs(answer)
+        shape = _PathShape(answer["sys_version"], watched, _stamp(watched))
         _shapes[key] = shape
-    elif started is not None:
-        started.communicate()  # started by a caller that did not know the answer was fresh
+    elif python in _started_shapes:  # started by a caller that did not know the answer was fresh
+        _started_shapes.pop(python).communicate()
     payload = json.dumps([key, shape.version, shape.stamps])
     return hashlib.sha256(payload.encode()).hexdigest()[:16]

@@ -7,19 +7,24 @@ subprocess or prints.
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 
-def to_jsonable(value: Any) -> Any:
-    """Dataclasses (nested too) as plain dicts/lists, ready for ``json.dump``."""
-    if dataclasses.is_dataclass(value):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {key: to_jsonable(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(item) for item in value]
-    return value
+def _fields(value: Any) -> dict:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return value.__dict__  # these dataclasses hold their fields and nothing else
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def to_json(value: Any) -> str:
+    """``value`` (dataclasses, nested too) as compact JSON with sorted keys.
+
+    No indent on purpose: ``json`` falls back to its pure-Python encoder for
+    indented output, several times slower on an inventory.
+    """
+    return json.dumps(value, default=_fields, sort_keys=True, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,7 @@ class Inventory:
     distributions: tuple[Distribution, ...]
     # sys.path directory -> {top-level module name -> [package|module|extension|namespace, file name]}
     modules: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    sys_version: str = ""  # the whole sys.version: build date and compiler too
 
     @classmethod
     def from_dict(cls, data: dict) -> "Inventory":

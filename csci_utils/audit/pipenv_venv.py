@@ -24,9 +24,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from csci_utils.luigi.target import SuffixPreservingLocalTarget
-
-from .pipfile import parse_toml, tomllib
+from .pipfile import peek_toml, tomllib
 
 from .errors import AuditError
 
@@ -123,7 +121,7 @@ def explicit_in_project_venv(project_dir: Path) -> Path | None:
     try:
         with open(project_dir / "Pipfile", "rb") as handle:
             text = handle.read().decode()
-        setting = parse_toml(text).get("pipenv", {}).get("venv_in_project")
+        setting = peek_toml(text).get("pipenv", {}).get("venv_in_project")
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return None
     return dot_venv if setting is True else None
@@ -196,5 +194,7 @@ def locate_pipenv_venv(project_dir: str | os.PathLike, cache_dir: str | os.PathL
 
 
 def _write_small_file(path: Path, text: str) -> None:
+    from csci_utils.luigi.target import SuffixPreservingLocalTarget  # luigi: only when needed
+
     with SuffixPreservingLocalTarget(str(path)).open("w") as handle:
         handle.write(text + "\n")

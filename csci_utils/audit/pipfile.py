@@ -38,7 +38,7 @@ def canonical_name(name: str) -> str:
 
 def check_pipfile(path: Path) -> None:
     """Raise the same AuditError as ``read_pipfile`` for a missing or malformed Pipfile, cheaply."""
-    read_toml(path)
+    peek_toml(_read_pipfile_text(path), path)
 
 
 @functools.lru_cache(maxsize=16)
@@ -52,24 +52,31 @@ def _parse_toml(text: str) -> tuple[dict | None, str | None]:
         return None, str(error)
 
 
-def parse_toml(text: str) -> dict:
-    """``tomllib.loads(text)`` (a fresh copy), or raise its TOMLDecodeError."""
+def peek_toml(text: str, path: Path | None = None) -> dict:
+    """The parsed Pipfile ``text``, shared with other callers: read it, never change it.
+
+    With ``path``, a malformed file raises the AuditError; without, the
+    TOMLDecodeError.
+    """
     data, error = _parse_toml(text)
-    if error is not None:
+    if error is None:
+        return data
+    if path is None:
         raise tomllib.TOMLDecodeError(error)
-    return copy.deepcopy(data)
+    raise AuditError(f"malformed Pipfile {path}: {error}; fix it and rerun")
 
 
-def read_toml(path: Path) -> dict:
+def _read_pipfile_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise AuditError(f"no Pipfile at {path}: create one (pipenv install) "
                          "or pass --project-dir") from None
-    try:
-        return parse_toml(text)
-    except tomllib.TOMLDecodeError as error:
-        raise AuditError(f"malformed Pipfile {path}: {error}; fix it and rerun") from None
+
+
+def read_toml(path: Path) -> dict:
+    """The parsed Pipfile at ``path`` (a copy of its own), or an AuditError in one line."""
+    return copy.deepcopy(peek_toml(_read_pipfile_text(path), path))
 
 
 def _pip_configuration():

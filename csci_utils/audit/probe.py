@@ -1,12 +1,20 @@
 """Runs INSIDE the interpreter being inspected and prints one JSON document.
 
-This file is executed as ``python -c <its source>`` by
-:func:`csci_utils.audit.interpreter.inspect_interpreter`, so it must stay
-standard-library only and valid on every Python that might be someone's "main"
-interpreter (3.8+). Nothing here imports csci_utils.
+This file is executed as ``python -c <its source> [--shape-only]`` by
+:mod:`csci_utils.audit.interpreter`, so it must stay standard-library only and
+valid on every Python that might be someone's "main" interpreter (3.8+).
+Nothing here imports csci_utils.
+
+``--shape-only`` prints just the interpreter's version, sys.path and site dirs:
+what the environment fingerprint needs, at the cost of an interpreter start.
 
 No ``-I`` on purpose: isolated mode hides the user site and PYTHONPATH, which
 are exactly the "installed at home" places the audit is looking for.
+
+Distributions are found by listing each sys.path folder for ``*.dist-info`` /
+``*.egg-info``, as importlib.metadata does, but without importing it: its
+imports (email, zipfile, csv...) cost more than the whole scan. Zip files on
+sys.path are the exception and go through importlib.metadata.
 """
 
 import json
@@ -15,13 +23,12 @@ import re
 import site
 import sys
 
-try:
-    from importlib import metadata
-except ImportError:  # pragma: no cover - Python < 3.8 has no importlib.metadata
-    metadata = None
-
 EXTENSION_SUFFIXES = (".so", ".pyd")
 NOT_IMPORTABLE_DIRS = {"__pycache__", "bin", "include", "share"}
+METADATA_SUFFIXES = (".dist-info", ".egg-info")
+# The first part of a path in RECORD, whether a "/" follows it, and then every
+# following line under the same folder, swallowed in one match.
+RECORD_HEAD = re.compile(r'^"?([^/,"\r\n]+)(/?)[^\n]*(?:\n"?\1/[^\n]*)*', re.M)
 
 
 def canonical_name(name):
@@ -44,60 +51,109 @@ def module_name_of(entry_name, is_dir):
     return name
 
 
-def importable_modules(directory):
-    """{module name: [kind, file name]} for the top-level modules one sys.path directory provides."""
-    found = {}
+def list_dir(directory):
+    """(name, is_dir) for each entry; [] when it cannot be read."""
     try:
-        entries = list(os.scandir(directory))
-    except OSError:
-        return found
-    for entry in entries:
-        try:
-            is_dir = entry.is_dir()
-        except OSError:
-            continue
-        name = module_name_of(entry.name, is_dir)
-        if name is None:
-            continue
-        if is_dir:
-            if os.path.exists(os.path.join(entry.path, "__init__.py")):
-                kind = "package"
-            elif any(n.endswith(".py") for n in _names(entry.path)):
-                kind = "namespace"
-            else:
-                continue  # a data directory, not something you import
-        else:
-            kind = "module" if entry.name.endswith(".py") else "extension"
-        # A package beats a same-named module in one directory, as in importlib.
-        if found.get(name, [None])[0] != "package":
-            found[name] = [kind, entry.name]
-    return found
-
-
-def _names(directory):
-    try:
-        return os.listdir(directory)
+        with os.scandir(directory) as entries:
+            found = []
+            for entry in entries:
+                try:
+                    found.append((entry.name, entry.is_dir()))
+                except OSError:
+                    continue
+            return found
     except OSError:
         return []
 
 
-def record_top_entries(dist):
-    """First path parts of the files in RECORD, as (name, is_dir).
+def importable_modules(directory, entries):
+    """{module name: [kind, file name]} for the top-level modules one sys.path directory provides."""
+    found = {}
+    for entry_name, is_dir in entries:
+        name = module_name_of(entry_name, is_dir)
+        if name is None:
+            continue
+        if is_dir:
+            path = os.path.join(directory, entry_name)
+            if os.path.exists(os.path.join(path, "__init__.py")):
+                kind = "package"
+            elif any(n.endswith(".py") for n, _ in list_dir(path)):
+                kind = "namespace"
+            else:
+                continue  # a data directory, not something you import
+        else:
+            kind = "module" if entry_name.endswith(".py") else "extension"
+        # A package beats a same-named module in one directory, as in importlib.
+        if found.get(name, [None])[0] != "package":
+            found[name] = [kind, entry_name]
+    return found
 
-    Parsed by hand: ``dist.files`` builds one object per file, which costs a
-    second on an environment with torch in it.
+
+class FolderDistribution(object):
+    """A ``*.dist-info`` / ``*.egg-info`` folder (or a single-file ``*.egg-info``)."""
+
+    def __init__(self, path, is_dir):
+        self.path = path
+        self.is_dir = is_dir
+
+    def read_text(self, name):
+        if not self.is_dir:  # old setuptools wrote PKG-INFO itself as NAME.egg-info
+            file_name = self.path if name == "PKG-INFO" else None
+        else:
+            file_name = os.path.join(self.path, name)
+        if file_name is None:
+            return None
+        try:
+            with open(file_name, encoding="utf-8") as handle:
+                return handle.read()
+        except (OSError, UnicodeDecodeError):
+            return None
+
+
+class ZippedDistribution(object):
+    """An importlib.metadata distribution inside a zip file on sys.path."""
+
+    def __init__(self, dist):
+        self.dist = dist
+        self.path = None
+
+    def read_text(self, name):
+        try:
+            return self.dist.read_text(name)
+        except Exception:
+            return None
+
+
+def distributions(path, listings):
+    """Every distribution on ``path``, in import order (a second copy of a name is shadowed)."""
+    for entry in path:
+        if entry in listings:
+            for name, is_dir in sorted(listings[entry]):
+                if name.lower().endswith(METADATA_SUFFIXES):
+                    yield FolderDistribution(os.path.join(entry, name), is_dir)
+        elif os.path.isfile(entry):
+            try:
+                from importlib import metadata
+            except ImportError:  # Python < 3.8
+                continue
+            for dist in metadata.distributions(path=[entry]):
+                yield ZippedDistribution(dist)
+
+
+def record_top_entries(dist):
+    """First path parts of the files in RECORD, as {name: is_dir}.
+
+    One regular expression over the whole file, one match per run of lines in
+    the same folder: RECORDs of big wheels (torch, nvidia-*) run to tens of
+    thousands of lines.
     """
-    text = dist.read_text("RECORD") or ""
     entries = {}
-    for line in text.splitlines():
-        path = line.split(",", 1)[0].strip('"')
-        head, sep, _rest = path.partition("/")
-        if head:
-            entries[head] = entries.get(head, False) or bool(sep)
+    for head, slash in set(RECORD_HEAD.findall(dist.read_text("RECORD") or "")):
+        entries[head] = entries.get(head, False) or bool(slash)
     return entries
 
 
-def editable_finder_names(dist, location, entries):
+def editable_finder_names(location, entries):
     """Top-level names mapped by a setuptools PEP 660 editable finder, if any."""
     names = []
     for entry in entries:
@@ -128,7 +184,7 @@ def top_level_names(dist, location):
         if name:
             names.add(name)
     if location:
-        names.update(editable_finder_names(dist, location, entries))
+        names.update(editable_finder_names(location, entries))
     return sorted(names)
 
 
@@ -145,8 +201,10 @@ def direct_url_of(dist):
 def file_url_to_path(url):
     if not url or not url.startswith("file://"):
         return None
-    from urllib.parse import unquote, urlparse
-
+    try:
+        from urllib.parse import unquote, urlparse
+    except ImportError:  # pragma: no cover - Python 2
+        return None
     return unquote(urlparse(url).path)
 
 
@@ -172,7 +230,8 @@ def read_headers(dist):
 
 
 def describe(dist, meta):
-    info_path = getattr(dist, "_path", None)  # PathDistribution's dist-info folder
+    info_path = dist.path
+    location = os.path.dirname(info_path) if info_path else None
     direct_url = direct_url_of(dist)
     editable = bool(direct_url and direct_url.get("dir_info", {}).get("editable"))
     installer = (dist.read_text("INSTALLER") or "").strip() or None
@@ -180,48 +239,58 @@ def describe(dist, meta):
         "name": canonical_name(meta["Name"]),
         "display_name": meta["Name"],
         "version": meta["Version"],
-        "location": str(info_path.parent) if info_path is not None else None,
-        "dist_info": str(info_path) if info_path is not None else None,
+        "location": location,
+        "dist_info": info_path,
         "editable": editable,
         "source_path": file_url_to_path(direct_url.get("url")) if direct_url else None,
         "direct_url": direct_url,
         "installer": installer,
-        "top_level": top_level_names(dist, str(info_path.parent) if info_path else None),
+        "top_level": top_level_names(dist, location),
         "requires": meta["Requires-Dist"],
     }
 
 
-def main():
+def shape():
+    """Version, sys.path and site dirs: what decides where the inventory looks."""
     # ``python -c`` puts the working directory first; it is not part of the
     # interpreter's own path, so leave it out.
     path = list(sys.path[1:] if sys.path and sys.path[0] == "" else sys.path)
-    user_site = site.getusersitepackages() if hasattr(site, "getusersitepackages") else None
-    site_dirs = site.getsitepackages() if hasattr(site, "getsitepackages") else []
-    distributions = []
-    if metadata is not None:
-        for dist in metadata.distributions(path=path):
-            meta = read_headers(dist)
-            if not meta["Name"] or not meta["Version"]:
-                continue  # a broken leftover dist-info folder
-            distributions.append(describe(dist, meta))
-    modules = {entry: importable_modules(entry) for entry in path if os.path.isdir(entry)}
+    return {
+        "sys_version": sys.version,
+        "sys_path": path,
+        "site_dirs": site.getsitepackages() if hasattr(site, "getsitepackages") else [],
+        "user_site": site.getusersitepackages() if hasattr(site, "getusersitepackages") else None,
+    }
+
+
+def inventory():
+    found = shape()
+    path = found["sys_path"]
+    listings = {entry: list_dir(entry) for entry in path if os.path.isdir(entry)}
+    found_distributions = []
+    for dist in distributions(path, listings):
+        meta = read_headers(dist)
+        if not meta["Name"] or not meta["Version"]:
+            continue  # a broken leftover dist-info folder
+        found_distributions.append(describe(dist, meta))
+    found.update({
+        "executable": sys.executable,
+        "version": ".".join(str(part) for part in sys.version_info[:3]),
+        "implementation": sys.implementation.name,
+        "prefix": sys.prefix,
+        "base_prefix": getattr(sys, "base_prefix", sys.prefix),
+        "user_site_enabled": bool(site.ENABLE_USER_SITE),
+        "stdlib_modules": sorted(getattr(sys, "stdlib_module_names", ())),
+        "distributions": found_distributions,
+        "modules": {entry: importable_modules(entry, entries) for entry, entries in listings.items()},
+    })
+    return found
+
+
+def main():
+    answer = shape() if sys.argv[1:] == ["--shape-only"] else inventory()
     # One write: json.dump would write each of its ten thousand pieces separately.
-    sys.stdout.write(json.dumps(
-        {
-            "executable": sys.executable,
-            "version": ".".join(str(part) for part in sys.version_info[:3]),
-            "implementation": sys.implementation.name,
-            "prefix": sys.prefix,
-            "base_prefix": getattr(sys, "base_prefix", sys.prefix),
-            "sys_path": path,
-            "site_dirs": site_dirs,
-            "user_site": user_site,
-            "user_site_enabled": bool(site.ENABLE_USER_SITE),
-            "stdlib_modules": sorted(getattr(sys, "stdlib_module_names", ())),
-            "distributions": distributions,
-            "modules": modules,
-        },
-    ))
+    sys.stdout.write(json.dumps(answer))
 
 
 if __name__ == "__main__":

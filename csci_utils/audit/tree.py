@@ -8,11 +8,12 @@ made in-process so that no extra interpreter has to start.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
 from .errors import AuditError
-from .interpreter import environment_state, stop_at_exit
+from .interpreter import Started, stop_at_exit
 from .models import DependencyTree, Edge, Pipfile, TreeNode
 from .pipfile import canonical_name
 from .validate import find_conflicts, find_cycles
@@ -47,40 +48,36 @@ _SUMMARY_IN_A_PROCESS = (
     "import sys, pipdeptree\n"
     "sys.stdout.write(pipdeptree.render(python=sys.argv[1], warn='silence', extras='active',"
     " output_format='json', summary=True))\n")
-SUMMARY_TIMEOUT_S = 120
-_started_summaries: dict[str, tuple[subprocess.Popen, tuple]] = {}
+_started_summaries: dict[str, Started] = {}
 
 
 def start_summary(python: str) -> None:
     """Start ``pipdeptree_summary(python)`` in the background; that call collects it."""
     if python in _started_summaries:
         return
+    # One thread: it is needed last (BuildTree runs after the other tasks), and
+    # on a busy machine the interpreter probes that every fingerprint waits
+    # for should not queue behind its file-size threads.
+    environment = {**os.environ, "RAYON_NUM_THREADS": "1"}
     try:
         process = subprocess.Popen([sys.executable, "-c", _SUMMARY_IN_A_PROCESS, python],
-                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                   stdin=subprocess.DEVNULL, text=True)
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   stdin=subprocess.DEVNULL, text=True, env=environment)
     except OSError:
         return  # pipdeptree_summary runs it here instead
     stop_at_exit(process)
-    _started_summaries[python] = (process, environment_state(python))
+    _started_summaries[python] = Started.now(process, python, "pipdeptree summary")
 
 
 def _started_summary(python: str) -> dict | None:
-    process, state = _started_summaries.pop(python, (None, None))
-    if process is None:
+    started = _started_summaries.pop(python, None)
+    if started is None:
         return None
     try:
-        stdout, _ = process.communicate(timeout=SUMMARY_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
-        return None
-    if process.returncode != 0 or state != environment_state(python):
-        return None  # failed (the in-process call gives the error) or the venv changed since
-    try:
-        return json.loads(stdout)
-    except ValueError:
-        return None
+        answer = started.collect()
+    except AuditError:
+        return None  # the in-process call gives the error
+    return answer if started.still_valid() else None  # None: the venv changed since
 
 
 def pipdeptree_summary(python: str) -> dict:

@@ -3,17 +3,36 @@
 A remote root is a URL: ``s3://bucket/prefix`` (any S3-compatible endpoint via
 luigi.cfg ``[s3] endpoint_url`` or ``AWS_ENDPOINT_URL_S3``) or a local folder /
 ``file://`` URL, the embedded default. See docs/remote.md.
+
+The names below are imported on first use: a program that needs only the
+atomic target (the dependency audit) neither loads the transfer stack nor
+registers the transfer tasks with luigi's command line.
 """
 
-from .errors import TransferError
-from .roots import FolderRoot, S3Root, parse_root, remote_target
-from .run_report import explain_failures, explain_task
-from .target import SuffixPreservingLocalTarget
-from .tasks import Download, LocalFile, RemoteFile, Upload
-from .transfer import download, remote_stat, upload
+from __future__ import annotations
 
-__all__ = [
-    "Download", "FolderRoot", "LocalFile", "RemoteFile", "S3Root", "SuffixPreservingLocalTarget",
-    "TransferError", "Upload", "download", "explain_failures", "explain_task", "parse_root",
-    "remote_stat", "remote_target", "upload",
-]
+import importlib
+
+_HOMES = {
+    "TransferError": "errors",
+    "FolderRoot": "roots", "S3Root": "roots", "parse_root": "roots", "remote_target": "roots",
+    "explain_failures": "run_report", "explain_task": "run_report",
+    "SuffixPreservingLocalTarget": "target",
+    "Download": "tasks", "LocalFile": "tasks", "RemoteFile": "tasks", "Upload": "tasks",
+    "download": "transfer", "remote_stat": "transfer", "upload": "transfer",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -5,9 +5,33 @@ from __future__ import annotations
 import json
 
 import luigi
-from luigi.execution_summary import LuigiRunResult, _summary_dict
+from luigi.execution_summary import LuigiRunResult, LuigiStatusCode, _summary_dict
 
 from .errors import TransferError
+
+# The numbers of luigi.cfg [retcode], so `luigi` and our own command lines agree.
+EXIT_CODES = {
+    LuigiStatusCode.SUCCESS: 0,
+    # Every output exists; one task needed a retry (scheduler retry policy) to get there.
+    LuigiStatusCode.SUCCESS_WITH_RETRY: 0,
+    LuigiStatusCode.MISSING_EXT: 20,
+    LuigiStatusCode.NOT_RUN: 25,
+    LuigiStatusCode.FAILED: 30,
+    LuigiStatusCode.FAILED_AND_SCHEDULING_FAILED: 35,
+    LuigiStatusCode.SCHEDULING_FAILED: 35,
+}
+UNEXPECTED_EXIT = 1
+
+
+def exit_code(result: LuigiRunResult, requested=()) -> int:
+    """The exit code for a build of ``requested``.
+
+    NOT_RUN with every requested output present means other workers (a shared
+    batch on luigid) ran the tasks this process was not granted: that is success.
+    """
+    if result.status == LuigiStatusCode.NOT_RUN and requested and all(t.complete() for t in requested):
+        return 0
+    return EXIT_CODES.get(result.status, UNEXPECTED_EXIT)
 
 
 def explain_task(task: luigi.Task) -> str:

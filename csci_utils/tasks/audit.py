@@ -13,6 +13,8 @@ to the old ones. Writes go through ``SuffixPreservingLocalTarget``.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -28,16 +30,16 @@ from csci_utils.audit import (AuditError, base_python, ci_plan, diagnose, enviro
                               read_pipfile, render_ci, render_diagnosis, render_pins,
                               render_tree_mermaid, render_tree_text, scan_imports, venv_tree)
 from csci_utils.audit.env_file import secret_names
-from csci_utils.audit.imports import parse_ahead, project_python_file_names
+from csci_utils.audit.imports import project_python_file_names, start_parsing
 from csci_utils.audit.interpreter import resolve_python, start_fingerprints, start_inventory
 from csci_utils.audit.pipfile import check_pipfile
-from csci_utils.audit.models import (WILL_BREAK_ON_CI, Inventory, PipenvProject, to_jsonable)
+from csci_utils.audit.models import WILL_BREAK_ON_CI, Inventory, PipenvProject, to_json
 from csci_utils.audit.render_ci import CI_KINDS, PINS_FILE, prepare_template
 from csci_utils.audit.tree import start_summary
 from csci_utils.luigi.target import SuffixPreservingLocalTarget
 
 # Bump when an output's format changes, so old files are not read as new ones.
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
 UNAVAILABLE = "unavailable"
 CI_FILES = {"travis": ".travis.yml", "github": ".github/workflows/ci.yml"}
 
@@ -58,23 +60,52 @@ def write_text(target: luigi.LocalTarget, text: str) -> None:
 
 
 def write_json(target: luigi.LocalTarget, data: object) -> None:
-    write_text(target, json.dumps(to_jsonable(data), indent=1, sort_keys=True) + "\n")
+    write_text(target, to_json(data) + "\n")
+
+
+@functools.lru_cache(maxsize=64)
+def resolved(path: str, cwd: str) -> Path:
+    """``Path(path).resolve()`` as seen from ``cwd`` (a parameter is resolved once per folder)."""
+    return (Path(cwd) / path).resolve()
+
+
+def requirements_once(requires):
+    """Memoise ``requires()``: a task's requirements depend on its parameters alone."""
+    @functools.wraps(requires)
+    def once(self):
+        if "_requirements" not in self.__dict__:
+            self.__dict__["_requirements"] = requires(self)
+        return self.__dict__["_requirements"]
+    return once
 
 
 class AuditTask(luigi.Task):
     """Shared parameters and the fingerprint-keyed output folder."""
 
+    # Base classes set ``_abstract = True``: luigi then leaves them out of its
+    # registry, so they are neither runnable nor on every command line it parses.
+    _visible_in_registry = False
+
+    priority = 1  # see BuildTree
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._visible_in_registry = not cls.__dict__.get("_abstract", False)
+
     project_dir = luigi.Parameter(default=".", description="the Pipenv project to audit")
     audit_dir = luigi.Parameter(default="", description="where outputs go "
                                 "(default: PROJECT_DIR/.audit)")
 
+    # The fingerprint while a completeness check or a run is under way (see holding_key).
+    _held_key: tuple[str, AuditError | None] | None = None
+
     @property
     def project(self) -> Path:
-        return Path(self.project_dir).resolve()
+        return resolved(self.project_dir, os.getcwd())
 
     @property
     def audit_root(self) -> Path:
-        return Path(self.audit_dir).resolve() if self.audit_dir else self.project / ".audit"
+        return resolved(self.audit_dir, os.getcwd()) if self.audit_dir else self.project / ".audit"
 
     def fingerprint(self) -> str:
         """A hash of everything this task's output depends on."""
@@ -84,10 +115,28 @@ class AuditTask(luigi.Task):
         # output() must not raise (luigi would log a traceback from its
         # completeness check): a problem gives a key that never exists, and
         # run() raises it as the task's one-line failure.
+        if self._held_key is not None:
+            return self._held_key
         try:
             return self.fingerprint(), None
         except AuditError as error:
             return UNAVAILABLE, error
+
+    @contextlib.contextmanager
+    def holding_key(self):
+        """Compute the fingerprint once for one completeness check or one run.
+
+        Each asks for output() several times; the inputs are looked at afresh
+        the next time luigi asks.
+        """
+        if self._held_key is not None:
+            yield
+            return
+        self._held_key = self._key()
+        try:
+            yield
+        finally:
+            self._held_key = None
 
     def target(self, file_name: str) -> SuffixPreservingLocalTarget:
         key, _ = self._key()
@@ -95,10 +144,11 @@ class AuditTask(luigi.Task):
                                                / file_name))
 
     def run(self) -> None:
-        _, error = self._key()
-        if error is not None:
-            raise error
-        self.audit()
+        with self.holding_key():
+            _, error = self._key()
+            if error is not None:
+                raise error
+            self.audit()
 
     def audit(self) -> None:
         raise NotImplementedError
@@ -106,10 +156,38 @@ class AuditTask(luigi.Task):
     def start_early(self) -> None:
         """Start this task's slow subprocess in the background, once it is known to run."""
 
+    def never_ran(self) -> bool:
+        """No output of this task at all in the audit folder, whatever the fingerprint."""
+        return not any(self.audit_root.glob(f"{type(self).__name__}-*"))
+
+    def start_ahead(self) -> None:
+        """Start the slow parts of this task and its requirements that never ran here.
+
+        Such a task runs whatever its fingerprint turns out to be, so its
+        subprocess can start before any fingerprint is known: on a cold run
+        the probes, the tree's summary and the source parser all work at once,
+        and the inventory probes answer the fingerprints too.
+        """
+        pending, seen = [self], set()
+        while pending:
+            task = pending.pop()
+            if task.task_id in seen:
+                continue
+            seen.add(task.task_id)
+            pending.extend(luigi.task.flatten(task.requires()))
+            if isinstance(task, AuditTask) and task.never_ran():
+                task.start_early()
+
     def complete(self) -> bool:
-        done = super().complete()
-        if not done and self._key()[1] is None:
-            self.start_early()
+        self.start_ahead()
+        if self.never_ran():
+            # Nothing to compare a fingerprint with: luigi can schedule the
+            # task now, and the fingerprint is computed when it runs.
+            return False
+        with self.holding_key():
+            done = super().complete()
+            if not done and self._key()[1] is None:
+                self.start_early()
         return done
 
     def on_failure(self, exception: BaseException) -> str:
@@ -119,10 +197,14 @@ class AuditTask(luigi.Task):
 
 
 class PipenvParameters(AuditTask):
+    _abstract = True
+
     pipenv = luigi.Parameter(default="", description="the pipenv command (default: on PATH)")
 
 
 class MainParameters(AuditTask):
+    _abstract = True
+
     main_python = luigi.Parameter(default="", description="the MAIN interpreter (default: the "
                                   "base Python behind the current environment)")
 
@@ -141,7 +223,10 @@ class ScanMain(MainParameters):
         return self.target("inventory.json")
 
     def start_early(self) -> None:
-        start_inventory(self.main)
+        try:
+            start_inventory(self.main)
+        except AuditError:
+            pass  # the fingerprint reports it
 
     def audit(self) -> None:
         write_json(self.output(), inspect_interpreter(self.main))
@@ -171,7 +256,11 @@ class ScanPipenv(PipenvParameters):
         return self.target("pipenv.json")
 
     def start_early(self) -> None:
-        start_inventory(self.venv.python)
+        try:
+            check_pipfile(self.project / "Pipfile")  # never ask pipenv about a malformed Pipfile
+            start_inventory(self.venv.python)
+        except AuditError:
+            pass  # the fingerprint reports it
 
     def audit(self) -> None:
         venv = self.venv
@@ -191,8 +280,8 @@ _helpers: list[threading.Thread] = []
 def work_while_waiting(work, *args) -> None:
     """Run ``work(*args)`` in a thread: the probes' waits leave this process idle.
 
-    Only for work that fills a cache keyed on its inputs (parsed sources,
-    compiled templates); a task that needs it does it again if it is not done.
+    Only for work that fills a cache keyed on its inputs (compiled templates);
+    a task that needs it does it again if it is not done.
     """
     thread = threading.Thread(target=work, args=args, daemon=True)
     thread.start()
@@ -212,13 +301,7 @@ def start_both_fingerprints(task: AuditTask) -> None:
     try:
         scan = task.clone(ScanPipenv)
         check_pipfile(scan.project / "Pipfile")  # never ask pipenv about a malformed Pipfile
-        venv_python = scan.venv.python
-        start_fingerprints(task.main, venv_python)
-        # In an audit folder without any scan yet, the scans will run whatever
-        # their fingerprints: their inventories can start right away.
-        for kind, python in ((ScanMain, task.main), (ScanPipenv, venv_python)):
-            if not any(task.audit_root.glob(f"{kind.__name__}-*")):
-                start_inventory(python, with_fingerprint=True)
+        start_fingerprints(task.main, scan.venv.python)
     except AuditError:
         pass
 
@@ -234,6 +317,7 @@ def load_inventory(target) -> Inventory:
 class LocatePaths(MainParameters, PipenvParameters):
     """Where each distribution and module lives in MAIN and the venv; shadowing."""
 
+    @requirements_once
     def requires(self):
         return {"main": self.clone(ScanMain), "pipenv": self.clone(ScanPipenv)}
 
@@ -253,6 +337,12 @@ class LocatePaths(MainParameters, PipenvParameters):
 class BuildTree(PipenvParameters):
     """The venv's dependency tree (pipdeptree), as JSON, text and mermaid."""
 
+    # Its summary (started ahead, in a process of its own) takes longest: with
+    # one worker, luigi runs the other ready tasks first, while it works. (A
+    # task's priority is raised to its dependents', so the others go up.)
+    priority = 0
+
+    @requirements_once
     def requires(self):
         return self.clone(ScanPipenv)
 
@@ -279,6 +369,8 @@ class BuildTree(PipenvParameters):
 
 
 class RenderParameters(PipenvParameters):
+    _abstract = True
+
     ci = luigi.ChoiceParameter(choices=CI_KINDS, default="travis",
                                description="travis (.travis.yml) or github (Actions workflow)")
     pin = luigi.BoolParameter(default=False, description=f"make CI install {PINS_FILE} too")
@@ -291,6 +383,7 @@ class RenderParameters(PipenvParameters):
 class RenderTravis(RenderParameters):
     """A CI configuration rendered from the Pipfile, and the venv's pinned versions."""
 
+    @requirements_once
     def requires(self):
         return self.clone(ScanPipenv)
 
@@ -321,6 +414,7 @@ class RenderTravis(RenderParameters):
 class UpdateCIFile(RenderParameters):
     """Copy RenderTravis's output into the project (.travis.yml or .github/workflows/ci.yml)."""
 
+    @requirements_once
     def requires(self):
         return self.clone(RenderTravis)
 
@@ -347,6 +441,7 @@ class Diagnose(MainParameters, PipenvParameters):
 
     strict = luigi.BoolParameter(default=False, description="fail when anything will break on CI")
 
+    @requirements_once
     def requires(self):
         return {"main": self.clone(ScanMain), "pipenv": self.clone(ScanPipenv)}
 
@@ -368,10 +463,9 @@ class Diagnose(MainParameters, PipenvParameters):
         return {"json": self.target("diagnosis.json"), "text": self.target("diagnosis.txt")}
 
     def start_early(self) -> None:
-        work_while_waiting(parse_ahead, self.project)
+        start_parsing(self.project)
 
     def audit(self) -> None:
-        finish_helpers()
         main = load_inventory(self.input()["main"])
         project = load_project(self.input()["pipenv"])
         sites = scan_imports(self.project, frozenset(project.inventory.stdlib_modules))
@@ -397,9 +491,15 @@ class AuditAll(luigi.WrapperTask):
     main_python = MainParameters.main_python
     pipenv = PipenvParameters.pipenv
 
+    @requirements_once
     def requires(self):
         return [self.clone(Diagnose), self.clone(LocatePaths), self.clone(BuildTree),
                 self.clone(RenderTravis)]
+
+    def complete(self) -> bool:
+        for task in self.requires():
+            task.start_ahead()
+        return super().complete()
 
 
 # --- the `luigi` command line -------------------------------------------------------------
@@ -430,7 +530,11 @@ class _NoTracebackForAuditErrors(logging.Filter):
 @AuditTask.event_handler(luigi.Event.FAILURE)
 def _report_audit_error(task: AuditTask, exception: BaseException) -> None:
     if isinstance(exception, AuditError):
+        reported_errors.append(str(exception))
         print(f"audit: error: {exception}", file=sys.stderr)
+
+
+reported_errors: list[str] = []  # what this process has printed, for python -m csci_utils.audit
 
 
 _exit_non_zero_on_failure()

@@ -209,7 +209,7 @@ def test_refused_credentials_are_reported_without_printing_them(s3_server, local
     assert DUMMY_SECRET_ACCESS_KEY not in printed
 
 
-def _luigi_cli(*args: str, module: str = "csci_utils.luigi") -> subprocess.CompletedProcess:
+def _luigi_cli(*args: str, module: str = "csci_utils.luigi.tasks") -> subprocess.CompletedProcess:
     # The repository's luigi.cfg gives the exit codes ([retcode]): missing input 20.
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
     return subprocess.run(

@@ -228,3 +228,63 @@ def test_this_repos_travis_yml_is_rendered_and_up_to_date(tmp_path):
     assert "demo" in jobs
     assert all(job["if"] == "branch = master AND type != pull_request" for job in jobs.values())
     assert UpdateCIFile(project_dir=str(REPO), audit_dir=str(tmp_path)).complete()
+
+
+def run_module_cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "csci_utils.audit", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=120, env=dict(os.environ))
+
+
+def test_module_cli_runs_every_task_cold_then_does_no_work(project, main_python, tmp_path):
+    out = tmp_path / "out"
+    first = run_module_cli("--project-dir", str(project.dir), "--main-python", str(main_python),
+                           "--audit-dir", str(out))
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "WILL BREAK ON CI (1):" in first.stdout and HOME_ONLY in first.stdout  # Diagnose's summary
+    folders = sorted(path.name for path in out.iterdir() if path.is_dir())
+    assert [name.split("-")[0] for name in folders] == [
+        "BuildTree", "Diagnose", "LocatePaths", "RenderTravis", "ScanMain", "ScanPipenv"]
+    again = run_module_cli("--project-dir", str(project.dir), "--main-python", str(main_python),
+                           "--audit-dir", str(out))
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert sorted(path.name for path in out.iterdir() if path.is_dir()) == folders
+
+
+def test_module_cli_strict_diagnose_fails_with_one_line(project, main_python, tmp_path):
+    completed = run_module_cli("Diagnose", "--strict", "--project-dir", str(project.dir),
+                               "--main-python", str(main_python), "--audit-dir", str(tmp_path))
+    assert completed.returncode == 30
+    [line] = error_lines(completed)
+    assert HOME_ONLY in line and "add them to the Pipfile" in line
+    assert "ERROR" not in completed.stderr  # luigi's own log stays quiet without --verbose
+
+
+@pytest.mark.parametrize("args, message", [
+    (["NoSuchTask"], "invalid choice: 'NoSuchTask'"),
+    (["BuildTree", "--strict"], "--strict does not apply to BuildTree"),
+])
+def test_module_cli_usage_errors_are_one_line(args, message):
+    completed = run_module_cli(*args)
+    assert completed.returncode == 2
+    assert completed.stderr.count("\n") == 1 and message in completed.stderr
+
+
+def test_head_start_launches_only_what_a_cold_folder_needs_before_luigi_loads(project, main_python,
+                                                                              tmp_path):
+    script = ("import sys; from pathlib import Path; from csci_utils.audit.head_start import head_start\n"
+              "started = head_start(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4])\n"
+              "print(','.join(started), 'luigi' in sys.modules)\n")
+
+    def started(task: str) -> str:
+        # An explicit in-project venv: pipenv is not asked (asking it would
+        # cache its answer through the atomic target, which loads luigi).
+        completed = subprocess.run([sys.executable, "-c", script, task, str(project.dir),
+                                    str(tmp_path), str(main_python)],
+                                   capture_output=True, text=True, check=True,
+                                   env={**os.environ, "PIPENV_VENV_IN_PROJECT": "1"})
+        return completed.stdout.strip()
+
+    assert started("AuditAll") == "main inventory,venv inventory,summary,sources False"
+    assert started("BuildTree") == "venv inventory,summary False"
+    (tmp_path / "ScanPipenv-0123456789abcdef").mkdir()  # the venv was inventoried before
+    assert started("BuildTree") == "summary False"

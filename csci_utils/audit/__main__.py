@@ -1,0 +1,86 @@
+"""``python -m csci_utils.audit [TASK] [options]``: run the dependency audit as Luigi tasks.
+
+The same tasks as ``luigi --module csci_utils.tasks.audit TASK --local-scheduler
+...``, with a head start: on a cold audit folder the interpreter probes, the
+tree summary and the source parser start before luigi is imported.
+
+Exit status: 0 on success; luigi.cfg [retcode] numbers otherwise (30 a task
+failed, e.g. ``Diagnose --strict`` found imports that will break on CI), with
+one line on stderr saying why; 2 for bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from .head_start import NEEDS, head_start
+
+USAGE_ERROR = 2
+TASKS = tuple(NEEDS)
+
+
+class _OneLineErrorParser(argparse.ArgumentParser):
+    def error(self, message):
+        self.exit(USAGE_ERROR, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _OneLineErrorParser(prog="python -m csci_utils.audit", description=__doc__.splitlines()[0])
+    parser.add_argument("task", nargs="?", default="AuditAll", choices=TASKS,
+                        help="what to produce (default: AuditAll, every output)")
+    parser.add_argument("--project-dir", default=".", help="the Pipenv project (default: .)")
+    parser.add_argument("--audit-dir", default="", help="where outputs go (default: PROJECT/.audit)")
+    parser.add_argument("--main-python", default="", help="the MAIN interpreter (default: the "
+                        "base Python behind the current environment)")
+    parser.add_argument("--pipenv", default="", help="the pipenv command (default: on PATH)")
+    parser.add_argument("--ci", choices=("travis", "github"), help="RenderTravis/UpdateCIFile: "
+                        "which CI configuration")
+    parser.add_argument("--pin", action="store_true", default=None,
+                        help="RenderTravis/UpdateCIFile: make CI install the pinned versions too")
+    parser.add_argument("--strict", action="store_true", default=None,
+                        help="Diagnose: fail when anything will break on CI")
+    parser.add_argument("--workers", type=int, default=1, help="luigi workers (default 1)")
+    parser.add_argument("--verbose", action="store_true", help="show luigi's log")
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else USAGE_ERROR
+    project = Path(args.project_dir).resolve()
+    audit_root = Path(args.audit_dir).resolve() if args.audit_dir else project / ".audit"
+    head_start(args.task, project, audit_root, args.main_python, args.pipenv)
+
+    import luigi  # noqa: E402 - after the head start, on purpose
+
+    from csci_utils.luigi.run_report import exit_code, explain_failures
+    from csci_utils.tasks import audit as tasks
+
+    task_class = getattr(tasks, args.task)
+    given = {"project_dir": args.project_dir, "audit_dir": args.audit_dir,
+             "main_python": args.main_python, "pipenv": args.pipenv, "ci": args.ci,
+             "pin": args.pin, "strict": args.strict}
+    accepted = set(task_class.get_param_names())
+    for name, value in given.items():
+        if value and name not in accepted and name not in ("project_dir", "audit_dir"):
+            print(f"{build_parser().prog}: error: --{name.replace('_', '-')} does not apply to "
+                  f"{args.task}", file=sys.stderr)
+            return USAGE_ERROR
+    task = task_class(**{name: value for name, value in given.items()
+                         if name in accepted and value is not None})
+    result = luigi.build([task], local_scheduler=True, detailed_summary=True,
+                         workers=args.workers, log_level="INFO" if args.verbose else "CRITICAL")
+    code = exit_code(result, [task])
+    if code and not tasks.reported_errors:
+        reasons = explain_failures(result)
+        print(f"audit: error: {reasons[0] if reasons else result.status.name}", file=sys.stderr)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
