@@ -7,6 +7,7 @@ made in-process so that no extra interpreter has to start.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -127,5 +128,10 @@ def build_tree(flat: list[dict], summary: dict, pipfile: Pipfile) -> DependencyT
 
 
 def venv_tree(python: str, pipfile: Pipfile) -> DependencyTree:
-    """pipdeptree on ``python`` (tree and summary), turned into a DependencyTree."""
-    return build_tree(pipdeptree_json(python), pipdeptree_summary(python), pipfile)
+    """pipdeptree on ``python`` (tree and summary), turned into a DependencyTree.
+
+    The summary comes last: it is usually still running in its own process,
+    and the tree can be built meanwhile.
+    """
+    tree = build_tree(pipdeptree_json(python), {}, pipfile)
+    return dataclasses.replace(tree, summary=pipdeptree_summary(python))
