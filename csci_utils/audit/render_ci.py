@@ -37,16 +37,20 @@ class CiPlan:
     default_branch: str
     cache_dependency_path: str  # GitHub's setup-python pipenv cache key file
     regenerate: str
+    apt_packages: tuple[str, ...] = ()  # installed before anything else
 
 
 def ci_plan(pipfile: Pipfile, venv: Inventory, *, ci: str = "travis", secrets=(),
-            default_branch: str = "master", pin: bool = False, has_lock: bool = False) -> CiPlan:
+            default_branch: str = "master", pin: bool = False, has_lock: bool = False,
+            apt_packages=()) -> CiPlan:
     """What CI should do for this Pipfile.
 
     The tests (``[scripts] test``, else pytest) run on every branch; every
     other ``[scripts]`` entry becomes a job that runs only on ``default_branch``
     (e.g. the pipeline's stylization, run only on master). With ``pin`` CI
     also installs the pinned versions of the venv (``requirements-ci.txt``).
+    ``apt_packages`` are system packages (a browser for UI tests, say) that
+    Python packages cannot bring.
     """
     if ci not in CI_KINDS:
         raise ValueError(f"ci must be one of {CI_KINDS}, not {ci!r}")
@@ -61,7 +65,8 @@ def ci_plan(pipfile: Pipfile, venv: Inventory, *, ci: str = "travis", secrets=()
     jobs += [CiJob(name, f"pipenv run {name}", True)
              for name in pipfile.scripts if name != TEST_SCRIPT]
     return CiPlan(ci, python_version, tuple(install), tuple(jobs), tuple(sorted(secrets)),
-                  default_branch, "Pipfile.lock" if has_lock else "Pipfile", REGENERATE)
+                  default_branch, "Pipfile.lock" if has_lock else "Pipfile", REGENERATE,
+                  tuple(apt_packages))
 
 
 def _yaml_string(value: str) -> str:

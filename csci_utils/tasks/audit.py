@@ -378,6 +378,11 @@ class RenderParameters(PipenvParameters):
                                      "[scripts] jobs run")
     secrets = luigi.ListParameter(default=(), description="more secret variable names "
                                   "(the .env file's names are always included)")
+    # Also read from luigi.cfg [audit] apt_packages, so that RenderTravis,
+    # UpdateCIFile and the dogfood test all render the same file.
+    apt_packages = luigi.ListParameter(
+        default=(), config_path={"section": "audit", "name": "apt_packages"},
+        description="system packages CI installs first (apt names, e.g. a browser for UI tests)")
 
 
 class RenderTravis(RenderParameters):
@@ -392,7 +397,7 @@ class RenderTravis(RenderParameters):
 
     def fingerprint(self) -> str:
         return short_hash(self.requires().output().path, self.ci, self.pin, self.default_branch,
-                          self._secret_names())
+                          self._secret_names(), list(self.apt_packages))
 
     def output(self):
         return {"ci": self.target(Path(CI_FILES[self.ci]).name), "pins": self.target(PINS_FILE)}
@@ -405,7 +410,8 @@ class RenderTravis(RenderParameters):
         project = load_project(self.input())
         plan = ci_plan(project.pipfile, project.inventory, ci=self.ci,
                        secrets=self._secret_names(), default_branch=self.default_branch,
-                       pin=self.pin, has_lock=project.lock is not None)
+                       pin=self.pin, has_lock=project.lock is not None,
+                       apt_packages=self.apt_packages)
         outputs = self.output()
         write_text(outputs["pins"], render_pins(project.inventory))
         write_text(outputs["ci"], render_ci(plan))

@@ -124,6 +124,26 @@ def test_render_travis_parses_pins_venv_versions_and_hides_secret_values(project
     assert HOME_ONLY not in pins
 
 
+@pytest.mark.parametrize("ci", ["travis", "github"])
+def test_render_travis_installs_system_packages_first(project, ci, tmp_path):
+    task = RenderTravis(project_dir=str(project.dir), audit_dir=str(tmp_path), ci=ci,
+                        apt_packages=["chromium", "fonts-dejavu"])
+    none = RenderTravis(project_dir=str(project.dir), audit_dir=str(tmp_path), ci=ci,
+                        apt_packages=[])
+    build(task, none)
+    config = yaml.safe_load(read(task.output()["ci"]))
+    plain = yaml.safe_load(read(none.output()["ci"]))
+    if ci == "travis":
+        assert config["addons"] == {"apt": {"packages": ["chromium", "fonts-dejavu"]}}
+        assert "addons" not in plain
+    else:
+        runs = [step.get("run", "") for step in config["jobs"]["test"]["steps"]]
+        apt = runs.index("sudo apt-get update && sudo apt-get install -y "
+                         "--no-install-recommends chromium fonts-dejavu")
+        assert apt < runs.index("pip install pipenv")
+        assert not any("apt-get" in step.get("run", "") for step in plain["jobs"]["test"]["steps"])
+
+
 def test_rerun_does_no_work_and_changes_give_fresh_results(tmp_path, wheels, main_python):
     project = create_project(tmp_path / "proj", wheels)
     everything = [Diagnose(**params(project, main_python)),
