@@ -36,6 +36,7 @@ from csci_utils.audit.pipfile import check_pipfile
 from csci_utils.audit.models import WILL_BREAK_ON_CI, Inventory, PipenvProject, to_json
 from csci_utils.audit.render_ci import CI_KINDS, PINS_FILE, prepare_template
 from csci_utils.audit.tree import start_summary
+from csci_utils.audit.validate import prepare_conflict_checks
 from csci_utils.luigi.target import SuffixPreservingLocalTarget
 
 # Bump when an output's format changes, so old files are not read as new ones.
@@ -275,14 +276,18 @@ class ScanPipenv(PipenvParameters):
 
 
 _helpers: list[threading.Thread] = []
+_helped: set[tuple] = set()
 
 
 def work_while_waiting(work, *args) -> None:
-    """Run ``work(*args)`` in a thread: the probes' waits leave this process idle.
+    """Run ``work(*args)`` in a thread, once: the probes' waits leave this process idle.
 
-    Only for work that fills a cache keyed on its inputs (compiled templates);
-    a task that needs it does it again if it is not done.
+    Only for work that fills a cache keyed on its inputs (imports, compiled
+    templates); a task that needs it does it again if it is not done.
     """
+    if (work, *args) in _helped:
+        return
+    _helped.add((work, *args))
     thread = threading.Thread(target=work, args=args, daemon=True)
     thread.start()
     _helpers.append(thread)
@@ -354,6 +359,7 @@ class BuildTree(PipenvParameters):
                 "mermaid": self.target("tree.mmd")}
 
     def start_early(self) -> None:
+        work_while_waiting(prepare_conflict_checks)
         try:
             start_summary(resolve_python(self.clone(ScanPipenv).venv.python, "the venv"))
         except AuditError:
