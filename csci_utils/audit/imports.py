@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from . import source_imports
-from .interpreter import stop_at_exit, yield_to_the_critical_path
+from .interpreter import StartedAhead, stop_at_exit, yield_to_the_critical_path
 from .models import ImportSite
 from .source_imports import SKIPPED_DIRS, parse_file, project_python_file_names
 
@@ -45,7 +45,7 @@ def own_module_names(project_dir: Path, files: list[Path]) -> set[str]:
 # filled ahead of need by a parser process (start_parsing) while the
 # interpreter probes run.
 _parsed: dict[tuple[str, int, int], list[tuple[str, int, bool]] | None] = {}
-_parsers: dict[str, subprocess.Popen] = {}
+_parsers = StartedAhead()  # project folder -> Popen
 PARSER_TIMEOUT_S = 120
 
 

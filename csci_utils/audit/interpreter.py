@@ -139,11 +139,40 @@ class Started:
         self.process.communicate()
 
 
+class StartedAhead:
+    """Subprocesses started ahead of need, by key, for the process that started them.
+
+    A luigi worker forked with ``--workers N`` inherits the registry and the
+    pipes, but not the right to read them: a second reader would find the
+    answer already taken. In another process an entry is simply not there,
+    and the worker starts its own probe.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict = {}
+
+    def __setitem__(self, key, value) -> None:
+        self._entries[key] = (os.getpid(), value)
+
+    def get(self, key, default=None):
+        owner, value = self._entries.get(key, (None, default))
+        return value if owner == os.getpid() else default
+
+    def pop(self, key, default=None):
+        value = self.get(key, default)
+        if value is not default:
+            del self._entries[key]
+        return value
+
+    def __contains__(self, key) -> bool:
+        return self.get(key) is not None
+
+
 # Probes started ahead of need, so that two interpreters, and the tree's
 # summary, are worked on at the same time. Only this process's current run
 # uses them: nothing is kept on disk.
-_started_inventories: dict[str, Started] = {}
-_started_shapes: dict[str, subprocess.Popen] = {}
+_started_inventories = StartedAhead()  # python -> Started
+_started_shapes = StartedAhead()  # python -> Popen
 
 
 def start_inventory(python: str) -> None:

@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 from .errors import AuditError
-from .interpreter import Started, stop_at_exit
+from .interpreter import Started, StartedAhead, stop_at_exit
 from .models import DependencyTree, Edge, Pipfile, TreeNode
 from .pipfile import canonical_name
 from .validate import find_conflicts, find_cycles
@@ -49,7 +49,7 @@ _SUMMARY_IN_A_PROCESS = (
     "import sys, pipdeptree\n"
     "sys.stdout.write(pipdeptree.render(python=sys.argv[1], warn='silence', extras='active',"
     " output_format='json', summary=True))\n")
-_started_summaries: dict[str, Started] = {}
+_started_summaries = StartedAhead()  # python -> Started
 
 
 def start_summary(python: str) -> None:

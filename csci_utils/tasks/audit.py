@@ -298,6 +298,12 @@ def finish_helpers() -> None:
         _helpers.pop().join()
 
 
+# A helper thread may be importing a module when luigi forks a worker process
+# (--workers N): the child would inherit that module half-imported, its lock
+# held by a thread that does not exist there. Let the helpers finish first.
+os.register_at_fork(before=finish_helpers)
+
+
 def start_both_fingerprints(task: AuditTask) -> None:
     """Probe MAIN and the venv at the same time rather than one after the other.
 

@@ -270,6 +270,22 @@ def test_module_cli_runs_every_task_cold_then_does_no_work(project, main_python,
     assert sorted(path.name for path in out.iterdir() if path.is_dir()) == folders
 
 
+@pytest.mark.parametrize("command", ["python -m csci_utils.audit", "luigi"])
+def test_cold_run_with_several_worker_processes(project, main_python, tmp_path, command):
+    # Forked workers inherit the probes the parent started, but must not read
+    # their pipes (only one reader gets the answer): each starts its own.
+    common = ["--project-dir", str(project.dir), "--main-python", str(main_python),
+              "--audit-dir", str(tmp_path), "--workers", "3"]
+    completed = (run_module_cli(*common) if command != "luigi" else
+                 subprocess.run([LUIGI, "--module", "csci_utils.tasks.audit", "AuditAll",
+                                 "--local-scheduler", *common], capture_output=True, text=True,
+                                timeout=120))
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert "Unfulfilled" not in completed.stderr and "ERROR" not in completed.stderr
+    assert sorted(path.name.split("-")[0] for path in tmp_path.iterdir() if path.is_dir()) == [
+        "BuildTree", "Diagnose", "LocatePaths", "RenderTravis", "ScanMain", "ScanPipenv"]
+
+
 def test_module_cli_strict_diagnose_fails_with_one_line(project, main_python, tmp_path):
     completed = run_module_cli("Diagnose", "--strict", "--project-dir", str(project.dir),
                                "--main-python", str(main_python), "--audit-dir", str(tmp_path))
