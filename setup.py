@@ -50,7 +50,7 @@ setup(
         "console_scripts": [
             "pset4=pset_4.cli:main",
             "neural-style=neural_style.cli:main",
-            "csci-audit=csci_utils.audit.__main__:main",
+            "csci-audit=csci_utils.audit.__main__:run",
         ]
     },
 )

@@ -12,6 +12,7 @@ one line on stderr saying why; 2 for bad arguments.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
@@ -82,5 +83,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return code
 
 
+def run() -> None:
+    """The command line's entry point: ``main()``, then exit."""
+    code = main()
+    # The process ends here: the operating system takes back its memory at
+    # once, where Python's last garbage collection would walk every object
+    # luigi and its imports made (~60 ms).
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
