@@ -20,6 +20,7 @@ from typing import Optional, Sequence
 from .head_start import NEEDS, head_start
 
 USAGE_ERROR = 2
+PROG = "python -m csci_utils.audit"
 TASKS = tuple(NEEDS)
 
 
@@ -29,7 +30,7 @@ class _OneLineErrorParser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _OneLineErrorParser(prog="python -m csci_utils.audit", description=__doc__.splitlines()[0])
+    parser = _OneLineErrorParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("task", nargs="?", default="AuditAll", choices=TASKS,
                         help="what to produce (default: AuditAll, every output)")
     parser.add_argument("--project-dir", default=".", help="the Pipenv project (default: .)")
@@ -69,7 +70,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     accepted = set(task_class.get_param_names())
     for name, value in given.items():
         if value and name not in accepted and name not in ("project_dir", "audit_dir"):
-            print(f"{build_parser().prog}: error: --{name.replace('_', '-')} does not apply to "
+            print(f"{PROG}: error: --{name.replace('_', '-')} does not apply to "
                   f"{args.task}", file=sys.stderr)
             return USAGE_ERROR
     task = task_class(**{name: value for name, value in given.items()

@@ -35,30 +35,37 @@ DONE_BY = {"main inventory": "ScanMain", "venv inventory": "ScanPipenv", "summar
            "sources": "Diagnose"}
 
 
-def head_start(task: str, project_dir: Path, audit_root: Path, main_python: str = "",
-               pipenv: str = "") -> list[str]:
-    """Start what ``task`` will need and has never been done in ``audit_root``; what started.
+def venv_python(project_dir: Path, audit_root: Path, pipenv: str = "") -> str:
+    """The project's venv interpreter; the Pipfile is checked first, so pipenv is never
+    asked about a malformed one."""
+    check_pipfile(project_dir / "Pipfile")
+    return locate_pipenv_venv(project_dir, cache_dir=audit_root, pipenv=pipenv or None).python
+
+
+def start(work: str, project_dir: Path, audit_root: Path, main_python: str = "",
+          pipenv: str = "") -> bool:
+    """Start one piece of background work (a key of DONE_BY); False if it could not start.
 
     Problems (no Pipfile, no venv, a missing interpreter) are left for the
     tasks to report in their own words.
     """
+    try:
+        if work == "main inventory":
+            start_inventory(resolve_python(main_python) if main_python else base_python())
+        elif work == "sources":
+            start_parsing(project_dir)
+        elif work == "venv inventory":
+            start_inventory(venv_python(project_dir, audit_root, pipenv))
+        else:
+            start_summary(resolve_python(venv_python(project_dir, audit_root, pipenv)))
+    except AuditError:
+        return False
+    return True
+
+
+def head_start(task: str, project_dir: Path, audit_root: Path, main_python: str = "",
+               pipenv: str = "") -> list[str]:
+    """Start what ``task`` will need and has never been done in ``audit_root``; what started."""
     cold = [work for work in NEEDS.get(task, ())
             if not any(audit_root.glob(f"{DONE_BY[work]}-*"))]
-    started = []
-    for work in cold:
-        try:
-            if work == "main inventory":
-                start_inventory(resolve_python(main_python) if main_python else base_python())
-            elif work == "sources":
-                start_parsing(project_dir)
-            else:
-                check_pipfile(project_dir / "Pipfile")  # never ask pipenv about a bad Pipfile
-                venv = locate_pipenv_venv(project_dir, cache_dir=audit_root, pipenv=pipenv or None)
-                if work == "venv inventory":
-                    start_inventory(venv.python)
-                else:
-                    start_summary(resolve_python(venv.python))
-        except AuditError:
-            continue
-        started.append(work)
-    return started
+    return [work for work in cold if start(work, project_dir, audit_root, main_python, pipenv)]

@@ -30,12 +30,12 @@ from csci_utils.audit import (AuditError, base_python, ci_plan, diagnose, enviro
                               read_pipfile, render_ci, render_diagnosis, render_pins,
                               render_tree_mermaid, render_tree_text, scan_imports, venv_tree)
 from csci_utils.audit.env_file import secret_names
-from csci_utils.audit.imports import project_python_file_names, start_parsing
-from csci_utils.audit.interpreter import resolve_python, start_fingerprints, start_inventory
+from csci_utils.audit import head_start
+from csci_utils.audit.imports import project_python_file_names
+from csci_utils.audit.interpreter import resolve_python, start_fingerprints
 from csci_utils.audit.pipfile import check_pipfile
 from csci_utils.audit.models import WILL_BREAK_ON_CI, Inventory, PipenvProject, to_json
 from csci_utils.audit.render_ci import CI_KINDS, PINS_FILE, prepare_template
-from csci_utils.audit.tree import start_summary
 from csci_utils.audit.validate import prepare_conflict_checks
 from csci_utils.luigi.target import SuffixPreservingLocalTarget
 
@@ -157,6 +157,11 @@ class AuditTask(luigi.Task):
     def start_early(self) -> None:
         """Start this task's slow subprocess in the background, once it is known to run."""
 
+    def start_work(self, work: str) -> None:
+        """``head_start.start`` with this task's parameters: one way to start each probe."""
+        head_start.start(work, self.project, self.audit_root, getattr(self, "main_python", ""),
+                         getattr(self, "pipenv", ""))
+
     def never_ran(self) -> bool:
         """No output of this task at all in the audit folder, whatever the fingerprint."""
         return not any(self.audit_root.glob(f"{type(self).__name__}-*"))
@@ -224,10 +229,7 @@ class ScanMain(MainParameters):
         return self.target("inventory.json")
 
     def start_early(self) -> None:
-        try:
-            start_inventory(self.main)
-        except AuditError:
-            pass  # the fingerprint reports it
+        self.start_work("main inventory")
 
     def audit(self) -> None:
         write_json(self.output(), inspect_interpreter(self.main))
@@ -257,11 +259,7 @@ class ScanPipenv(PipenvParameters):
         return self.target("pipenv.json")
 
     def start_early(self) -> None:
-        try:
-            check_pipfile(self.project / "Pipfile")  # never ask pipenv about a malformed Pipfile
-            start_inventory(self.venv.python)
-        except AuditError:
-            pass  # the fingerprint reports it
+        self.start_work("venv inventory")
 
     def audit(self) -> None:
         venv = self.venv
@@ -310,9 +308,8 @@ def start_both_fingerprints(task: AuditTask) -> None:
     Problems are left to ScanMain and ScanPipenv to report, in their order.
     """
     try:
-        scan = task.clone(ScanPipenv)
-        check_pipfile(scan.project / "Pipfile")  # never ask pipenv about a malformed Pipfile
-        start_fingerprints(task.main, scan.venv.python)
+        start_fingerprints(task.main, head_start.venv_python(task.project, task.audit_root,
+                                                             task.pipenv))
     except AuditError:
         pass
 
@@ -366,10 +363,7 @@ class BuildTree(PipenvParameters):
 
     def start_early(self) -> None:
         work_while_waiting(prepare_conflict_checks)
-        try:
-            start_summary(resolve_python(self.clone(ScanPipenv).venv.python, "the venv"))
-        except AuditError:
-            pass  # ScanPipenv reports it
+        self.start_work("summary")
 
     def audit(self) -> None:
         project = load_project(self.input())
@@ -481,7 +475,7 @@ class Diagnose(MainParameters, PipenvParameters):
         return {"json": self.target("diagnosis.json"), "text": self.target("diagnosis.txt")}
 
     def start_early(self) -> None:
-        start_parsing(self.project)
+        self.start_work("sources")
 
     def audit(self) -> None:
         main = load_inventory(self.input()["main"])
