@@ -295,6 +295,23 @@ def test_module_cli_strict_diagnose_fails_with_one_line(project, main_python, tm
     assert "ERROR" not in completed.stderr  # luigi's own log stays quiet without --verbose
 
 
+def test_module_cli_without_a_pipfile_says_so_once_and_writes_nothing_partial(main_python,
+                                                                            tmp_path):
+    (tmp_path / "proj").mkdir()
+    out = tmp_path / "out"
+    completed = run_module_cli("--project-dir", str(tmp_path / "proj"), "--main-python",
+                               str(main_python), "--audit-dir", str(out))
+    assert completed.returncode == 30
+    [line] = error_lines(completed)
+    assert line == f"audit: error: no Pipfile in {tmp_path / 'proj'}: run the audit in a " \
+                   "Pipenv project or pass --project-dir"
+    written = [path.relative_to(out).as_posix() for path in out.rglob("*")] if out.exists() else []
+    # MAIN's inventory does not need a Pipfile and is complete; nothing else was written,
+    # and no temporary file is left anywhere.
+    assert all(name.startswith("ScanMain-") for name in written), written
+    assert not any("luigi-tmp" in name for name in written)
+
+
 @pytest.mark.parametrize("args, message", [
     (["NoSuchTask"], "invalid choice: 'NoSuchTask'"),
     (["BuildTree", "--strict"], "--strict does not apply to BuildTree"),
