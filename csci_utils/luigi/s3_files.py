@@ -8,6 +8,7 @@ boto3 client is the one ``luigi.contrib.s3.S3Client`` builds, so luigi.cfg
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable
 
 import luigi.format
@@ -20,7 +21,7 @@ from s3transfer.exceptions import (
 from s3transfer.subscribers import BaseSubscriber
 
 from .errors import TransferError
-from .integrity import ObjectInfo, md5_from_etag
+from .integrity import ObjectInfo, md5_from_etag, multipart_etag, strongest_hash
 
 MiB = 1024 * 1024
 # The same part size, threshold and concurrency as `aws s3 cp`, so benchmarks compare engines.
@@ -132,10 +133,13 @@ class S3FileTarget(S3Target):
         return self.stat() is not None
 
     def stat(self) -> ObjectInfo | None:
-        """Size, ETag and stored sha256 of the object; None when the key is missing."""
+        """Size, ETag, stored sha256 and S3's full-object checksums; None when the key is missing.
+
+        One HEAD (with ChecksumMode=ENABLED, which costs no extra request).
+        """
         client = self.boto_client
         try:
-            head = client.head_object(Bucket=self.bucket, Key=self.key)
+            head = client.head_object(Bucket=self.bucket, Key=self.key, ChecksumMode="ENABLED")
         except bx.ClientError as error:
             if _error_code(error) not in _MISSING_KEY_CODES:
                 raise self.error(error) from error
@@ -149,7 +153,27 @@ class S3FileTarget(S3Target):
             version=etag,
             sha256=(head.get("Metadata") or {}).get(SHA256_METADATA_KEY),
             md5=md5_from_etag(etag),
+            checksums=full_object_checksums(head),
+            multipart_etag=multipart_etag(etag),
         )
+
+    def with_part_layout(self, info: ObjectInfo) -> ObjectInfo:
+        """``info`` plus the multipart part size, when only the multipart ETag can check it.
+
+        One extra HEAD (PartNumber=1), made only at download time and only for a
+        multipart object without our sha256 or a full-object checksum.
+        """
+        if info.multipart_etag is None or strongest_hash(info) is not None:
+            return info
+        try:
+            # No If-Match: moto compares it with the part's ETag. The GETs are pinned.
+            head = self.boto_client.head_object(Bucket=self.bucket, Key=self.key, PartNumber=1)
+        except (bx.ClientError, bx.BotoCoreError) as error:
+            raise self.error(error) from error
+        parts = int(head.get("PartsCount") or 0)
+        if parts != int(info.multipart_etag.rsplit("-", 1)[1]):
+            return info  # a layout S3 does not describe: size only
+        return replace(info, part_size=int(head["ContentLength"]))
 
     def _require_bucket(self, client) -> None:
         # A HEAD on a key of a missing bucket is a bare 404 too: ask the bucket.
@@ -214,6 +238,26 @@ class _KnownObject(BaseSubscriber):
     def on_queued(self, future, **kwargs) -> None:
         future.meta.provide_transfer_size(self.info.size)
         future.meta.provide_object_etag(self.info.version)
+
+
+def full_object_checksums(head: dict) -> tuple[tuple[str, str], ...]:
+    """S3's whole-object checksums from a HEAD: ``(("crc32", "..."), ...)``.
+
+    On a multipart object a checksum covers the whole object only when S3 says
+    so (ChecksumType FULL_OBJECT); otherwise it is composite (a checksum of the
+    parts' checksums, e.g. ``"...-3"``) and left out: the multipart ETag checks
+    those objects. moto, like older S3 answers, gives composite CRCs without the
+    suffix or a type, hence the rule.
+    """
+    multipart = multipart_etag(head.get("ETag")) is not None
+    if head.get("ChecksumType") == "COMPOSITE" or (multipart and head.get("ChecksumType") != "FULL_OBJECT"):
+        return ()
+    found = []
+    for algorithm in ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"):
+        value = head.get(f"Checksum{algorithm}")
+        if value and "-" not in value:
+            found.append((algorithm.lower(), value))
+    return tuple(found)
 
 
 def _with_code(error, code: str):

@@ -71,6 +71,7 @@ def download(remote: FileSystemTarget, local: FileSystemTarget,
     with local.temporary_path() as temporary:
         digests: dict[str, str] = {}
         if _is_s3(remote):
+            info = _as_s3_file(remote).with_part_layout(info)
             digests = _download_s3(_as_s3_file(remote), info, temporary, tally)
         else:
             with open(temporary, "wb") as fileobj:
@@ -84,7 +85,7 @@ def _download_s3(s3_file, info: ObjectInfo, temporary: str, tally: ByteTally) ->
         with open(temporary, "wb") as fileobj:
             s3_file.download_into(fileobj, info, tally)
         return {}
-    writer = HashingWriter(temporary, algorithm)  # hashes while the parts land
+    writer = HashingWriter(temporary, algorithm, info)  # hashes while the parts land
     try:
         s3_file.download_into(writer, info, tally)
     finally:
