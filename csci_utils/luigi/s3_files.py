@@ -40,6 +40,8 @@ _CREDENTIAL_CODES = {
 _CHANGED_CODES = {"PreconditionFailed", "412"}
 
 ByteCounter = Callable[[int], None]
+# (endpoint, bucket) pairs a HEAD has found in this process: see _require_bucket.
+_BUCKETS_SEEN: set[tuple[str, str]] = set()
 
 
 def _error_code(error: Exception) -> str:
@@ -147,6 +149,7 @@ class S3FileTarget(S3Target):
             return None
         except bx.BotoCoreError as error:
             raise self.error(error) from error
+        _BUCKETS_SEEN.add((client.meta.endpoint_url, self.bucket))
         etag = head.get("ETag", "")
         return ObjectInfo(
             size=int(head["ContentLength"]),
@@ -176,9 +179,14 @@ class S3FileTarget(S3Target):
         return replace(info, part_size=int(head["ContentLength"]))
 
     def _require_bucket(self, client) -> None:
-        # A HEAD on a key of a missing bucket is a bare 404 too: ask the bucket.
+        # A HEAD on a key of a missing bucket is a bare 404 too: ask the bucket,
+        # once per process (a batch's missing results would each ask again).
+        known = (client.meta.endpoint_url, self.bucket)
+        if known in _BUCKETS_SEEN:
+            return
         try:
             client.head_bucket(Bucket=self.bucket)
+            _BUCKETS_SEEN.add(known)
         except bx.ClientError as error:
             if _error_code(error) in _MISSING_KEY_CODES | {"NoSuchBucket"}:
                 raise describe_s3_error(

@@ -146,3 +146,31 @@ def test_the_check_order_prefers_our_sha256_then_s3_checksums_then_etags(tmp_pat
     wrong = ObjectInfo(len(data), "v", checksums=(("crc32", "AAAAAA=="),))
     with pytest.raises(Exception, match="s3_crc32 does not match"):
         verify_copy(str(path), len(data), wrong, "s3://b/k")
+
+
+def _counting_requests(client) -> list[str]:
+    seen: list[str] = []
+    client.meta.events.register("before-send.s3.*", lambda request, **_: seen.append(request.method))
+    return seen
+
+
+def test_identity_and_checksums_come_from_the_one_head_of_the_completeness_check(s3_server, tmp_path):
+    from csci_utils.luigi.s3_files import S3FileTarget
+
+    store = S3Store(s3_server)
+    store.put("images/a.jpg", b"first")
+    target = S3FileTarget(store.url("images/a.jpg"))
+    sent = _counting_requests(target.boto_client)
+    first = target.stat()
+    assert sent == ["HEAD"]  # size, ETag identity and checksums: one request
+    assert first.identity == store.head("images/a.jpg")["ETag"].strip('"')
+    assert dict(first.checksums).get("crc32")
+    listed = store.client.list_objects_v2(Bucket=store.bucket)["Contents"][0]
+    assert listed["ETag"].strip('"') == first.identity  # a listing gives the same identity
+    store.put("images/a.jpg", b"second")
+    assert target.stat().identity != first.identity
+    # Missing keys of a bucket already seen cost one HEAD each, not a HEAD + a bucket check.
+    sent.clear()
+    assert S3FileTarget(store.url("images/b.jpg"), client=target.fs).stat() is None
+    assert S3FileTarget(store.url("images/c.jpg"), client=target.fs).stat() is None
+    assert sent == ["HEAD", "HEAD"]
