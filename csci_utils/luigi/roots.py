@@ -7,11 +7,13 @@ that needs no credentials. Nothing here talks to a store: parsing and naming onl
 
 from __future__ import annotations
 
+import hashlib
 import os
 import posixpath
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+import luigi.configuration
 import luigi.format
 from luigi.target import FileSystemTarget
 
@@ -79,6 +81,34 @@ def join_relative(*parts: str) -> str:
             "contains '..': give a file name below the root"
         )
     return "/".join(pieces)
+
+
+def s3_endpoint() -> str:
+    """The S3 endpoint in use: luigi.cfg ``[s3] endpoint_url``, else ``AWS_ENDPOINT_URL_S3``, else AWS."""
+    configured = luigi.configuration.get_config().get("s3", "endpoint_url", "")
+    return configured or os.environ.get("AWS_ENDPOINT_URL_S3", "") or "aws"
+
+
+def root_key(root: str) -> str:
+    """A folder name that stands for one remote root, for local caches of its files.
+
+    Readable (``s3-bucket-prefix``, ``folder-name``) plus a short hash of the full
+    root: the absolute folder, or the bucket, prefix *and* endpoint, so the same
+    bucket name on another S3 server is another remote. Two roots never share a key.
+    """
+    parsed = parse_root(root)
+    if isinstance(parsed, S3Root):
+        identity, readable = f"s3|{s3_endpoint()}|{parsed.bucket}|{parsed.prefix}", f"s3-{parsed.bucket}-{parsed.prefix}"
+    else:
+        path = os.path.abspath(parsed.path)
+        identity, readable = f"folder|{path}", f"folder-{os.path.basename(path)}"
+    readable = "".join(char if char.isalnum() or char in "._" else "-" for char in readable).strip("-.")
+    return f"{readable[:40]}-{hashlib.sha256(identity.encode()).hexdigest()[:10]}"
+
+
+def identity_key(identity: str) -> str:
+    """A short folder name for a file's content identity (an ETag or a folder file's version)."""
+    return hashlib.sha256(identity.strip('"').encode()).hexdigest()[:16]
 
 
 def s3_file_target(url: str, client=None):

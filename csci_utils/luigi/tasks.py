@@ -24,7 +24,7 @@ import luigi.format
 
 from .errors import TransferError
 from .progress import TaskProgress
-from .roots import FolderRoot, join_relative, parse_root, remote_target
+from .roots import FolderRoot, identity_key, join_relative, parse_root, remote_target, root_key
 from .run_report import explain_task
 from .target import SuffixPreservingLocalTarget
 from .transfer import download, upload
@@ -143,18 +143,35 @@ class _Transfer(_RootedFile, luigi.Task):
 
 
 class Download(_Transfer):
-    """Copy a remote file to ``<local_root>/<SHARED_RELATIVE_PATH>/<name>``, atomically and verified."""
+    """Copy a remote file to ``<local_root>/<SHARED_RELATIVE_PATH>/<name>``, atomically and verified.
+
+    With ``identity`` (the remote file's ETag, or a folder file's version, from
+    ``remote_stat(...).identity``) the copy is a cache entry keyed on what it is a
+    copy of: ``<local_root>/<root_key(remote)>/<SHARED_RELATIVE_PATH>/<identity_key>/<name>``.
+    Another remote, or new bytes under the same name, is another path, so the
+    cache never serves a stale or foreign copy, and a copy it has is never
+    downloaded twice. The run fails, keeping nothing, if the remote file no
+    longer has that identity.
+    """
+
+    identity = luigi.Parameter(default="", description="the remote file's content identity (ETag); "
+                               "empty: the plain <local_root>/<SHARED_RELATIVE_PATH>/<name>")
 
     def requires(self):
         return self._source(RemoteFile, remote_root=self.remote_root_url)
 
     def output(self) -> SuffixPreservingLocalTarget:
-        return self.local_output()
+        if not self.identity:
+            return self.local_output()
+        path = os.path.join(self.local_root_path, root_key(self.remote_root_url),
+                            *self.SHARED_RELATIVE_PATH.split("/"), identity_key(self.identity),
+                            *self.name.split("/"))
+        return SuffixPreservingLocalTarget(path, format=luigi.format.Nop)
 
     def run(self) -> None:
         source = self.input()
         progress = TaskProgress(self, "downloading", source.path)
-        check = download(source, self.output(), progress)
+        check = download(source, self.output(), progress, identity=self.identity or None)
         progress.note(f"done, {check} verified")
 
 

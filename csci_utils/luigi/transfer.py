@@ -58,15 +58,21 @@ def remote_stat(remote: FileSystemTarget) -> ObjectInfo | None:
 
 
 def download(remote: FileSystemTarget, local: FileSystemTarget,
-             progress: ProgressCallback | None = None) -> str:
+             progress: ProgressCallback | None = None, identity: str | None = None) -> str:
     """Copy ``remote`` to ``local`` atomically and verified; return the check used.
 
-    ``progress(done, total)`` is called from the copying threads.
+    ``progress(done, total)`` is called from the copying threads. With
+    ``identity``, the remote file must still have it (``ObjectInfo.identity``).
     """
     local = _as_atomic_local(local)
     info = remote_stat(remote)
     if info is None:
         raise TransferError(f"{remote.path} does not exist: upload it first or fix the remote root")
+    if identity is not None and info.identity != identity.strip('"'):
+        raise TransferError(
+            f"{remote.path} was replaced after the run was planned (its identity changed): "
+            "nothing was kept, run again"
+        )
     tally = ByteTally(info.size, progress)
     with local.temporary_path() as temporary:
         digests: dict[str, str] = {}
