@@ -18,7 +18,7 @@ _HOMES = {
     "FolderRoot": "roots", "S3Root": "roots", "parse_root": "roots", "remote_target": "roots",
     "explain_failures": "run_report", "explain_task": "run_report",
     "SuffixPreservingLocalTarget": "target",
-    "Download": "tasks", "LocalFile": "tasks", "RemoteFile": "tasks", "Upload": "tasks",
+    "Download": "tasks", "LocalFile": "tasks", "Published": "tasks", "RemoteFile": "tasks", "Upload": "tasks",
     "download": "transfer", "remote_stat": "transfer", "upload": "transfer",
 }
 

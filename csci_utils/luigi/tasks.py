@@ -191,6 +191,45 @@ class Upload(_Transfer):
         progress.note(f"done, {check} verified")
 
 
+class Published(_RootedFile):
+    """A mixin for tasks whose result lives on the remote: ``<remote_root>/<SHARED_RELATIVE_PATH>/<name>``.
+
+    The task is done when the remote has the file, whichever machine made it, so
+    luigid may hand it to any worker. ``run()`` calls ``self.publish(make)``:
+    ``make(path)`` writes the result to a temporary path of this machine's
+    cache copy (``<local_root>/<root_key>/<SHARED_RELATIVE_PATH>/<name>``), which
+    ``upload`` (the Upload task's mechanism) then pushes and verifies. A failed
+    upload leaves no object; the cache copy stays, so a rerun only uploads.
+    """
+
+    remote_root = luigi.Parameter(default="", description="s3://bucket/prefix, file:///dir or a folder")
+    local_root = luigi.Parameter(default="", description="local folder for this machine's copies")
+
+    def output(self):
+        return self.remote_output()
+
+    def cache_output(self) -> SuffixPreservingLocalTarget:
+        path = os.path.join(self.local_root_path, root_key(self.remote_root_url), *self.relative_path.split("/"))
+        return SuffixPreservingLocalTarget(path, format=luigi.format.Nop)
+
+    def publish(self, make) -> str:
+        """Make the result locally (unless this machine's copy exists), then upload it; return the check."""
+        local = self.cache_output()
+        if not local.exists():
+            with local.temporary_path() as temporary:
+                make(temporary)
+        destination = self.output()
+        progress = TaskProgress(self, "uploading", destination.path)
+        check = upload(local, destination, progress)
+        progress.note(f"done, {check} verified")
+        return check
+
+    def on_failure(self, exception: BaseException) -> str:
+        if isinstance(exception, TransferError):
+            return str(exception)
+        return super().on_failure(exception)
+
+
 @RemoteFile.event_handler(luigi.Event.DEPENDENCY_MISSING)
 @LocalFile.event_handler(luigi.Event.DEPENDENCY_MISSING)
 def _log_missing_file(task) -> None:
