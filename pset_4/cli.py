@@ -15,11 +15,12 @@ from typing import Optional, Sequence
 
 import luigi
 import luigi.configuration
+from luigi.execution_summary import LuigiStatusCode
 
 from . import config
 from .errors import PipelineError
 from .names import validate_name
-from .outcome import exit_code, failure_reason
+from .outcome import EXIT_CODES, exit_code, failure_reason
 from .seed import BUNDLED_MODEL, SAMPLE_IMAGE
 
 USAGE_ERROR = 2
@@ -129,27 +130,85 @@ def _scheduling(args) -> dict:
     return {"local_scheduler": True}
 
 
-def _build(tasks, args) -> int:
-    result = luigi.build(tasks, detailed_summary=True, workers=args.workers, **_scheduling(args))
+def _build(tasks, args, local: bool = False) -> int:
+    scheduling = {"local_scheduler": True} if local else _scheduling(args)
+    result = luigi.build(tasks, detailed_summary=True, workers=args.workers, **scheduling)
     return _report(result, tasks, args.verbose)
 
 
-def _preload_models(args, roots: dict) -> int:
+SCHEDULER_UNREACHABLE = 35  # luigi.cfg [retcode] scheduling_error
+
+
+def _check_scheduler(args) -> str | None:
+    """One line when the central luigid does not answer (else luigi retries for minutes)."""
+    import urllib.request
+
+    scheduling = _scheduling(args)
+    if scheduling["local_scheduler"]:
+        return None
+    url = scheduling.get("scheduler_url") or luigi.configuration.get_config().get("core", "default_scheduler_url")
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/api/task_list?data=%7B%22limit%22%3A1%7D", timeout=5):
+            return None
+    except Exception as error:  # noqa: BLE001 - any failure to answer is the same line
+        return (f"cannot reach luigid at {url} ({type(error).__name__}): start it, or fix --scheduler-url "
+                "/ luigi.cfg [core] default_scheduler_url")
+
+
+def _share_batches() -> None:
+    # On luigid, wait while other workers run tasks of this batch (and take over a
+    # dead one's), so every process returns when the whole batch is done.
+    luigi_config = luigi.configuration.get_config()
+    if not luigi_config.has_section("worker"):
+        luigi_config.add_section("worker")
+    if not luigi_config.has_option("worker", "keep_alive"):
+        luigi_config.set("worker", "keep_alive", "true")
+
+
+def resolve_identities(args) -> tuple[dict, list[str]]:
+    """The content identity (ETag) of every requested image and model, one HEAD each.
+
+    Returns ``({"image:<name>": identity, ...}, [missing descriptions])``. A
+    missing bucket or an unreachable store raises TransferError (one line).
+    """
+    from csci_utils.luigi import remote_stat, remote_target
+
+    from .outcome import describe_missing
+
+    identities, missing = {}, []
+    for kind, folder, names in (("image", "images", args.images), ("model", "saved_models", args.models)):
+        for name in names:
+            target = remote_target(args.remote, f"{folder}/{name}")
+            info = remote_stat(target)
+            if info is None:
+                missing.append(describe_missing(f"{folder}/{name}", target.path))
+            else:
+                identities[f"{kind}:{name}"] = info.identity
+    return identities, missing
+
+
+def _preload_models(args, roots: dict, identities: dict) -> int:
     """Option B with --workers N > 1: download the models and load them here, once.
 
     luigi then forks one process per task, and each child inherits the loaded
     models (and torch, already imported) instead of loading them again. The
-    models are downloaded in a build of their own, with the same workers and
-    scheduler as the main one.
+    models land in this machine's cache, so they are downloaded with the local
+    scheduler even when the batch runs on luigid.
     """
     from .model_cache import preload
     from .tasks.data import DownloadModel
 
-    downloads = [DownloadModel(name=model, **roots) for model in args.models]
-    code = _build(downloads, args)
+    downloads = [DownloadModel(name=model, identity=identities[f"model:{model}"], **roots) for model in args.models]
+    code = _build(downloads, args, local=True)
     if code == 0:
         preload((download.output().path, style) for download in downloads for style in args.styles)
     return code
+
+
+def _result_line(task) -> str:
+    """The result's remote URL, and its local copy on this machine when there is one."""
+    local = task.cache_output()
+    return f"{task.output().path}\t{local.path}" if local.exists() else task.output().path
 
 
 def _report(result, requested, verbose: bool) -> int:
@@ -175,12 +234,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     batch = {**roots, "models": args.models, "styles": args.styles, "option": args.option,
              "content_scale": args.content_scale, "output_dir": args.output_dir}
     try:
+        problem = _check_scheduler(args)
+        if problem:
+            print(f"pset_4: error: {problem}", file=sys.stderr)
+            return SCHEDULER_UNREACHABLE
+        if not _scheduling(args)["local_scheduler"]:
+            _share_batches()
         if args.seed:
-            code = _build([SeedStore(**roots)], args)
+            code = _build([SeedStore(**roots)], args, local=True)
             if code:
                 return code
+        identities, missing = resolve_identities(args)
+        if missing:
+            print(f"pset_4: error: missing on the remote: {'; '.join(missing)}; "
+                  "upload it, or check the names and --remote", file=sys.stderr)
+            return EXIT_CODES[LuigiStatusCode.MISSING_EXT]
+        batch["identities"] = identities
         if args.option == "B" and args.workers > 1:
-            code = _preload_models(args, roots)
+            code = _preload_models(args, roots, identities)
             if code:
                 return code
         stylized = StylizeAll(images=args.images, **batch)
@@ -193,5 +264,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 1
     if code == 0:
         for task in [*stylized.requires(), *sheets]:
-            print(task.output().path)
+            print(_result_line(task))
     return code

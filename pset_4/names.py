@@ -47,14 +47,24 @@ def style_key(style: Optional[int], content_scale: Optional[float] = None) -> st
     return key
 
 
+def identity_digest(**made_from) -> str:
+    """A short hash of what an output is made from (content identities and parameters)."""
+    return hashlib.sha256(json.dumps(made_from, sort_keys=True).encode()).hexdigest()[:10]
+
+
 def stylized_relative_path(
-    image: str, model: str, style: Optional[int], content_scale: Optional[float] = None
+    image: str, model: str, style: Optional[int], content_scale: Optional[float] = None,
+    image_identity: str = "", model_identity: str = "",
 ) -> str:
-    """``<image>/<model>--style-<K>.png``: every parameter that changes the pixels
-    is in the path, so changing one of them makes a new output (and a new run)."""
+    """``<image>/<model>--style-<K>[--scale-<F>]--<digest>.png``.
+
+    Every parameter that changes the pixels is readable in the name, and the
+    digest covers the content identities (ETags) of the image and the model too:
+    new bytes under the same name make a new output (and a new run)."""
     validate_name(image, "image")
     validate_name(model, "model")
-    return posixpath.join(image, f"{model}--{style_key(style, content_scale)}{STYLIZED_SUFFIX}")
+    digest = identity_digest(image=image_identity, model=model_identity, style=style, scale=content_scale)
+    return posixpath.join(image, f"{model}--{style_key(style, content_scale)}--{digest}{STYLIZED_SUFFIX}")
 
 
 def contact_sheet_relative_path(
@@ -62,6 +72,7 @@ def contact_sheet_relative_path(
     models: Iterable[str],
     styles: Iterable[Optional[int]],
     content_scale: Optional[float] = None,
+    identities: Optional[dict] = None,
 ) -> str:
     """``<image>/contact-sheet--<N>-results--<hash>.png``.
 
@@ -73,7 +84,8 @@ def contact_sheet_relative_path(
     for model in models:
         validate_name(model, "model")
     significant = json.dumps(
-        {"image": image, "models": models, "styles": styles, "content_scale": content_scale},
+        {"image": image, "models": models, "styles": styles, "content_scale": content_scale,
+         "identities": dict(identities or {})},
         sort_keys=True,
     )
     digest = hashlib.sha256(significant.encode()).hexdigest()[:10]

@@ -169,10 +169,23 @@ class Download(_Transfer):
         return SuffixPreservingLocalTarget(path, format=luigi.format.Nop)
 
     def run(self) -> None:
-        source = self.input()
-        progress = TaskProgress(self, "downloading", source.path)
-        check = download(source, self.output(), progress, identity=self.identity or None)
+        self.fetch(self)
+
+    def fetch(self, reporter: luigi.Task) -> SuffixPreservingLocalTarget:
+        """Make sure this machine has the copy (the same copy ``run()`` makes); return it.
+
+        For a task that needs the file on the machine it runs on (its output is
+        remote, so luigid may give it to any worker): it calls this inside its
+        own ``run()``, and the copy's progress is reported on ``reporter``.
+        """
+        output = self.output()
+        if output.exists():
+            return output
+        source = remote_target(self.remote_root_url, self.relative_path)
+        progress = TaskProgress(reporter, "downloading", source.path)
+        check = download(source, output, progress, identity=self.identity or None)
         progress.note(f"done, {check} verified")
+        return output
 
 
 class Upload(_Transfer):

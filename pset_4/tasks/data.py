@@ -35,6 +35,7 @@ luigi.namespace("pset_4", scope=__name__)
 
 IMAGES = "images"
 SAVED_MODELS = "saved_models"
+STYLIZED = "stylized"  # results, on the remote: <remote>/stylized/<image>/...
 SEED_FOLDER = "seed"  # under the local root: staged copies that the Upload tasks push
 
 

@@ -9,21 +9,20 @@ and the content scale (see pset_4.names): change one and the task runs again.
 from __future__ import annotations
 
 import logging
-import os
+import posixpath
 import sys
 
 import luigi
 from luigi.contrib.external_program import ExternalProgramRunError, ExternalProgramTask
-from luigi.format import Nop
 
-from csci_utils.luigi.target import SuffixPreservingLocalTarget
+from csci_utils.luigi import Published, TransferError, download
 
 from .. import config
 from ..contact_sheet import make_contact_sheet
 from ..errors import PipelineError
 from ..model_cache import cached_model
 from ..names import contact_sheet_relative_path, stylized_relative_path, validate_name
-from .data import DownloadImage, DownloadModel, resolved_roots
+from .data import STYLIZED, ContentImage, DownloadImage, DownloadModel, SavedModel, resolved_roots
 
 # Task families are "pset_4.DownloadImage" etc.: Luigi looks tasks up by family
 # (dynamic dependencies, luigid, the `luigi` CLI), and a bare "UploadImage"
@@ -49,28 +48,62 @@ class ModelNameParameter(luigi.Parameter):
         return validate_name(value, "model")
 
 
-class _StylizedImage(luigi.Task):
-    """What both options share: parameters, inputs and the output path."""
+class _OnTheRemote(Published):
+    """Results live on the remote under ``stylized/``; this machine's copy under output_dir."""
+
+    SHARED_RELATIVE_PATH = STYLIZED
+    CONFIG_SECTION = config.SECTION
+    name = None  # derived from the parameters (see relative_path), not a parameter
+
+    @property
+    def remote_root_url(self) -> str:
+        return config.setting("remote_root", self.remote_root)
+
+    @property
+    def local_root_path(self) -> str:
+        return config.setting("output_dir", self.output_dir)
+
+    def _fetch(self, download_class, name: str, identity: str):
+        """This machine's cached copy of an input, downloaded here if missing (see Download.fetch)."""
+        roots = resolved_roots(self)
+        return download_class(name=name, identity=identity, **roots).fetch(self)
+
+
+class _StylizedImage(_OnTheRemote, luigi.Task):
+    """What both options share: parameters, inputs and the output, on the remote.
+
+    The output is ``<remote>/stylized/<image>/<model>--style-K--<digest>.png``, the
+    digest over the content identities of image and model: done means on the
+    remote, so luigid may hand the task to any worker; run() downloads its inputs
+    into that machine's cache and uploads the result.
+    """
 
     image = ImageNameParameter()
+    image_identity = luigi.Parameter(default="", description="the image's ETag (or folder version)")
     model = ModelNameParameter()
+    model_identity = luigi.Parameter(default="", description="the model's ETag (or folder version)")
     style = luigi.OptionalIntParameter(default=None, description="style index for multi-style models")
     content_scale = luigi.OptionalFloatParameter(default=None, description="shrink the content image by this factor first")
     remote_root = luigi.Parameter(default="", description="s3://bucket/prefix or a folder; empty: luigi.cfg [pset_4]")
     local_root = luigi.Parameter(default="", description="local cache folder; empty: luigi.cfg [pset_4]")
-    output_dir = luigi.Parameter(default="", description="where results go; empty: luigi.cfg [pset_4]")
+    output_dir = luigi.Parameter(default="", description="where local copies of results go; empty: luigi.cfg [pset_4]")
+
+    @property
+    def relative_path(self) -> str:
+        return posixpath.join(STYLIZED, stylized_relative_path(
+            self.image, self.model, self.style, self.content_scale, self.image_identity, self.model_identity,
+        ))
 
     def requires(self):
-        roots = resolved_roots(self)
+        remote_root = resolved_roots(self)["remote_root"]
         return {
-            "image": DownloadImage(name=self.image, **roots),
-            "model": DownloadModel(name=self.model, **roots),
+            "image": ContentImage(name=self.image, remote_root=remote_root),
+            "model": SavedModel(name=self.model, remote_root=remote_root),
         }
 
-    def output(self):
-        relative = stylized_relative_path(self.image, self.model, self.style, self.content_scale)
-        path = os.path.join(config.setting("output_dir", self.output_dir), relative)
-        return SuffixPreservingLocalTarget(path, format=Nop)
+    def _inputs(self) -> tuple[str, str]:
+        return (self._fetch(DownloadImage, self.image, self.image_identity).path,
+                self._fetch(DownloadModel, self.model, self.model_identity).path)
 
     def _describe(self) -> str:
         style = "" if self.style is None else f" style {self.style}"
@@ -87,7 +120,7 @@ class _StylizedImage(luigi.Task):
         # The scheduler (the CLI's error line, luigid's page) shows this, not a traceback.
         from neural_style import NeuralStyleError
 
-        if isinstance(exception, (PipelineError, NeuralStyleError)):
+        if isinstance(exception, (PipelineError, NeuralStyleError, TransferError)):
             return str(exception)
         return super().on_failure(exception)
 
@@ -96,18 +129,21 @@ class Stylize(_StylizedImage):
     """Option B: stylize in this process; the model is loaded once per process (model_cache)."""
 
     def run(self):
+        image_path, model_path = self._inputs()
+        self.publish(lambda temporary: self._stylize(image_path, model_path, temporary))
+        self._report(f"done, {'x'.join(map(str, _image_size(self.cache_output().path)))}, on the remote", 100)
+
+    def _stylize(self, image_path: str, model_path: str, temporary: str) -> None:
         import neural_style
 
-        inputs = self.input()
         self._report("loading the model", 0)
-        model = cached_model(inputs["model"].path, self.style)
-        content = neural_style.load_image(inputs["image"].path)
+        model = cached_model(model_path, self.style)
+        content = neural_style.load_image(image_path)
         self._report(f"stylizing {content.width}x{content.height}", 20)
         result = neural_style.stylize(content, model, content_scale=self.content_scale)
         self._report(f"saving {result.width}x{result.height}", 90)
-        with self.output().temporary_path() as temporary:
-            neural_style.save_image(result, temporary)
-        self._report(f"done, {result.width}x{result.height}", 100)
+        neural_style.save_image(result, temporary)
+        self._report(f"saved {result.width}x{result.height}, uploading", 95)
 
 
 class StylizeProgram(_StylizedImage, ExternalProgramTask):
@@ -118,11 +154,11 @@ class StylizeProgram(_StylizedImage, ExternalProgramTask):
     """
 
     def program_args(self):
-        inputs = self.input()
+        image_path, model_path = self._paths
         args = [
             sys.executable, "-m", "neural_style", "eval",
-            "--content-image", inputs["image"].path,
-            "--model", inputs["model"].path,
+            "--content-image", image_path,
+            "--model", model_path,
             "--output-image", self._temporary_output,
         ]
         if self.style is not None:
@@ -132,18 +168,22 @@ class StylizeProgram(_StylizedImage, ExternalProgramTask):
         return args
 
     def run(self):
-        size = "x".join(map(str, _image_size(self.input()["image"].path)))
+        self._paths = self._inputs()
+        self.publish(self._stylize)
+        self._report(f"done, {'x'.join(map(str, _image_size(self.cache_output().path)))}, on the remote", 100)
+
+    def _stylize(self, temporary: str) -> None:
+        size = "x".join(map(str, _image_size(self._paths[0])))
         self._report(f"stylizing {size} in a neural_style process", 0)
-        with self.output().temporary_path() as temporary:
-            self._temporary_output = temporary
-            try:
-                super().run()
-            except ExternalProgramRunError as error:
-                lines = (error.err or "").strip().splitlines()
-                # The child's own one line, without its "neural_style: error: " prefix.
-                reason = lines[-1].split(" error: ", 1)[-1] if lines else "it exited non-zero"
-                raise PipelineError(f"neural_style eval failed on {self._describe()}: {reason}") from None
-        self._report(f"done, {size}", 100)
+        self._temporary_output = temporary
+        try:
+            ExternalProgramTask.run(self)
+        except ExternalProgramRunError as error:
+            lines = (error.err or "").strip().splitlines()
+            # The child's own one line, without its "neural_style: error: " prefix.
+            reason = lines[-1].split(" error: ", 1)[-1] if lines else "it exited non-zero"
+            raise PipelineError(f"neural_style eval failed on {self._describe()}: {reason}") from None
+        self._report(f"stylized {size}, uploading", 95)
 
 
 def _image_size(path: str) -> tuple[int, int]:
@@ -160,6 +200,8 @@ class _Batch:
     """Parameters and the task grid shared by StylizeAll and ContactSheet."""
 
     models = luigi.ListParameter()
+    # "image:<name>" / "model:<name>" -> content identity (ETag), resolved once by the CLI.
+    identities = luigi.DictParameter(default={}, description="content identity of each image and model")
     styles = luigi.ListParameter(default=[None], description="style indices; [null] for the model's default")
     option = luigi.ChoiceParameter(choices=OPTIONS, default="B")
     content_scale = luigi.OptionalFloatParameter(default=None)
@@ -171,7 +213,9 @@ class _Batch:
         task_class = TASK_FOR_OPTION[self.option]
         return [
             task_class(
-                image=image, model=model, style=style, content_scale=self.content_scale,
+                image=image, image_identity=self.identities.get(f"image:{image}", ""),
+                model=model, model_identity=self.identities.get(f"model:{model}", ""),
+                style=style, content_scale=self.content_scale,
                 remote_root=self.remote_root, local_root=self.local_root, output_dir=self.output_dir,
             )
             for model in self.models
@@ -188,31 +232,35 @@ class StylizeAll(_Batch, luigi.WrapperTask):
         return [task for image in self.images for task in self._stylize_tasks(image)]
 
 
-class ContactSheet(_Batch, luigi.Task):
-    """A PNG grid of one content image and its stylized versions."""
+class ContactSheet(_Batch, _OnTheRemote, luigi.Task):
+    """A PNG grid of one content image and its stylized versions, on the remote next to them."""
 
     image = ImageNameParameter()
 
+    @property
+    def relative_path(self) -> str:
+        shown = {key: value for key, value in self.identities.items()
+                 if key == f"image:{self.image}" or key.startswith("model:")}
+        return posixpath.join(STYLIZED, contact_sheet_relative_path(
+            self.image, self.models, self.styles, self.content_scale, shown,
+        ))
+
     def requires(self):
         return {
-            "content": DownloadImage(name=self.image, **resolved_roots(self)),
+            "content": ContentImage(name=self.image, remote_root=resolved_roots(self)["remote_root"]),
             "results": self._stylize_tasks(self.image),
         }
-
-    def output(self):
-        relative = contact_sheet_relative_path(self.image, self.models, self.styles, self.content_scale)
-        path = os.path.join(config.setting("output_dir", self.output_dir), relative)
-        return SuffixPreservingLocalTarget(path, format=Nop)
 
     def run(self):
         import neural_style
 
-        content = neural_style.load_image(self.input()["content"].path)
-        results = [
-            (task.model if task.style is None else f"{task.model} style {task.style}",
-             neural_style.load_image(target.path))
-            for task, target in zip(self.requires()["results"], self.input()["results"])
-        ]
-        sheet = make_contact_sheet(content, results)
-        with self.output().temporary_path() as temporary:
-            neural_style.save_image(sheet, temporary)
+        content_path = self._fetch(DownloadImage, self.image, self.identities.get(f"image:{self.image}", ""))
+        results = []
+        for task in self.requires()["results"]:
+            local = task.cache_output()
+            if not local.exists():  # made by another machine: fetch this machine's copy
+                download(task.output(), local)
+            label = task.model if task.style is None else f"{task.model} style {task.style}"
+            results.append((label, neural_style.load_image(local.path)))
+        sheet = make_contact_sheet(neural_style.load_image(content_path.path), results)
+        self.publish(lambda temporary: neural_style.save_image(sheet, temporary))

@@ -47,7 +47,9 @@ def store(seeded_store, tmp_path) -> Path:
 def run_cli(tmp_path, capsys):
     """Run ``python -m pset_4`` in-process with private local/output folders.
 
-    Returns (exit code, printed output paths, stderr text).
+    Returns (exit code, printed output paths, stderr text). Each stdout line is
+    ``<remote URL>\t<local copy>`` (or the URL alone); the paths are the local
+    copies where there are some, else the URLs.
     """
 
     def run(*argv: str, remote: Path | str, output_dir: Path | None = None):
@@ -57,6 +59,6 @@ def run_cli(tmp_path, capsys):
             "--output-dir", str(output_dir), *argv,
         ])
         captured = capsys.readouterr()
-        return code, captured.out.split(), captured.err
+        return code, [line.split("\t")[-1] for line in captured.out.splitlines()], captured.err
 
     return run

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import luigi
@@ -34,10 +35,14 @@ def test_fresh_machine_seeds_the_store_and_ends_with_a_stylized_image(tmp_path, 
     assert (remote / "images" / "grace_hopper.jpg").is_file()
     assert (remote / "saved_models" / "multistyle26.pth").is_file()
     # The pipeline read the inputs back from the remote into the local cache.
-    assert (tmp_path / "data" / "images" / "grace_hopper.jpg").is_file()
-    assert (tmp_path / "data" / "saved_models" / "multistyle26.pth").is_file()
+    # (keyed on the remote root and the content identity: data/<root>/images/<identity>/...)
+    assert [p.name for p in (tmp_path / "data").rglob("images/*/grace_hopper.jpg")] == ["grace_hopper.jpg"]
+    assert [p.name for p in (tmp_path / "data").rglob("saved_models/*/multistyle26.pth")] == ["multistyle26.pth"]
     [output] = paths
-    assert output.endswith("grace_hopper.jpg/multistyle26.pth--style-0--scale-5.png")
+    assert re.search(r"/stylized/grace_hopper.jpg/multistyle26.pth--style-0--scale-5--[0-9a-f]{10}\.png$", output)
+    # The result is on the remote; the printed local path is this machine's copy of it.
+    [remote_copy] = (remote / "stylized" / "grace_hopper.jpg").iterdir()
+    assert remote_copy.read_bytes() == open(output, "rb").read()
     result = Image.open(output)
     assert result.format == "PNG"
     content = Image.open(remote / "images" / "grace_hopper.jpg").convert("RGB")
@@ -66,8 +71,10 @@ def test_seeding_works_when_another_module_has_an_uploadimage_task(seeded_store,
 def test_options_a_and_b_write_byte_identical_files(store, tmp_path, run_cli):
     outputs = {}
     for option in ("A", "B"):
+        remote = tmp_path / f"remote-{option}"  # one remote each: a result on one is done for both
+        shutil.copytree(store, remote)
         code, paths, err = run_cli("-i", SMALL_IMAGE, "--style", "3", "--option", option,
-                                   remote=store, output_dir=tmp_path / option)
+                                   remote=remote, output_dir=tmp_path / option)
         assert code == 0, err
         [outputs[option]] = paths
     assert outputs["A"] != outputs["B"]

@@ -43,16 +43,17 @@ def test_kill_9_mid_stylize_leaves_no_output_and_a_rerun_completes(store, tmp_pa
         child.stderr.close()
     assert child.returncode == -signal.SIGKILL
 
-    expected = output_dir / KILL_IMAGE / "multistyle26.pth--style-6.png"
-    assert not expected.exists()
-    # Only a *-luigi-tmp-* leftover may remain, never a file at a final path.
+    # Nothing on the remote, and only a *-luigi-tmp-* leftover may remain locally.
+    assert not (store / "stylized").exists() or not any(p.is_file() for p in (store / "stylized").rglob("*"))
     leftovers = [p.name for p in output_dir.rglob("*") if p.is_file()] if output_dir.exists() else []
     assert all("-luigi-tmp-" in name for name in leftovers), leftovers
 
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
-    assert rerun.stdout.split() == [str(expected)]
-    assert Image.open(expected).size == (256, small_photo(256).height)
+    [(remote, local)] = [line.split("\t") for line in rerun.stdout.splitlines()]
+    assert remote.startswith(str(store / "stylized" / KILL_IMAGE / "multistyle26.pth--style-6--"))
+    assert open(remote, "rb").read() == open(local, "rb").read()
+    assert Image.open(local).size == (256, small_photo(256).height)
 
 
 def _run_batch(store, tmp_path, images, workers):
@@ -71,7 +72,7 @@ def _run_batch(store, tmp_path, images, workers):
             child.kill()
             child.wait()
     assert child.returncode == 0, err
-    return child.pid, out.split(), err
+    return child.pid, [line.split("\t")[-1] for line in out.splitlines()], err  # local copies
 
 
 def test_two_workers_run_a_batch_in_forked_children_that_reuse_the_parents_model(store, tmp_path):

@@ -1,5 +1,7 @@
 """Names are validated, and every significant parameter is part of the output path."""
 
+import re
+
 import pytest
 
 from pset_4.errors import PipelineError
@@ -36,7 +38,10 @@ def test_unsafe_names_are_refused_with_a_message_naming_them(name, problem):
 
 def test_output_path_encodes_image_model_style_and_scale():
     base = stylized_relative_path("a.jpg", "m.pth", 3)
-    assert base == "a.jpg/m.pth--style-3.png"
+    assert re.fullmatch(r"a\.jpg/m\.pth--style-3--[0-9a-f]{10}\.png", base)
+    # The content identities of image and model are part of the key.
+    assert stylized_relative_path("a.jpg", "m.pth", 3, image_identity="etag-2") != base
+    assert stylized_relative_path("a.jpg", "m.pth", 3, model_identity="etag-2") != base
     variants = {
         stylized_relative_path("b.jpg", "m.pth", 3),
         stylized_relative_path("a.jpg", "n.pth", 3),
