@@ -54,3 +54,30 @@ def test_s3_missing_image_fails_with_one_line(bucket_root, tmp_path, run_cli):
     assert code == 20 and paths == []
     [line] = err.strip().splitlines()
     assert "missing on the remote: image 'nosuch.jpg'" in line and bucket_root in line
+
+
+def test_a_failed_result_upload_is_not_done_leaves_nothing_and_a_rerun_completes(
+        s3_server, bucket_root, tmp_path, run_cli):
+    from fixtures.fault_proxy import FaultProxy
+    from fixtures.s3 import s3_environment
+
+    proxy = FaultProxy(s3_server.endpoint_url)
+    bucket, prefix = bucket_root[len("s3://"):].split("/", 1)
+    try:
+        with s3_environment(proxy.endpoint_url):
+            proxy.fault, proxy.match = "fail-put", "/stylized/"  # 500 for every result upload
+            code, paths, err = run_cli("--seed", "--content-scale", "5", remote=bucket_root)
+            assert code == 30 and paths == [], err
+            [line] = err.strip().splitlines()
+            assert "stylized" in line
+            listed = s3_server.client().list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/stylized/")
+            assert listed.get("KeyCount") == 0
+            assert not s3_server.client().list_multipart_uploads(Bucket=bucket).get("Uploads")
+
+            proxy.fault = None
+            code, [result], err = run_cli("--content-scale", "5", remote=bucket_root)
+            assert code == 0, err
+            listed = s3_server.client().list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/stylized/")
+            assert listed.get("KeyCount") == 1
+    finally:
+        proxy.stop()
