@@ -171,7 +171,7 @@ def resolve_identities(args) -> tuple[dict, list[str]]:
     Returns ``({"image:<name>": identity, ...}, [missing descriptions])``. A
     missing bucket or an unreachable store raises TransferError (one line).
     """
-    from csci_utils.luigi import remote_stat, remote_target
+    from csci_utils.luigi import remote_target, resolve
 
     from .outcome import describe_missing
 
@@ -179,7 +179,7 @@ def resolve_identities(args) -> tuple[dict, list[str]]:
     for kind, folder, names in (("image", "images", args.images), ("model", "saved_models", args.models)):
         for name in names:
             target = remote_target(args.remote, f"{folder}/{name}")
-            info = remote_stat(target)
+            info = resolve(target)  # remembered: ContentImage's check and the download reuse it
             if info is None:
                 missing.append(describe_missing(f"{folder}/{name}", target.path))
             else:

@@ -19,7 +19,7 @@ _HOMES = {
     "explain_failures": "run_report", "explain_task": "run_report",
     "SuffixPreservingLocalTarget": "target",
     "Download": "tasks", "LocalFile": "tasks", "Published": "tasks", "RemoteFile": "tasks", "Upload": "tasks",
-    "download": "transfer", "remote_stat": "transfer", "upload": "transfer",
+    "download": "transfer", "remote_stat": "transfer", "resolve": "transfer", "upload": "transfer",
 }
 
 __all__ = sorted(_HOMES)

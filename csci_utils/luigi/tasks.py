@@ -27,7 +27,7 @@ from .progress import TaskProgress
 from .roots import FolderRoot, identity_key, join_relative, parse_root, remote_target, root_key
 from .run_report import explain_task
 from .target import SuffixPreservingLocalTarget
-from .transfer import download, upload
+from .transfer import download, resolved, upload
 
 logger = logging.getLogger("luigi-interface")
 
@@ -102,6 +102,12 @@ class RemoteFile(_RootedFile, luigi.ExternalTask):
 
     def output(self):
         return self.remote_output()
+
+    def complete(self) -> bool:
+        # A file resolved (looked up) for this batch exists: no second request.
+        if resolved(self.remote_output().path) is not None:
+            return True
+        return super().complete()
 
     def missing_message(self) -> str:
         return _missing_message(self, "remote")

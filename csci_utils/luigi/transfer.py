@@ -57,6 +57,26 @@ def remote_stat(remote: FileSystemTarget) -> ObjectInfo | None:
     return folder_stat(_as_atomic_local(remote).path)
 
 
+# Answers a planner looked up for this process's batch (``resolve``): the
+# ExternalTask checks and the download reuse them instead of asking again.
+# Safe to reuse: a download is pinned to the ETag (If-Match) and verified, so
+# a file replaced since fails cleanly instead of being copied stale.
+_RESOLVED: dict[str, ObjectInfo] = {}
+
+
+def resolve(remote: FileSystemTarget) -> ObjectInfo | None:
+    """``remote_stat``, remembered for the rest of this process (inputs of a batch only)."""
+    info = remote_stat(remote)
+    if info is not None:
+        _RESOLVED[remote.path] = info
+    return info
+
+
+def resolved(path: str) -> ObjectInfo | None:
+    """The answer ``resolve`` got for ``path`` in this process, if any."""
+    return _RESOLVED.get(path)
+
+
 def download(remote: FileSystemTarget, local: FileSystemTarget,
              progress: ProgressCallback | None = None, identity: str | None = None) -> str:
     """Copy ``remote`` to ``local`` atomically and verified; return the check used.
@@ -65,7 +85,7 @@ def download(remote: FileSystemTarget, local: FileSystemTarget,
     ``identity``, the remote file must still have it (``ObjectInfo.identity``).
     """
     local = _as_atomic_local(local)
-    info = remote_stat(remote)
+    info = resolved(remote.path) or remote_stat(remote)
     if info is None:
         raise TransferError(f"{remote.path} does not exist: upload it first or fix the remote root")
     if identity is not None and info.identity != identity.strip('"'):

@@ -81,3 +81,32 @@ def test_a_failed_result_upload_is_not_done_leaves_nothing_and_a_rerun_completes
             assert listed.get("KeyCount") == 1
     finally:
         proxy.stop()
+
+
+def test_requests_per_image_cold_and_warm(s3_server, bucket_root, tmp_path, run_cli, caplog):
+    """No extra request per file: an image costs 5 requests cold (identity HEAD, result HEAD,
+    GET, PUT, the upload's verifying HEAD) and 2 warm (identity HEAD, result HEAD), counted
+    from the S3 server's request log (benchmarks/pipeline_requests.py prints the same)."""
+    import io
+    import logging
+    import re
+
+    code, _, err = run_cli("--seed", "--content-scale", "5", remote=bucket_root)
+    assert code == 0, err
+    bucket, prefix = bucket_root[len("s3://"):].split("/", 1)
+    for n in range(3):
+        body = io.BytesIO()
+        small_photo(64).rotate(n * 5).save(body, format="PNG")
+        s3_server.client().put_object(Bucket=bucket, Key=f"{prefix}/images/p{n}.png", Body=body.getvalue())
+    request = re.compile(r'"(GET|HEAD|PUT|POST|DELETE) /(?!moto-api)')
+    counts = {}
+    caplog.set_level(logging.INFO, logger="werkzeug")
+    for images in (["p0.png"], ["p1.png", "p2.png"]):
+        for phase in ("cold", "warm"):
+            caplog.clear()
+            code, _, err = run_cli(*[a for i in images for a in ("-i", i)], remote=bucket_root,
+                                   output_dir=tmp_path / f"out-{len(images)}")
+            assert code == 0, err
+            counts[len(images), phase] = sum(bool(request.search(r.getMessage())) for r in caplog.records)
+    assert counts[2, "cold"] - counts[1, "cold"] == 5, counts
+    assert counts[2, "warm"] - counts[1, "warm"] == 2, counts
