@@ -11,13 +11,21 @@ one line on stderr saying why; 2 for bad arguments.
 
 from __future__ import annotations
 
-import argparse
-import gc
+import os
 import sys
-from pathlib import Path
-from typing import Optional, Sequence
 
-from .head_start import NEEDS, head_start
+# ``python -m`` puts the working directory (usually the audited project) first on
+# sys.path: its json.py or tomllib.py would run inside the auditor. Drop it before
+# anything else is imported (os and sys are loaded at interpreter start).
+if sys.path and sys.path[0] in ("", os.getcwd()):
+    del sys.path[0]
+
+import argparse  # noqa: E402 - after the working directory left sys.path, on purpose
+import gc  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Optional, Sequence  # noqa: E402
+
+from .head_start import NEEDS, head_start  # noqa: E402
 
 USAGE_ERROR = 2
 PROG = "python -m csci_utils.audit"

@@ -68,6 +68,7 @@ class Inventory:
     # sys.path directory -> {top-level module name -> [package|module|extension|namespace, file name]}
     modules: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     sys_version: str = ""  # the whole sys.version: build date and compiler too
+    platform: str = ""  # sys.platform
 
     @classmethod
     def from_dict(cls, data: dict) -> "Inventory":

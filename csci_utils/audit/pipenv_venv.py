@@ -160,7 +160,7 @@ def locate_pipenv_venv(project_dir: str | os.PathLike, cache_dir: str | os.PathL
     output folder); None remembers it in this process only.
     """
     project_dir = Path(project_dir).resolve()
-    if not (project_dir / "Pipfile").is_file():
+    if not (project_dir / "Pipfile").exists():
         raise AuditError(f"no Pipfile in {project_dir}: run the audit in a Pipenv project "
                          "or pass --project-dir")
     command = find_pipenv(pipenv)

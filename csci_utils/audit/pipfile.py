@@ -50,6 +50,8 @@ def _parse_toml(text: str) -> tuple[dict | None, str | None]:
         return tomllib.loads(text), None
     except tomllib.TOMLDecodeError as error:
         return None, str(error)
+    except RecursionError:
+        return None, "nested too deeply to read"
 
 
 def peek_toml(text: str, path: Path | None = None) -> dict:
@@ -72,6 +74,12 @@ def _read_pipfile_text(path: Path) -> str:
     except FileNotFoundError:
         raise AuditError(f"no Pipfile at {path}: create one (pipenv install) "
                          "or pass --project-dir") from None
+    except UnicodeDecodeError as error:
+        raise AuditError(f"malformed Pipfile {path}: not UTF-8 (byte {error.start}); "
+                         "save it as UTF-8 and rerun") from None
+    except OSError as error:
+        raise AuditError(f"cannot read Pipfile {path}: {error.strerror}; "
+                         "it must be a readable file") from None
 
 
 def read_toml(path: Path) -> dict:

@@ -2,7 +2,7 @@
 
 This file is executed as ``python -c <its source> [--shape-only]`` by
 :mod:`csci_utils.audit.interpreter`, so it must stay standard-library only and
-valid on every Python that might be someone's "main" interpreter (3.8+).
+valid on every Python that pipenv projects still pin (3.7+).
 Nothing here imports csci_utils.
 
 ``--shape-only`` prints just the interpreter's version, sys.path and site dirs:
@@ -15,13 +15,22 @@ Distributions are found by listing each sys.path folder for ``*.dist-info`` /
 ``*.egg-info``, as importlib.metadata does, but without importing it: its
 imports (email, zipfile, csv...) cost more than the whole scan. Zip files on
 sys.path are the exception and go through importlib.metadata.
+
+The first statement drops the working directory that ``python -c`` puts first
+on sys.path (``-P`` exists only from 3.11): a project's ``json.py`` must never
+run inside the probe. ``os``, ``site`` and ``sys`` are loaded before it at
+interpreter start.
 """
 
-import json
-import os
-import re
-import site
 import sys
+
+if sys.path and sys.path[0] in ("", "."):
+    del sys.path[0]
+
+import json  # noqa: E402 - after the working directory left sys.path, on purpose
+import os  # noqa: E402
+import re  # noqa: E402
+import site  # noqa: E402
 
 EXTENSION_SUFFIXES = (".so", ".pyd")
 NOT_IMPORTABLE_DIRS = {"__pycache__", "bin", "include", "share"}
@@ -250,11 +259,31 @@ def describe(dist, meta):
     }
 
 
+def stdlib_module_names():
+    """The standard library's top-level names, also where ``sys.stdlib_module_names`` (3.10+)
+    is missing: the built-in modules plus what the stdlib folder and lib-dynload hold.
+
+    The folder is the one ``os`` was loaded from (the interpreter's own lib/pythonX.Y,
+    never site-packages, which is left out).
+    """
+    names = getattr(sys, "stdlib_module_names", None)
+    if names:
+        return sorted(names)
+    found = set(sys.builtin_module_names)
+    stdlib = os.path.dirname(os.__file__)
+    for directory in (stdlib, os.path.join(stdlib, "lib-dynload")):
+        for entry_name, is_dir in list_dir(directory):
+            name = module_name_of(entry_name, is_dir)
+            if name and name not in ("site-packages", "dist-packages", "test"):
+                found.add(name)
+    found.discard("this")
+    found.update(("__future__", "_frozen_importlib", "_frozen_importlib_external"))
+    return sorted(found)
+
+
 def shape():
     """Version, sys.path and site dirs: what decides where the inventory looks."""
-    # ``python -c`` puts the working directory first; it is not part of the
-    # interpreter's own path, so leave it out.
-    path = list(sys.path[1:] if sys.path and sys.path[0] == "" else sys.path)
+    path = list(sys.path)
     return {
         "sys_version": sys.version,
         "sys_path": path,
@@ -280,7 +309,8 @@ def inventory():
         "prefix": sys.prefix,
         "base_prefix": getattr(sys, "base_prefix", sys.prefix),
         "user_site_enabled": bool(site.ENABLE_USER_SITE),
-        "stdlib_modules": sorted(getattr(sys, "stdlib_module_names", ())),
+        "stdlib_modules": stdlib_module_names(),
+        "platform": sys.platform,
         "distributions": found_distributions,
         "modules": {entry: importable_modules(entry, entries) for entry, entries in listings.items()},
     })

@@ -61,7 +61,9 @@ def start_summary(python: str) -> None:
     # for should not queue behind its file-size threads.
     environment = {**os.environ, "RAYON_NUM_THREADS": "1"}
     try:
-        process = subprocess.Popen([sys.executable, "-c", _SUMMARY_IN_A_PROCESS, python],
+        # -I: ``-c`` would put the working directory (the project) first on sys.path,
+        # and a project's pipdeptree.py or json.py would run here.
+        process = subprocess.Popen([sys.executable, "-I", "-c", _SUMMARY_IN_A_PROCESS, python],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    stdin=subprocess.DEVNULL, text=True, env=environment)
     except OSError:

@@ -25,10 +25,16 @@ from pathlib import Path
 
 import luigi
 
-from csci_utils.audit import (AuditError, base_python, ci_plan, diagnose, environment_fingerprint,
-                              inspect_interpreter, locate, locate_pipenv_venv, read_lock,
-                              read_pipfile, render_ci, render_diagnosis, render_pins,
-                              render_tree_mermaid, render_tree_text, scan_imports, venv_tree)
+from csci_utils.audit.diagnose import diagnose
+from csci_utils.audit.errors import AuditError
+from csci_utils.audit.imports import scan_imports
+from csci_utils.audit.interpreter import base_python, environment_fingerprint, inspect_interpreter
+from csci_utils.audit.locate import locate
+from csci_utils.audit.pipenv_venv import locate_pipenv_venv
+from csci_utils.audit.pipfile import read_lock, read_pipfile
+from csci_utils.audit.render_ci import ci_plan, render_ci, render_pins
+from csci_utils.audit.render_report import render_diagnosis, render_tree_mermaid, render_tree_text
+from csci_utils.audit.tree import venv_tree
 from csci_utils.audit.env_file import secret_names
 from csci_utils.audit import head_start
 from csci_utils.audit.imports import project_python_file_names
@@ -245,7 +251,7 @@ class ScanPipenv(PipenvParameters):
 
     def fingerprint(self) -> str:
         pipfile = self.project / "Pipfile"
-        if not pipfile.is_file():
+        if not pipfile.exists():
             raise AuditError(f"no Pipfile in {self.project}: run the audit in a Pipenv project "
                              "or pass --project-dir")
         check_pipfile(pipfile)  # a malformed Pipfile is reported before pipenv is asked anything

@@ -9,9 +9,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from csci_utils.audit import (AuditError, ci_plan, inspect_interpreter, locate,
-                              locate_pipenv_venv, read_lock, read_pipfile, render_ci, render_pins,
-                              scan_imports)
+from csci_utils.audit.errors import AuditError
+from csci_utils.audit.imports import scan_imports
+from csci_utils.audit.interpreter import inspect_interpreter
+from csci_utils.audit.locate import locate
+from csci_utils.audit.pipenv_venv import locate_pipenv_venv
+from csci_utils.audit.pipfile import read_lock, read_pipfile
+from csci_utils.audit.render_ci import ci_plan, render_ci, render_pins
 from csci_utils.audit.env_file import secret_names
 from csci_utils.audit.interpreter import environment_fingerprint
 from csci_utils.audit.locate import find_shadowing
@@ -246,7 +250,7 @@ def test_venv_lookup_agrees_with_pipenv(project, tmp_path, monkeypatch):
 
 def test_diagnose_pythonpath_only_module_and_lock_findings(main_python, project, tmp_path,
                                                            monkeypatch):
-    from csci_utils.audit import diagnose
+    from csci_utils.audit.diagnose import diagnose
     from csci_utils.audit.models import ImportSite, PipenvProject
 
     loose = tmp_path / "loose"

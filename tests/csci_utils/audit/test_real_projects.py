@@ -1,0 +1,131 @@
+"""Defects found by running the audit on real projects (issue 16), each on a real environment.
+
+Venvs come from pyenv's Pythons or this interpreter (``venv``), packages from wheels written
+here and installed by pip; nothing touches the network.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import luigi
+import pytest
+from luigi.execution_summary import LuigiStatusCode
+
+from csci_utils.tasks.audit import Diagnose, ScanPipenv
+
+from .conftest import HOME_ONLY, SHARED, build_wheel, create_project, dedent, pip_install
+
+PYENV = Path("/root/.pyenv/versions")
+LUIGI = str(Path(sys.executable).parent / "luigi")
+
+
+def pyenv_python(minor: str) -> Path:
+    found = sorted(PYENV.glob(f"{minor}.*/bin/python{minor}"))
+    if not found:
+        pytest.skip(f"no pyenv Python {minor} on this machine")
+    return found[-1]
+
+
+def old_venv(minor: str, path: Path) -> Path:
+    subprocess.run([str(pyenv_python(minor)), "-m", "venv", "--without-pip", str(path)],
+                   check=True)
+    return path / "bin" / "python"
+
+
+def run_diagnose(project_dir: Path, main_python: Path, audit_dir: Path, **extra) -> dict:
+    task = Diagnose(project_dir=str(project_dir), main_python=str(main_python),
+                    audit_dir=str(audit_dir), **extra)
+    result = luigi.build([task], local_scheduler=True, detailed_summary=True,
+                         log_level="WARNING")
+    assert result.status == LuigiStatusCode.SUCCESS, result.summary_text
+    return json.loads(Path(task.output()["json"].path).read_text())
+
+
+def by_category(diagnosis: dict) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for finding in diagnosis["findings"]:
+        found.setdefault(finding["category"], []).append(finding["name"])
+    return found
+
+
+STDLIB_IMPORTS = dedent("""
+    import asyncio
+    import json
+    import sqlite3
+    import typing
+    from collections import OrderedDict
+    from distutils import version
+    import zlib, _ssl, xml.etree.ElementTree
+""")
+
+
+# --- 1: the standard library on Pythons without sys.stdlib_module_names ------------------------
+
+@pytest.mark.parametrize("minor", ["3.7", "3.8", "3.9"])
+def test_stdlib_imports_are_not_findings_on_old_pythons(minor, tmp_path):
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "Pipfile").write_text(f'[packages]\n\n[requires]\npython_version = "{minor}"\n')
+    (project / "tool.py").write_text(STDLIB_IMPORTS)
+    python = old_venv(minor, project / ".venv")
+    diagnosis = run_diagnose(project, python, tmp_path / "audit")
+    assert diagnosis["findings"] == []
+
+
+# --- 13: the audited project's code never runs ------------------------------------------------
+
+HOSTILE_NAMES = ("json", "tomllib", "pipdeptree", "sitecustomize", "setup", "conftest",
+                 "re", "site", "usercustomize")
+
+
+def plant_hostile_files(folder: Path, markers: Path) -> None:
+    for name in HOSTILE_NAMES:
+        (folder / f"{name}.py").write_text(
+            f"open({str(markers / name)!r}, 'w').close()\nraise SystemExit('{name}.py ran')\n")
+
+
+@pytest.mark.parametrize("command", ["python -m csci_utils.audit", "luigi"])
+def test_project_files_named_like_modules_never_run(wheels, main_python, tmp_path, command):
+    project = create_project(tmp_path / "proj", wheels)
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    plant_hostile_files(project.dir, markers)
+    common = ["--project-dir", ".", "--main-python", str(main_python)]
+    if command == "luigi":
+        argv = [LUIGI, "--module", "csci_utils.tasks.audit", "AuditAll", "--local-scheduler",
+                *common]
+    else:
+        argv = [sys.executable, "-m", "csci_utils.audit", *common]
+    completed = subprocess.run(argv, cwd=project.dir, capture_output=True, text=True,
+                               timeout=180)
+    assert sorted(path.name for path in markers.iterdir()) == []
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert HOME_ONLY in completed.stdout  # the audit did its job
+
+
+# --- 14: bad Pipfiles are one line naming the file ---------------------------------------------
+
+@pytest.mark.parametrize("case", ["not UTF-8", "a directory", "deeply nested"])
+def test_bad_pipfiles_are_one_line_naming_the_file(case, tmp_path, main_python):
+    project = tmp_path / "proj"
+    project.mkdir()
+    pipfile = project / "Pipfile"
+    if case == "not UTF-8":
+        pipfile.write_bytes(b'[packages]\nshared = "\xff\xfe"\n')
+    elif case == "a directory":
+        pipfile.mkdir()
+    else:
+        pipfile.write_text("[packages]\nx = " + "[" * 5000 + "]" * 5000 + "\n")
+    completed = subprocess.run(
+        [sys.executable, "-m", "csci_utils.audit", "--project-dir", str(project),
+         "--main-python", str(main_python)], capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 30
+    assert "Traceback" not in completed.stderr
+    lines = [line for line in completed.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("audit: error:"), completed.stderr[-2000:]
+    assert str(pipfile) in lines[0]
