@@ -206,15 +206,37 @@ def inspect_interpreter(python: str) -> Inventory:
 class _PathShape:
     version: str
     watched: tuple[str, ...]  # the directories whose contents decide the inventory
-    stamps: tuple[tuple[str, int | None], ...]
+    by_metadata: frozenset[str]  # of those, the ones stamped by their metadata entries
+    stamps: tuple
 
 
 _shapes: dict[tuple, _PathShape] = {}
 
 
-def _stamp(paths: tuple[str, ...]) -> tuple[tuple[str, int | None], ...]:
+METADATA_SUFFIXES = (".dist-info", ".egg-info", ".egg-link", ".pth")
+
+
+def _metadata_stamp(folder: str) -> tuple | None:
+    """The metadata entries of a folder that is not a site dir, with their mtimes.
+
+    Such a folder (a project on sys.path, an egg-info beside its code) changes its
+    own mtime whenever a file is saved there, or the audit creates ``.audit/`` in
+    it: only what says what is installed counts.
+    """
+    try:
+        with os.scandir(folder) as entries:
+            return tuple(sorted((e.name, e.stat().st_mtime_ns) for e in entries
+                                if e.name.endswith(METADATA_SUFFIXES)))
+    except OSError:
+        return None
+
+
+def _stamp(paths: tuple[str, ...], by_metadata: frozenset[str] = frozenset()) -> tuple:
     stamps = []
     for path in paths:
+        if path in by_metadata:
+            stamps.append((path, _metadata_stamp(path)))
+            continue
         try:
             stamps.append((path, os.stat(path).st_mtime_ns))
         except OSError:
@@ -222,24 +244,21 @@ def _stamp(paths: tuple[str, ...]) -> tuple[tuple[str, int | None], ...]:
     return tuple(stamps)
 
 
-def _watched_dirs(shape: dict) -> tuple[str, ...]:
-    """Directories where installing or removing a distribution changes the mtime.
+def _watched_dirs(shape: dict) -> tuple[tuple[str, ...], frozenset[str]]:
+    """Directories where installing or removing a distribution changes the stamp.
 
-    Site dirs, the user site (even before it exists) and any sys.path entry that
-    holds dist-info folders. Project source folders put on the path by editable
-    installs are left out: their mtime changes with every file saved there.
+    Site dirs and the user site (even before it exists) by their mtime; any other
+    sys.path entry that holds dist-info/egg-info folders by those entries alone.
     """
     watched = [*shape["site_dirs"], *([shape["user_site"]] if shape["user_site"] else [])]
+    by_metadata = set()
     for entry in shape["sys_path"]:
         if entry in watched or not os.path.isdir(entry):
             continue
-        try:
-            with os.scandir(entry) as entries:
-                if any(e.name.endswith((".dist-info", ".egg-info")) for e in entries):
-                    watched.append(entry)
-        except OSError:
-            continue
-    return tuple(dict.fromkeys(watched))
+        if _metadata_stamp(entry):
+            watched.append(entry)
+            by_metadata.add(entry)
+    return tuple(dict.fromkeys(watched)), frozenset(by_metadata)
 
 
 def _shape_key(python: str) -> tuple:
@@ -253,12 +272,14 @@ def environment_state(python: str) -> tuple:
     """What a probe's answer depends on: the interpreter and its watched directories' stamps."""
     key = _shape_key(python)
     shape = _shapes.get(key)
-    return key, (_stamp(shape.watched) if shape is not None else None)
+    return key, (_stamp(shape.watched, shape.by_metadata) if shape is not None else None)
 
 
 def _fresh_shape(key: tuple) -> _PathShape | None:
     shape = _shapes.get(key)
-    return shape if shape is not None and _stamp(shape.watched) == shape.stamps else None
+    if shape is not None and _stamp(shape.watched, shape.by_metadata) == shape.stamps:
+        return shape
+    return None
 
 
 def start_fingerprints(*pythons: str) -> None:
@@ -298,8 +319,9 @@ def environment_fingerprint(python: str) -> str:
     shape = _fresh_shape(key)
     if shape is None:
         answer = _shape_answer(python)
-        watched = _watched_dirs(answer)
-        shape = _PathShape(answer["sys_version"], watched, _stamp(watched))
+        watched, by_metadata = _watched_dirs(answer)
+        shape = _PathShape(answer["sys_version"], watched, by_metadata,
+                           _stamp(watched, by_metadata))
         _shapes[key] = shape
     elif python in _started_shapes:  # started by a caller that did not know the answer was fresh
         _started_shapes.pop(python).communicate()

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+import sys
 from urllib.parse import urlparse
 from pathlib import Path
 from typing import Any
@@ -36,9 +37,9 @@ def canonical_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def check_pipfile(path: Path) -> None:
-    """Raise the same AuditError as ``read_pipfile`` for a missing or malformed Pipfile, cheaply."""
-    peek_toml(_read_pipfile_text(path), path)
+def check_pipfile(path: Path) -> dict:
+    """The parsed Pipfile (shared: never change it), or the same AuditError as ``read_pipfile``."""
+    return peek_toml(_read_pipfile_text(path), path)
 
 
 @functools.lru_cache(maxsize=16)
@@ -164,6 +165,35 @@ def _is_default_index(url: str, pypi) -> bool:
     parsed = urlparse(url)
     return parsed.scheme in ("http", "https") and parsed.netloc == pypi.netloc \
         and parsed.path.rstrip("/") == "/simple"
+
+
+def pip_configuration_files() -> list[Path]:
+    """The files pip reads its configuration from (pip's ``get_configuration_files``, redone)."""
+    if os.environ.get("PIP_CONFIG_FILE"):
+        return [Path(os.environ["PIP_CONFIG_FILE"])]
+    config_dirs = (os.environ.get("XDG_CONFIG_DIRS") or "/etc/xdg").split(os.pathsep)
+    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return [*(Path(folder) / "pip" / "pip.conf" for folder in config_dirs),
+            Path("/etc/pip.conf"), Path.home() / ".pip" / "pip.conf",
+            config_home / "pip" / "pip.conf", Path(sys.prefix) / "pip.conf"]
+
+
+def pip_configuration_stamp() -> str:
+    """A hash of pip's configuration (its files and PIP_* variables).
+
+    A Pipfile without [[source]] is hashed with the indexes pip is configured with, so
+    a lock verdict depends on them.
+    """
+    digest = hashlib.sha256()
+    for name, value in sorted(os.environ.items()):
+        if name.startswith(("PIP_", "PIPENV_TEST_INDEX")):
+            digest.update(f"{name}={value}\0".encode())
+    for path in pip_configuration_files():
+        try:
+            digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+        except OSError:
+            continue
+    return digest.hexdigest()[:16]
 
 
 def pipfile_hash(data: dict) -> str:

@@ -39,7 +39,7 @@ from csci_utils.audit.env_file import secret_names
 from csci_utils.audit import head_start
 from csci_utils.audit.imports import project_python_file_names
 from csci_utils.audit.interpreter import resolve_python, start_fingerprints
-from csci_utils.audit.pipfile import check_pipfile
+from csci_utils.audit.pipfile import check_pipfile, pip_configuration_stamp
 from csci_utils.audit.models import WILL_BREAK_ON_CI, Inventory, PipenvProject, to_json
 from csci_utils.audit.render_ci import CI_KINDS, PINS_FILE, prepare_template
 from csci_utils.audit.validate import prepare_conflict_checks
@@ -254,12 +254,14 @@ class ScanPipenv(PipenvParameters):
         if not pipfile.exists():
             raise AuditError(f"no Pipfile in {self.project}: run the audit in a Pipenv project "
                              "or pass --project-dir")
-        check_pipfile(pipfile)  # a malformed Pipfile is reported before pipenv is asked anything
+        data = check_pipfile(pipfile)  # malformed: reported before pipenv is asked anything
         lock = self.project / "Pipfile.lock"
         venv = self.venv
+        # Without [[source]] the lock's hash check depends on pip's configured indexes.
+        pip_config = pip_configuration_stamp() if lock.is_file() and "source" not in data else None
         return short_hash(hashlib.sha256(pipfile.read_bytes()).hexdigest(),
                           hashlib.sha256(lock.read_bytes()).hexdigest() if lock.is_file() else None,
-                          venv.venv, environment_fingerprint(venv.python))
+                          venv.venv, environment_fingerprint(venv.python), pip_config)
 
     def output(self):
         return self.target("pipenv.json")
@@ -499,6 +501,14 @@ class Diagnose(MainParameters, PipenvParameters):
         outputs = self.output()
         write_text(outputs["text"], summary)
         write_json(outputs["json"], diagnosis)
+
+
+@Diagnose.event_handler(luigi.Event.DEPENDENCY_PRESENT)
+def _print_stored_summary(task: Diagnose) -> None:
+    """A warm Diagnose runs nothing; it still prints its summary, the one stored with it."""
+    if isinstance(task, Diagnose):
+        with task.output()["text"].open("r") as handle:
+            print(handle.read(), end="")
 
 
 class AuditAll(luigi.WrapperTask):

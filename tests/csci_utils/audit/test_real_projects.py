@@ -129,3 +129,63 @@ def test_bad_pipfiles_are_one_line_naming_the_file(case, tmp_path, main_python):
     lines = [line for line in completed.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("audit: error:"), completed.stderr[-2000:]
     assert str(pipfile) in lines[0]
+
+
+# --- 12: a fingerprint never depends on the audit's own outputs --------------------------------
+
+def test_audit_folder_in_a_project_on_sys_path_changes_no_fingerprint(wheels, main_python,
+                                                                      tmp_path, monkeypatch):
+    from csci_utils.audit.interpreter import environment_fingerprint
+
+    project = create_project(tmp_path / "proj", wheels)
+    # `setup.py develop`: the project folder on the venv's path, its egg-info in it.
+    egg_info = project.dir / "proj.egg-info"
+    egg_info.mkdir()
+    (egg_info / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: proj\nVersion: 0.1\n")
+    (egg_info / "top_level.txt").write_text("app\n")
+    site_packages = next((project.dir / ".venv" / "lib").glob("python*/site-packages"))
+    (site_packages / "proj.pth").write_text(f"{project.dir}\n")
+    monkeypatch.setenv("PIPENV_VENV_IN_PROJECT", "1")
+
+    before = environment_fingerprint(str(project.python))
+    (project.dir / ".audit").mkdir()
+    assert environment_fingerprint(str(project.python)) == before
+    (egg_info / "requires.txt").write_text("needed\n")  # metadata does count
+    assert environment_fingerprint(str(project.python)) != before
+
+    for _ in range(3):  # the crash came about 8 runs in 10
+        audit = tmp_path / f"audit-{_}"
+        diagnosis = run_diagnose(project.dir, main_python, project.dir / ".audit" / audit.name)
+        assert HOME_ONLY in by_category(diagnosis)["will break on CI"]
+
+
+# --- 11: a warm Diagnose prints the stored summary; pip's configuration is in the fingerprint ---
+
+def test_warm_diagnose_prints_the_stored_summary(project, main_python, tmp_path, capsys):
+    run_diagnose(project.dir, main_python, tmp_path)
+    cold = capsys.readouterr().out
+    assert "WILL BREAK ON CI (1):" in cold
+    run_diagnose(project.dir, main_python, tmp_path)
+    assert capsys.readouterr().out == cold
+    completed = subprocess.run(
+        [sys.executable, "-m", "csci_utils.audit", "Diagnose", "--project-dir", str(project.dir),
+         "--main-python", str(main_python), "--audit-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0 and completed.stdout == cold
+
+
+def test_pip_configuration_is_in_the_lock_verdicts_fingerprint(project, tmp_path, monkeypatch):
+    # A Pipfile without [[source]] is hashed with pip's configured indexes.
+    own = tmp_path / "proj"
+    own.mkdir()
+    (own / "Pipfile").write_text(project.pipfile.read_text())
+    (own / "Pipfile.lock").write_text('{"_meta": {"hash": {"sha256": "x"}}, "default": {}}')
+    (own / ".venv").symlink_to(project.dir / ".venv")
+    pip_conf = tmp_path / "pip.conf"
+    pip_conf.write_text("[global]\nindex-url = http://127.0.0.1:1/simple\n")
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(pip_conf))
+    monkeypatch.setenv("PIPENV_VENV_IN_PROJECT", "1")
+    first = ScanPipenv(project_dir=str(own), audit_dir=str(tmp_path / "a")).output().path
+    pip_conf.write_text("[global]\nindex-url = http://127.0.0.1:2/simple\n")
+    second = ScanPipenv(project_dir=str(own), audit_dir=str(tmp_path / "a")).output().path
+    assert "unavailable" not in first and first != second
