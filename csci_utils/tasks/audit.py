@@ -397,6 +397,9 @@ class RenderParameters(PipenvParameters):
     apt_packages = luigi.ListParameter(
         default=(), config_path={"section": "audit", "name": "apt_packages"},
         description="system packages CI installs first (apt names, e.g. a browser for UI tests)")
+    ci_scripts = luigi.ListParameter(
+        default=(), config_path={"section": "audit", "name": "ci_scripts"},
+        description="[scripts] entries other than the tests that CI runs (default branch only)")
 
 
 class RenderTravis(RenderParameters):
@@ -411,7 +414,7 @@ class RenderTravis(RenderParameters):
 
     def fingerprint(self) -> str:
         return short_hash(self.requires().output().path, self.ci, self.pin, self.default_branch,
-                          self._secret_names(), list(self.apt_packages))
+                          self._secret_names(), list(self.apt_packages), list(self.ci_scripts))
 
     def output(self):
         return {"ci": self.target(Path(CI_FILES[self.ci]).name), "pins": self.target(PINS_FILE)}
@@ -425,7 +428,7 @@ class RenderTravis(RenderParameters):
         plan = ci_plan(project.pipfile, project.inventory, ci=self.ci,
                        secrets=self._secret_names(), default_branch=self.default_branch,
                        pin=self.pin, has_lock=project.lock is not None,
-                       apt_packages=self.apt_packages)
+                       apt_packages=self.apt_packages, ci_scripts=self.ci_scripts)
         outputs = self.output()
         write_text(outputs["pins"], render_pins(project.inventory))
         write_text(outputs["ci"], render_ci(plan))

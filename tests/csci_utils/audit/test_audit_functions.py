@@ -210,7 +210,8 @@ def test_render_ci_is_valid_yaml_with_master_only_jobs(project):
 
     with_demo = pipfile.__class__(**{**pipfile.__dict__,
                                      "scripts": {**pipfile.scripts, "demo": "python -m app"}})
-    text = render_ci(ci_plan(with_demo, venv, pin=True, secrets=["AWS_SECRET_ACCESS_KEY"]))
+    text = render_ci(ci_plan(with_demo, venv, pin=True, secrets=["AWS_SECRET_ACCESS_KEY"],
+                             ci_scripts=["demo"]))
     jobs = yaml.safe_load(text)["jobs"]["include"]
     assert jobs[1]["script"] == "pipenv run demo"
     assert jobs[1]["if"] == "branch = master AND type != pull_request" and "if" not in jobs[0]
@@ -218,7 +219,8 @@ def test_render_ci_is_valid_yaml_with_master_only_jobs(project):
     assert "AWS_SECRET_ACCESS_KEY" in text
 
     github = yaml.safe_load(render_ci(ci_plan(with_demo, venv, ci="github",
-                                              secrets=["AWS_SECRET_ACCESS_KEY"])))
+                                              secrets=["AWS_SECRET_ACCESS_KEY"],
+                                              ci_scripts=["demo"])))
     test_job, demo_job = github["jobs"]["test"], github["jobs"]["demo"]
     setup = test_job["steps"][1]
     assert setup["uses"].startswith("actions/setup-python")

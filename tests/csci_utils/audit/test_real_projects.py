@@ -189,3 +189,29 @@ def test_pip_configuration_is_in_the_lock_verdicts_fingerprint(project, tmp_path
     pip_conf.write_text("[global]\nindex-url = http://127.0.0.1:2/simple\n")
     second = ScanPipenv(project_dir=str(own), audit_dir=str(tmp_path / "a")).output().path
     assert "unavailable" not in first and first != second
+
+
+# --- 9: which [scripts] become CI jobs ---------------------------------------------------------
+
+def test_only_test_scripts_run_on_ci_unless_opted_in(wheels, tmp_path):
+    import yaml
+
+    from csci_utils.tasks.audit import RenderTravis
+
+    project = create_project(tmp_path / "proj", wheels)
+    project.pipfile.write_text(project.pipfile.read_text().replace(
+        'test = "python -m pytest -q"\n',
+        'tests = "pytest -x"\ncheck_units = "python -m unittest discover"\n'
+        'start = "gunicorn app:server"\npush = "docker push me/app"\ncov = "coveralls"\n'))
+
+    def jobs(**extra) -> dict[str, str | None]:
+        task = RenderTravis(project_dir=str(project.dir), audit_dir=str(tmp_path / "a"), **extra)
+        result = luigi.build([task], local_scheduler=True, detailed_summary=True,
+                             log_level="WARNING")
+        assert result.status == LuigiStatusCode.SUCCESS, result.summary_text
+        travis = yaml.safe_load(Path(task.output()["ci"].path).read_text())
+        return {job["name"]: job.get("if") for job in travis["jobs"]["include"]}
+
+    assert jobs() == {"tests": None, "check_units": None}
+    assert jobs(ci_scripts=["cov"]) == {"tests": None, "check_units": None,
+                                        "cov": "branch = master AND type != pull_request"}
