@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import shlex
 
-from .models import (DECLARED_NOT_INSTALLED, INSTALLED_NOT_LOCKED, OPTIONAL_MAIN_ONLY,
+from .models import (DECLARED_NOT_INSTALLED, Distribution, INSTALLED_NOT_LOCKED, OPTIONAL_MAIN_ONLY,
                      UNRESOLVED_IMPORT, VERSION_DRIFT, WILL_BREAK_ON_CI, Diagnosis, Finding,
                      ImportSite, Inventory, PipenvProject, is_inside)
+from .pipfile import entry_marker
 from .tree import BOOTSTRAP_DISTRIBUTIONS
 
 
@@ -26,14 +28,19 @@ def _loose_module_place(inventory: Inventory, module: str) -> str | None:
     return None
 
 
-def _applies_here(spec, python_version: str) -> bool:
-    """False when a Pipfile entry's ``markers`` exclude this platform/Python."""
-    if not isinstance(spec, dict) or "markers" not in spec:
-        return True
+def _applies_here(spec, venv: Inventory) -> bool:
+    """False when a Pipfile entry's markers (``markers``, ``sys_platform``...) exclude the venv."""
+    marker = entry_marker(spec)
+    return marker is None or marker_holds(marker, venv)
+
+
+def marker_holds(marker: str, venv: Inventory) -> bool:
     from packaging.markers import InvalidMarker, Marker  # 0.05 s to import; rarely needed
 
+    environment = {**venv.marker_environment, "python_version": venv.python_version,
+                   "python_full_version": venv.version}
     try:
-        return Marker(spec["markers"]).evaluate({"python_version": python_version})
+        return Marker(marker).evaluate(environment)
     except InvalidMarker:
         return True
 
@@ -44,6 +51,20 @@ def _ci_provides(venv: Inventory, own_modules: set[str], module: str) -> bool:
         return True
     return any(module in venv.modules.get(entry, {}) for entry in venv.sys_path
                if is_inside(entry, venv.prefix))
+
+
+def install_command(dist: Distribution, project_dir: str) -> str:
+    """The pipenv command that declares and installs ``dist`` as CI will get it.
+
+    A distribution installed from a local folder is no PyPI name: it gets its path entry.
+    """
+    if dist.source_path:
+        # Relative, as pipenv writes it into the Pipfile: the checkout moves, the layout stays.
+        path = os.path.relpath(dist.source_path, project_dir)
+        if not path.startswith("."):
+            path = f"./{path}"
+        return f"pipenv install {'-e ' if dist.editable else ''}{shlex.quote(path)}"
+    return f"pipenv install {dist.name}"
 
 
 def _import_findings(main: Inventory, project: PipenvProject,
@@ -61,6 +82,10 @@ def _import_findings(main: Inventory, project: PipenvProject,
         places = tuple(f"{s.file}:{s.line}" for s in where)
         providers = main_providers.get(module, [])
         loose = _loose_module_place(main, module)
+        if not providers and loose:
+            # A folder put on the path by an editable install (a .pth to its source).
+            providers = [dist for dist in main.active().values()
+                         if dist.source_path and is_inside(loose, dist.source_path)]
         if providers:
             dist = providers[0]
             if dist.name in declared:
@@ -69,7 +94,7 @@ def _import_findings(main: Inventory, project: PipenvProject,
                 category, module,
                 f"`import {module}` works only because {dist.display_name} {dist.version} is "
                 f"installed in MAIN ({dist.location}); add it to the Pipfile: "
-                f"pipenv install {dist.name}",
+                f"{install_command(dist, project.project_dir)}",
                 distribution=dist.name, main_version=dist.version, where=places))
         elif loose:
             findings.append(Finding(
@@ -95,7 +120,7 @@ def diagnose(main: Inventory, project: PipenvProject, sites: list[ImportSite]) -
 
     for name, categories in sorted(project.pipfile.declared().items()):
         specs = [project.pipfile.categories[c][name] for c in categories]
-        if name not in venv_own and any(_applies_here(s, venv.python_version) for s in specs):
+        if name not in venv_own and any(_applies_here(s, venv) for s in specs):
             findings.append(Finding(
                 DECLARED_NOT_INSTALLED, name,
                 f"{name} is declared in [{', '.join(categories)}] but not installed in the venv; "

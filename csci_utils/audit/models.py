@@ -42,6 +42,7 @@ class Distribution:
     installer: str | None
     top_level: tuple[str, ...]
     requires: tuple[str, ...] = ()
+    egg_link: str | None = None  # `setup.py develop`: the .egg-link file that installs it
 
     @classmethod
     def from_dict(cls, data: dict) -> "Distribution":
@@ -68,7 +69,7 @@ class Inventory:
     # sys.path directory -> {top-level module name -> [package|module|extension|namespace, file name]}
     modules: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     sys_version: str = ""  # the whole sys.version: build date and compiler too
-    platform: str = ""  # sys.platform
+    marker_environment: dict = field(default_factory=dict)  # PEP 508 variables (os_name...)
 
     @classmethod
     def from_dict(cls, data: dict) -> "Inventory":
@@ -104,7 +105,8 @@ class Inventory:
         not have them; those are left out here.
         """
         return {name: dist for name, dist in self.active().items()
-                if dist.location and is_inside(dist.location, self.prefix)}
+                if (dist.location and is_inside(dist.location, self.prefix))
+                or (dist.egg_link and is_inside(dist.egg_link, self.prefix))}
 
     def is_stdlib_dir(self, entry: str) -> bool:
         """The standard library's own folders (lib/pythonX.Y, lib-dynload, the zip)."""

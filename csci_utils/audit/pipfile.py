@@ -9,6 +9,7 @@ hashed with the sources pipenv derives from pip's configuration.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import hashlib
 import json
@@ -215,6 +216,61 @@ def pipfile_hash(data: dict) -> str:
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
+# pipenv's per-key markers: `pkg = {version = "*", sys_platform = "== 'linux'"}`.
+PER_KEY_MARKERS = ("os_name", "sys_platform", "platform_machine", "platform_python_implementation",
+                   "platform_release", "platform_system", "platform_version", "python_version",
+                   "python_full_version", "implementation_name", "implementation_version")
+
+
+def declared_name(key: str) -> str:
+    """The canonical distribution name of a Pipfile key (``"pkg[extra]"`` is ``pkg``)."""
+    return canonical_name(key.split("[", 1)[0].strip())
+
+
+def entry_marker(spec: Any) -> str | None:
+    """The PEP 508 marker of a Pipfile entry: ``markers`` and the per-key ones, and-ed."""
+    if not isinstance(spec, dict):
+        return None
+    parts = [f"({spec['markers']})"] if spec.get("markers") else []
+    parts += [f"{key} {spec[key]}" for key in PER_KEY_MARKERS if key in spec]
+    return " and ".join(parts) or None
+
+
+def check_entry(path: Path, category: str, key: str, spec: Any) -> None:
+    """Raise an AuditError naming the entry where pipenv would reject it."""
+    from packaging.markers import InvalidMarker, Marker  # 0.05 s; only when reading a Pipfile
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    where = f"{path} [{category}] {key}"
+    try:
+        Requirement(key)
+    except InvalidRequirement:
+        raise AuditError(f"malformed Pipfile entry {where}: not a package name") from None
+    if isinstance(spec, dict):
+        version = spec.get("version", "*")
+    elif isinstance(spec, str):
+        version = spec
+    else:
+        raise AuditError(f"malformed Pipfile entry {where} = {spec!r}: a version must be a "
+                         'string ("*", ">=1.0") or a table ({version = "*", ...})')
+    if not isinstance(version, str):
+        raise AuditError(f"malformed Pipfile entry {where}: version = {version!r} is not a string")
+    if version.strip() not in ("", "*"):
+        try:
+            SpecifierSet(version)
+        except InvalidSpecifier:
+            raise AuditError(f"malformed Pipfile entry {where}: {version!r} is not a version "
+                             'specifier (e.g. "==1.2", ">=1.0,<2")') from None
+    marker = entry_marker(spec)
+    if marker:
+        try:
+            Marker(marker)
+        except InvalidMarker as error:
+            raise AuditError(f"malformed Pipfile entry {where}: bad marker {marker!r} "
+                             f"({str(error).splitlines()[0]})") from None
+
+
 def read_pipfile(path: str | Path, compute_hash: bool = True) -> Pipfile:
     """Parse a Pipfile: every package category, [requires], [scripts], [[source]] and the hash.
 
@@ -226,13 +282,14 @@ def read_pipfile(path: str | Path, compute_hash: bool = True) -> Pipfile:
     for table in ("packages", "dev-packages", "requires", "scripts"):
         if table in data and not isinstance(data[table], dict):
             raise AuditError(f"malformed Pipfile {path}: [{table}] must be a table")
-    categories: dict[str, dict[str, Any]] = {
-        "packages": {canonical_name(n): s for n, s in data.get("packages", {}).items()},
-        "dev-packages": {canonical_name(n): s for n, s in data.get("dev-packages", {}).items()},
-    }
-    for category, values in data.items():
-        if category not in NON_PACKAGE_TABLES and isinstance(values, dict):
-            categories[category] = {canonical_name(n): s for n, s in values.items()}
+    tables = {"packages": data.get("packages", {}), "dev-packages": data.get("dev-packages", {})}
+    tables.update((category, values) for category, values in data.items()
+                  if category not in NON_PACKAGE_TABLES and isinstance(values, dict))
+    categories: dict[str, dict[str, Any]] = {}
+    for category, values in tables.items():
+        for key, spec in values.items():
+            check_entry(path, category, key, spec)
+        categories[category] = {declared_name(key): spec for key, spec in values.items()}
     return Pipfile(
         path=str(path),
         categories=categories,
@@ -242,6 +299,30 @@ def read_pipfile(path: str | Path, compute_hash: bool = True) -> Pipfile:
         sources=tuple(data.get("source", ())),
         hash=pipfile_hash(data) if compute_hash else None,
     )
+
+
+def resolve_path_entries(pipfile: Pipfile, inventory, project_dir: Path) -> Pipfile:
+    """Rename path entries (``e1839a8 = {path = "."}``) to the distribution installed from there.
+
+    pipenv lets the key of a path entry be any alias; what CI installs is the
+    distribution at that path, which the venv shows as an editable or folder install.
+    """
+    installed_from = {}
+    for dist in inventory.own().values():
+        source = dist.source_path or ((dist.direct_url or {}).get("dir_info") is not None
+                                      and dist.location)
+        if source:
+            installed_from[os.path.realpath(source)] = dist.name
+    categories = {}
+    for category, entries in pipfile.categories.items():
+        renamed = {}
+        for name, spec in entries.items():
+            if isinstance(spec, dict) and isinstance(spec.get("path"), str):
+                folder = os.path.realpath(project_dir / spec["path"])
+                name = installed_from.get(folder, name)
+            renamed[name] = spec
+        categories[category] = renamed
+    return dataclasses.replace(pipfile, categories=categories)
 
 
 def read_lock(path: str | Path, pipfile: Pipfile) -> Lock | None:

@@ -238,11 +238,28 @@ def read_headers(dist):
     return {"Name": name, "Version": version, "Requires-Dist": requires}
 
 
-def describe(dist, meta):
+def egg_links(path, listings):
+    """{project folder: the .egg-link file} for ``setup.py develop`` installs on the path."""
+    found = {}
+    for entry in path:
+        for name, is_dir in listings.get(entry, ()):
+            if name.endswith(".egg-link") and not is_dir:
+                link = os.path.join(entry, name)
+                try:
+                    with open(link) as handle:
+                        target = handle.readline().strip()
+                except OSError:
+                    continue
+                found.setdefault(os.path.normpath(os.path.join(entry, target)), link)
+    return found
+
+
+def describe(dist, meta, links):
     info_path = dist.path
     location = os.path.dirname(info_path) if info_path else None
     direct_url = direct_url_of(dist)
     editable = bool(direct_url and direct_url.get("dir_info", {}).get("editable"))
+    egg_link = links.get(os.path.normpath(location)) if location else None
     installer = (dist.read_text("INSTALLER") or "").strip() or None
     return {
         "name": canonical_name(meta["Name"]),
@@ -250,8 +267,10 @@ def describe(dist, meta):
         "version": meta["Version"],
         "location": location,
         "dist_info": info_path,
-        "editable": editable,
-        "source_path": file_url_to_path(direct_url.get("url")) if direct_url else None,
+        "editable": editable or egg_link is not None,
+        "egg_link": egg_link,
+        "source_path": (file_url_to_path(direct_url.get("url")) if direct_url
+                        else location if egg_link else None),
         "direct_url": direct_url,
         "installer": installer,
         "top_level": top_level_names(dist, location),
@@ -281,6 +300,23 @@ def stdlib_module_names():
     return sorted(found)
 
 
+def marker_environment():
+    """The PEP 508 marker variables pipenv's per-key markers use, for this interpreter."""
+    uname = os.uname() if hasattr(os, "uname") else None
+    return {
+        "os_name": os.name,
+        "sys_platform": sys.platform,
+        "platform_machine": uname.machine if uname else "",
+        "platform_system": uname.sysname if uname else "",
+        "platform_release": uname.release if uname else "",
+        "implementation_name": sys.implementation.name,
+        "platform_python_implementation": {"cpython": "CPython", "pypy": "PyPy"}.get(
+            sys.implementation.name, sys.implementation.name),
+        "python_version": "%d.%d" % sys.version_info[:2],
+        "python_full_version": "%d.%d.%d" % sys.version_info[:3],
+    }
+
+
 def shape():
     """Version, sys.path and site dirs: what decides where the inventory looks."""
     path = list(sys.path)
@@ -297,11 +333,12 @@ def inventory():
     path = found["sys_path"]
     listings = {entry: list_dir(entry) for entry in path if os.path.isdir(entry)}
     found_distributions = []
+    links = egg_links(path, listings)
     for dist in distributions(path, listings):
         meta = read_headers(dist)
         if not meta["Name"] or not meta["Version"]:
             continue  # a broken leftover dist-info folder
-        found_distributions.append(describe(dist, meta))
+        found_distributions.append(describe(dist, meta, links))
     found.update({
         "executable": sys.executable,
         "version": ".".join(str(part) for part in sys.version_info[:3]),
@@ -310,7 +347,7 @@ def inventory():
         "base_prefix": getattr(sys, "base_prefix", sys.prefix),
         "user_site_enabled": bool(site.ENABLE_USER_SITE),
         "stdlib_modules": stdlib_module_names(),
-        "platform": sys.platform,
+        "marker_environment": marker_environment(),
         "distributions": found_distributions,
         "modules": {entry: importable_modules(entry, entries) for entry, entries in listings.items()},
     })

@@ -31,7 +31,7 @@ from csci_utils.audit.imports import scan_imports
 from csci_utils.audit.interpreter import base_python, environment_fingerprint, inspect_interpreter
 from csci_utils.audit.locate import locate
 from csci_utils.audit.pipenv_venv import locate_pipenv_venv
-from csci_utils.audit.pipfile import read_lock, read_pipfile
+from csci_utils.audit.pipfile import read_lock, read_pipfile, resolve_path_entries
 from csci_utils.audit.render_ci import ci_plan, render_ci, render_pins
 from csci_utils.audit.render_report import render_diagnosis, render_tree_mermaid, render_tree_text
 from csci_utils.audit.tree import venv_tree
@@ -273,10 +273,11 @@ class ScanPipenv(PipenvParameters):
         venv = self.venv
         lock = self.project / "Pipfile.lock"
         pipfile = read_pipfile(self.project / "Pipfile", compute_hash=lock.is_file())
+        inventory = inspect_interpreter(venv.python)
         project = PipenvProject(
             project_dir=str(self.project), venv=venv.venv,
-            system_site_packages=venv.system_site_packages,
-            inventory=inspect_interpreter(venv.python), pipfile=pipfile,
+            system_site_packages=venv.system_site_packages, inventory=inventory,
+            pipfile=resolve_path_entries(pipfile, inventory, self.project),
             lock=read_lock(lock, pipfile))
         write_json(self.output(), project)
 

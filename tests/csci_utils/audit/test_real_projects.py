@@ -18,7 +18,8 @@ from luigi.execution_summary import LuigiStatusCode
 
 from csci_utils.tasks.audit import Diagnose, ScanPipenv
 
-from .conftest import HOME_ONLY, SHARED, build_wheel, create_project, dedent, pip_install
+from .conftest import (HOME_ONLY, SHARED, build_wheel, create_project, dedent, make_venv,
+                       pip_install)
 
 PYENV = Path("/root/.pyenv/versions")
 LUIGI = str(Path(sys.executable).parent / "luigi")
@@ -215,3 +216,99 @@ def test_only_test_scripts_run_on_ci_unless_opted_in(wheels, tmp_path):
     assert jobs() == {"tests": None, "check_units": None}
     assert jobs(ci_scripts=["cov"]) == {"tests": None, "check_units": None,
                                         "cov": "branch = master AND type != pull_request"}
+
+
+# --- 5 and 8: Pipfile entries read as pipenv reads them; remedies for local packages -----------
+
+def site_packages(python: Path) -> Path:
+    return next((python.parent.parent / "lib").glob("python*/site-packages"))
+
+
+def install_editable_as_pip_does(python: Path, name: str, source: Path) -> None:
+    """A PEP 660 editable install: dist-info with direct_url.json, and a .pth to the source."""
+    site = site_packages(python)
+    dist_info = site / f"{name}-0.1.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
+    (dist_info / "INSTALLER").write_text("pip\n")
+    (dist_info / "direct_url.json").write_text(json.dumps(
+        {"url": source.as_uri(), "dir_info": {"editable": True}}))
+    pth = f"__editable__.{name}-0.1.pth"
+    (site / pth).write_text(f"{source}\n")
+    (dist_info / "RECORD").write_text(f"{pth},,\n{dist_info.name}/METADATA,,\n")
+
+
+def install_egg_link(python: Path, name: str, source: Path) -> None:
+    """`setup.py develop`: an .egg-link and easy-install.pth; the egg-info beside the code."""
+    site = site_packages(python)
+    (site / f"{name}.egg-link").write_text(f"{source}\n.\n")
+    (site / "easy-install.pth").write_text(f"{source}\n")
+    egg_info = source / f"{name}.egg-info"
+    egg_info.mkdir()
+    (egg_info / "PKG-INFO").write_text(f"Metadata-Version: 1.1\nName: {name}\nVersion: 0.1\n")
+    (egg_info / "top_level.txt").write_text(f"{name}\n")
+
+
+def test_pipfile_extras_markers_aliases_and_egg_links_are_not_findings(wheels, tmp_path):
+    from csci_utils.audit.models import DependencyTree
+    from csci_utils.tasks.audit import BuildTree
+
+    project = create_project(tmp_path / "proj", wheels)
+    for lib in ("homelib", "eggy"):
+        (project.dir / lib / lib).mkdir(parents=True)
+        (project.dir / lib / lib / "__init__.py").write_text("")
+    install_editable_as_pip_does(project.python, "homelib", project.dir / "homelib")
+    install_egg_link(project.python, "eggy", project.dir / "eggy")
+    project.pipfile.write_text(project.pipfile.read_text().replace('[packages]\nshared = "*"\n', (
+        '[packages]\n"shared[fast]" = "*"\n'
+        "winonly = {version = \"*\", sys_platform = \"== 'win32'\"}\n"
+        "armonly = {version = \"*\", platform_machine = \"== 'armv7l'\", os_name = \"== 'nt'\"}\n"
+        'e1839a8 = {path = "./homelib", editable = true}\n'
+        'eggs1 = {path = "./eggy", editable = true}\n')))
+    (project.dir / "app" / "extra.py").write_text("import homelib\nimport eggy\n")
+    main = tmp_path / "main"
+    from .conftest import make_venv
+    main_python = make_venv(main)
+    diagnosis = run_diagnose(project.dir, main_python, tmp_path / "a")
+    assert by_category(diagnosis) == {"imported but installed nowhere": [HOME_ONLY]}
+
+    task = BuildTree(project_dir=str(project.dir), audit_dir=str(tmp_path / "a"))
+    assert luigi.build([task], local_scheduler=True, log_level="WARNING")
+    tree = DependencyTree.from_dict(json.loads(Path(task.output()["json"].path).read_text()))
+    assert "homelib" in tree.declared_roots and "eggy" in tree.declared_roots
+    assert tree.undeclared_roots == ()
+
+
+def test_local_editable_package_gets_its_path_entry_as_remedy(wheels, tmp_path):
+    project = create_project(tmp_path / "proj", wheels)
+    (tmp_path / "homelib" / "homelib").mkdir(parents=True)
+    (tmp_path / "homelib" / "homelib" / "__init__.py").write_text("")
+    (project.dir / "app" / "extra.py").write_text("import homelib\n")
+    main_python = make_venv(tmp_path / "main")
+    install_editable_as_pip_does(main_python, "homelib", tmp_path / "homelib")
+    diagnosis = run_diagnose(project.dir, main_python, tmp_path / "a")
+    [finding] = [f for f in diagnosis["findings"] if f["name"] == "homelib"]
+    assert finding["category"] == "will break on CI"
+    assert finding["detail"].endswith("pipenv install -e ../homelib")
+
+
+@pytest.mark.parametrize("entry, named", [
+    ("requests = 5", "[packages] requests"),
+    ('bad = ">=<1"', "[packages] bad"),
+    ("m = {version = \"*\", markers = \"python_version >> '3'\"}", "[packages] m"),
+    ("w = {version = \"*\", sys_platform = \"linux\"}", "[packages] w"),
+])
+def test_entries_pipenv_rejects_are_one_line_errors_naming_them(entry, named, project, tmp_path,
+                                                                 main_python):
+    own = tmp_path / "proj"
+    own.mkdir()
+    (own / "Pipfile").write_text(f"[packages]\n{entry}\n")
+    (own / ".venv").symlink_to(project.dir / ".venv")
+    completed = subprocess.run(
+        [sys.executable, "-m", "csci_utils.audit", "ScanPipenv", "--project-dir", str(own)],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PIPENV_VENV_IN_PROJECT": "1"})
+    assert completed.returncode == 30
+    lines = [line for line in completed.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in completed.stderr, completed.stderr[-2000:]
+    assert f"{own / 'Pipfile'} {named}" in lines[0]
