@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -11,9 +12,10 @@ from pathlib import Path
 from . import source_imports
 from .interpreter import StartedAhead, stop_at_exit, yield_to_the_critical_path
 from .models import ImportSite
+from .pipfile import tomllib
 from .source_imports import SKIPPED_DIRS, parse_file, project_python_file_names
 
-__all__ = ["SKIPPED_DIRS", "file_imports", "own_module_names", "project_python_file_names",
+__all__ = ["SKIPPED_DIRS", "file_imports", "first_party_names", "project_python_file_names",
            "project_python_files", "scan_imports", "start_parsing"]
 
 
@@ -22,23 +24,87 @@ def project_python_files(project_dir: Path) -> list[Path]:
     return [Path(name) for name in project_python_file_names(project_dir)]
 
 
-def own_module_names(project_dir: Path, files: list[Path]) -> set[str]:
-    """Top-level names the project itself provides.
-
-    A package's name is its outermost folder with an ``__init__.py``; a .py file
-    outside any package (a script, a conftest, a test helper) can be imported
-    by its siblings under its own stem.
-    """
+def _names_at(root: Path) -> set[str]:
+    """Top-level modules importable from ``root``: packages, PEP 420 namespaces, modules."""
     names = set()
-    for file in files:
-        folder = file.parent
-        if not (folder / "__init__.py").exists():
-            names.add(file.stem)
-            continue
-        while (folder.parent / "__init__.py").exists() and folder.parent != project_dir:
-            folder = folder.parent
-        names.add(folder.name)
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return names
+    for entry in entries:
+        if entry.is_dir():
+            if (not entry.name.isidentifier() or entry.name in SKIPPED_DIRS
+                    or os.path.exists(os.path.join(entry.path, "pyvenv.cfg"))):
+                continue
+            if os.path.exists(os.path.join(entry.path, "__init__.py")) or any(
+                    name.endswith(".py") for _, _, files in os.walk(entry.path) for name in files):
+                names.add(entry.name)
+        elif entry.name.endswith(".py") and entry.name[:-3].isidentifier():
+            names.add(entry.name[:-3])
     return names
+
+
+def _literal_keywords(setup_py: Path) -> dict:
+    """The literal keyword arguments of ``setup(...)`` in setup.py, parsed, never run."""
+    try:
+        tree = ast.parse(setup_py.read_bytes())
+    except (OSError, SyntaxError, ValueError, RecursionError):
+        return {}
+    found = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) \
+                == "setup":
+            for keyword in node.keywords:
+                try:
+                    found[keyword.arg] = ast.literal_eval(keyword.value)
+                except (ValueError, SyntaxError, TypeError):
+                    continue
+    return found
+
+
+def _declared_layout(project_dir: Path) -> tuple[list[Path], set[str]]:
+    """Import roots and top-level names that setup.py or pyproject.toml declare."""
+    roots, names = [], set()
+    setup = _literal_keywords(project_dir / "setup.py")
+    try:
+        with open(project_dir / "pyproject.toml", "rb") as handle:
+            pyproject = tomllib.load(handle).get("tool", {}).get("setuptools", {})
+    except (OSError, ValueError, RecursionError):
+        pyproject = {}
+    package_dirs = {**(setup.get("package_dir") or {}), **(pyproject.get("package-dir") or {})}
+    if isinstance(package_dirs.get(""), str):
+        roots.append(project_dir / package_dirs[""])
+    packages = pyproject.get("packages")
+    if isinstance(packages, dict):
+        roots += [project_dir / where for where in packages.get("find", {}).get("where", ())]
+        packages = None
+    for value in (setup.get("packages"), setup.get("py_modules"), packages,
+                  pyproject.get("py-modules")):
+        if isinstance(value, (list, tuple)):
+            names.update(str(name).split(".")[0] for name in value)
+    return roots, names
+
+
+def first_party_names(project_dir: Path) -> set[str]:
+    """What the project itself provides, as Python sees it on CI.
+
+    Top-level packages (PEP 420 namespaces too) and modules at the import roots
+    (the project folder, ``src/``, a ``package_dir`` from setup.py or
+    pyproject.toml), and the names setup.py or pyproject.toml declare. A loose
+    module deeper down (``scripts/six.py``) is not among them: only its own
+    folder's scripts import it (``own_names_for``).
+    """
+    roots, names = _declared_layout(project_dir)
+    for root in {project_dir, project_dir / "src", *roots}:
+        names |= _names_at(root)
+    return names
+
+
+def own_names_for(project_dir: Path, files: list[Path]) -> dict[Path, set[str]]:
+    """Folder -> the names a file there imports from the project: the first-party names,
+    plus its siblings (running a script puts its folder first on sys.path)."""
+    first_party = first_party_names(project_dir)
+    return {folder: first_party | _names_at(folder) for folder in {f.parent for f in files}}
 
 
 # Parsed files, keyed on path, size and mtime as the Diagnose fingerprint is:
@@ -98,8 +164,7 @@ def _collect_parser(project_dir: Path) -> None:
         process.communicate()
         return  # whatever is missing is parsed here
     for path, size, mtime_ns, found in parsed:
-        _parsed[(path, size, mtime_ns)] = (
-            None if found is None else [(module, line, optional) for module, line, optional in found])
+        _parsed[(path, size, mtime_ns)] = found
 
 
 def scan_imports(project_dir: str | os.PathLike, stdlib: frozenset[str] | set[str]) -> list[ImportSite]:
@@ -113,15 +178,18 @@ def scan_imports(project_dir: str | os.PathLike, stdlib: frozenset[str] | set[st
     project_dir = Path(project_dir).resolve()
     _collect_parser(project_dir)
     files = project_python_files(project_dir)
-    own = own_module_names(project_dir, files)
+    own = own_names_for(project_dir, files)
     sites = []
     for file in files:
+        relative = file.relative_to(project_dir).as_posix()
+        if relative == "setup.py":
+            continue  # build-time imports (setuptools): the build backend brings them
         found = file_imports(str(file))
         if found is None:
             continue
-        relative = file.relative_to(project_dir).as_posix()
-        for module, line, optional in found:
-            if module in stdlib or module in own or module == "__future__":
+        for module, line, optional, dotted, guards in found:
+            if module in stdlib or module == "__future__" or module in own.get(file.parent, ()):
                 continue
-            sites.append(ImportSite(module, relative, line, optional))
+            sites.append(ImportSite(module, relative, line, optional, dotted,
+                                    tuple(tuple(g) for g in guards)))
     return sites

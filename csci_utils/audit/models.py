@@ -298,6 +298,8 @@ class ImportSite:
     file: str  # relative to the project directory
     line: int
     optional: bool  # inside ``try: ... except ImportError``
+    dotted: str = ""  # the longest module path it may name (``a.b.c``)
+    guards: tuple = ()  # (condition source, holds) of each enclosing ``if``
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ pipenv takes a second or two to start, so:
   (``PIPENV_VENV_IN_PROJECT=1``, or ``[pipenv] venv_in_project = true`` in the
   Pipfile) and ``PROJECT/.venv`` is a venv, pipenv's answer is that folder by
   its own rule, and pipenv is not started;
-* otherwise pipenv is asked, and the answer is remembered: in this process and
-  on disk next to the audit outputs, under a key made of everything that
+* otherwise pipenv is asked, and the answer is remembered on disk next to the
+  audit outputs, under a key made of everything that
   steers pipenv's choice (project, the PIPENV_*/WORKON_HOME variables, an
   in-project ``.venv``). A remembered venv is used only while its interpreter
   still exists.
@@ -146,7 +146,6 @@ def _workon_home() -> Path:
     return Path(os.environ.get("WORKON_HOME") or Path.home() / ".local/share/virtualenvs")
 
 
-_memory: dict[str, str] = {}
 # A "no venv" answer, remembered while nothing that could create one changed
 # (the in-project .venv is in the key; a new venv in WORKON_HOME changes its mtime).
 _no_venv: dict[tuple[str, int | None], AuditError] = {}
@@ -156,8 +155,8 @@ def locate_pipenv_venv(project_dir: str | os.PathLike, cache_dir: str | os.PathL
                        pipenv: str | None = None) -> PipenvVenv:
     """The project's venv as ``pipenv --venv`` reports it.
 
-    ``cache_dir``: where to remember the answer between processes (the audit's
-    output folder); None remembers it in this process only.
+    ``cache_dir``: where to remember the answer (the audit's output folder); None
+    asks pipenv every time.
     """
     project_dir = Path(project_dir).resolve()
     if not (project_dir / "Pipfile").exists():
@@ -169,8 +168,8 @@ def locate_pipenv_venv(project_dir: str | os.PathLike, cache_dir: str | os.PathL
         return PipenvVenv(str(explicit), str(venv_python(explicit)), system_site_packages(explicit))
     key = _cache_key(project_dir, command)
     cache_file = Path(cache_dir) / f"pipenv-venv-{key}.txt" if cache_dir else None
-    venv = _memory.get(key)
-    if venv is None and cache_file is not None and cache_file.is_file():
+    venv = None
+    if cache_file is not None and cache_file.is_file():
         venv = cache_file.read_text().strip() or None
     if venv is None or not venv_python(Path(venv)).exists():
         env = pipenv_environment(project_dir)
@@ -189,7 +188,6 @@ def locate_pipenv_venv(project_dir: str | os.PathLike, cache_dir: str | os.PathL
             return PipenvVenv(venv, python, system_site_packages(Path(venv)))
         if cache_file is not None:
             _write_small_file(cache_file, venv)
-    _memory[key] = venv
     return PipenvVenv(venv, str(venv_python(Path(venv))), system_site_packages(Path(venv)))
 
 

@@ -178,7 +178,41 @@ def editable_finder_names(location, entries):
     return names
 
 
+def namespace_portions(dist, location, names):
+    """Dotted names under the namespace packages among ``names`` (``google.protobuf``).
+
+    A top-level folder without ``__init__.py`` is shared by many distributions
+    (google, zope): which one provides ``google.protobuf`` is the next level down,
+    read from RECORD (only for such folders: a stat each, otherwise).
+    """
+    found = []
+    record = None
+    pending = [name for name in names if "." not in name]
+    while pending:
+        name = pending.pop()
+        folder = os.path.join(location, *name.split("."))
+        if not os.path.isdir(folder) or os.path.exists(os.path.join(folder, "__init__.py")):
+            continue
+        if record is None:
+            record = dist.read_text("RECORD") or ""
+        prefix = re.escape(name.replace(".", "/") + "/")
+        for child, slash in set(re.findall(r'^"?' + prefix + r'([^/,"\r\n]+)(/?)', record, re.M)):
+            module = module_name_of(child, bool(slash))
+            if module:
+                found.append(name + "." + module)
+                if slash:
+                    pending.append(name + "." + module)
+    return found
+
+
 def top_level_names(dist, location):
+    names = sorted(set(_top_level_names(dist, location)))
+    if location:
+        names += sorted(set(namespace_portions(dist, location, names)))
+    return names
+
+
+def _top_level_names(dist, location):
     text = dist.read_text("top_level.txt")
     if text:
         return sorted({line.strip() for line in text.splitlines() if line.strip()})

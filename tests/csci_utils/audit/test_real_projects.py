@@ -312,3 +312,136 @@ def test_entries_pipenv_rejects_are_one_line_errors_naming_them(entry, named, pr
     lines = [line for line in completed.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in completed.stderr, completed.stderr[-2000:]
     assert f"{own / 'Pipfile'} {named}" in lines[0]
+
+
+# --- 2: namespace packages resolve to the distribution of the longest module path -------------
+
+def test_namespace_portions_resolve_to_their_own_distribution(tmp_path):
+    out = tmp_path / "wheels"
+    out.mkdir()
+    protobuf = build_wheel(out, "protobuf", "4.0", {
+        "google/protobuf/__init__.py": "", "protobuf-4.0.dist-info/top_level.txt": "google\n"})
+    auth = build_wheel(out, "google_auth", "2.0", {"google/auth/__init__.py": ""})
+    interface = build_wheel(out, "zope.interface", "6.0", {"zope/interface/__init__.py": ""})
+    event = build_wheel(out, "zope.event", "5.0", {"zope/event/__init__.py": ""})
+    main_python = make_venv(tmp_path / "main")
+    pip_install(main_python, protobuf, auth, interface, event)
+    project = tmp_path / "proj"
+    (project / "app").mkdir(parents=True)
+    (project / "app" / "__init__.py").write_text(
+        "import google.protobuf\nimport google.auth\nfrom zope import interface\n"
+        "import zope.event\n")
+    (project / "Pipfile").write_text('[packages]\ngoogle-auth = "*"\nzope-event = "*"\n')
+    python = make_venv(project / ".venv")
+    pip_install(python, auth, event)
+    diagnosis = run_diagnose(project, main_python, tmp_path / "a")
+    found = {f["name"]: f for f in diagnosis["findings"]}
+    assert sorted(found) == ["google.protobuf", "zope.interface"]
+    assert found["google.protobuf"]["distribution"] == "protobuf"
+    assert found["google.protobuf"]["detail"].endswith("pipenv install protobuf")
+    assert found["zope.interface"]["distribution"] == "zope-interface"
+
+
+# --- 3: first-party is what Python imports from the project on CI -----------------------------
+
+def test_first_party_is_import_roots_and_declared_layout(tmp_path):
+    out = tmp_path / "wheels"
+    out.mkdir()
+    six = build_wheel(out, "six", "1.16.0", {"six.py": ""})
+    main_python = make_venv(tmp_path / "main")
+    pip_install(main_python, six)
+    project = tmp_path / "proj"
+    for folder in ("scripts", "src/mypkg", "nsroot/part", "lib/declared"):
+        (project / folder).mkdir(parents=True)
+    (project / "scripts" / "six.py").write_text("")  # a loose copy: not what CI imports
+    (project / "scripts" / "tool.py").write_text("import six as sibling\n")  # its sibling is
+    (project / "src" / "mypkg" / "__init__.py").write_text("")
+    (project / "nsroot" / "part" / "mod.py").write_text("")  # PEP 420 at the project root
+    (project / "lib" / "declared" / "__init__.py").write_text("")
+    (project / "setup.py").write_text(
+        "from setuptools import setup\nsetup(name='x', packages=['declared'], "
+        "package_dir={'declared': 'lib/declared'})\n")
+    (project / "tests").mkdir()
+    (project / "tests" / "test_it.py").write_text(
+        "import six\nimport mypkg\nimport nsroot.part.mod\nimport declared\n")
+    (project / "Pipfile").write_text("[packages]\n")
+    make_venv(project / ".venv")
+    diagnosis = run_diagnose(project, main_python, tmp_path / "a")
+    assert [(f["name"], f["category"], f["where"]) for f in diagnosis["findings"]] == [
+        ("six", "will break on CI", ["tests/test_it.py:1"])]
+
+
+# --- 4: imports that never run on the target are notes ----------------------------------------
+
+def test_type_checking_and_dead_branches_are_notes_not_breaks(wheels, main_python, tmp_path):
+    project = create_project(tmp_path / "proj", wheels)
+    (project.dir / "app" / "main.py").write_text(dedent(f"""
+        import sys
+        from typing import TYPE_CHECKING
+        if TYPE_CHECKING:
+            import {HOME_ONLY}
+        if sys.version_info < (3, 0):
+            from {HOME_ONLY} import GREETING
+        elif sys.platform == "win32":
+            import {HOME_ONLY}.win
+        else:
+            pass
+        try:
+            import optional_accelerator
+        except ImportError:
+            optional_accelerator = None
+    """))
+    diagnosis = run_diagnose(project.dir, main_python, tmp_path / "a", strict=True)
+    assert "will break on CI" not in by_category(diagnosis)
+    [note] = [n for n in diagnosis["notes"] if HOME_ONLY in n]
+    assert "only for type checking" in note and "sys.version_info < (3, 0)" in note
+    assert "sys.platform == 'win32'" in note and "app/main.py:4, app/main.py:6" in note
+
+    (project.dir / "app" / "main.py").write_text(dedent(f"""
+        import sys
+        if sys.version_info >= (3, 0):
+            import {HOME_ONLY}
+    """))
+    diagnosis = run_diagnose(project.dir, main_python, tmp_path / "b")
+    assert by_category(diagnosis)["will break on CI"] == [HOME_ONLY]
+
+
+# --- 6: a package hand-installed into the venv will be missing on CI --------------------------
+
+@pytest.mark.parametrize("with_lock", [False, True])
+def test_hand_installed_undeclared_venv_package_will_break(wheels, main_python, tmp_path,
+                                                           with_lock):
+    out = tmp_path / "wheels"
+    out.mkdir()
+    handmade = build_wheel(out, "handmade", "1.0", {"handmade.py": ""})
+    project = create_project(tmp_path / "proj", wheels)
+    pip_install(project.python, handmade)
+    (project.dir / "app" / "extra.py").write_text("import handmade\nimport needed\n")
+    if with_lock:
+        (project.dir / "Pipfile.lock").write_text(json.dumps(
+            {"_meta": {"hash": {"sha256": "x"}}, "default": {
+                "shared": {"version": "==2.0"}, "needed": {"version": "==1.0"}}}))
+    diagnosis = run_diagnose(project.dir, main_python, tmp_path / "a")
+    [finding] = [f for f in diagnosis["findings"] if f["name"] == "handmade"]
+    assert finding["category"] == "will break on CI"
+    assert "by hand" in finding["detail"] and finding["detail"].endswith("pipenv install handmade")
+    # needed is required by the declared shared 2.0 (or locked): CI has it.
+    assert "needed" not in by_category(diagnosis).get("will break on CI", [])
+
+
+# --- 7: a declared package the lock's marker excludes ----------------------------------------
+
+def test_declared_package_excluded_by_the_lock_marker_says_so(wheels, main_python, tmp_path):
+    project = create_project(tmp_path / "proj", wheels)
+    project.pipfile.write_text(project.pipfile.read_text().replace(
+        '[packages]\n', '[packages]\noldonly = "*"\n'))
+    (project.dir / "Pipfile.lock").write_text(json.dumps(
+        {"_meta": {"hash": {"sha256": "x"}}, "default": {
+            "shared": {"version": "==2.0"}, "needed": {"version": "==1.0"},
+            "oldonly": {"version": "==1.0", "markers": "python_version < '3.8'"}}}))
+    diagnosis = run_diagnose(project.dir, main_python, tmp_path / "a")
+    [finding] = [f for f in diagnosis["findings"] if f["name"] == "oldonly"]
+    assert finding["category"] == "will break on CI"
+    assert "python_version < '3.8'" in finding["detail"]
+    assert f"Python {sys.version.split()[0]}" in finding["detail"]
+    assert "pipenv install --dev" not in finding["detail"]
