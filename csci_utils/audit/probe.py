@@ -269,7 +269,27 @@ def read_headers(dist):
             version = value
         elif key == "Requires-Dist":
             requires.append(value)
+    if not requires and dist.path and dist.path.endswith(".egg-info"):
+        requires = egg_info_requires(dist.read_text("requires.txt") or "")
     return {"Name": name, "Version": version, "Requires-Dist": requires}
+
+
+def egg_info_requires(text):
+    """An egg-info's requires.txt as Requires-Dist lines: ``[extra]`` and ``[:marker]``
+    sections become markers."""
+    requires, marker = [], None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            extra, _, condition = line[1:-1].partition(":")
+            parts = (["extra == %r" % extra] if extra else []) + (
+                ["(%s)" % condition] if condition else [])
+            marker = " and ".join(parts) or None
+            continue
+        requires.append(line + ("; " + marker if marker else ""))
+    return requires
 
 
 def egg_links(path, listings):

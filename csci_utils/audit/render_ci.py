@@ -112,8 +112,18 @@ def render_ci(plan: CiPlan) -> str:
     return _templates().get_template(f"{plan.ci}.yml.j2").render(plan=plan)
 
 
-def render_pins(venv: Inventory) -> str:
-    """requirements-ci.txt: ``name==version`` for everything installed in the venv itself.
+def pinned_distributions(venv: Inventory, declared=()) -> dict:
+    """What CI's copy of the venv holds: what is installed in the venv itself, plus the
+    declared packages a ``--system-site-packages`` venv sees only through its base
+    (CI installs those itself). pip, setuptools and wheel only when declared."""
+    active = venv.active()
+    chosen = {**{name: active[name] for name in declared if name in active}, **venv.own()}
+    return {name: dist for name, dist in sorted(chosen.items())
+            if name not in BOOTSTRAP_DISTRIBUTIONS or name in declared}
+
+
+def render_pins(venv: Inventory, declared=()) -> str:
+    """requirements-ci.txt: ``name==version`` for ``pinned_distributions``.
 
     Distributions installed from a folder (the project, editable installs) or
     from version control cannot be pinned by version; they are listed as
@@ -121,9 +131,7 @@ def render_pins(venv: Inventory) -> str:
     """
     lines = [f"# The versions installed in the Pipenv venv (Python {venv.version}), so that CI",
              "# installs exactly what works at home. Rendered by RenderTravis.", ""]
-    for name, dist in sorted(venv.own().items()):
-        if name in BOOTSTRAP_DISTRIBUTIONS:
-            continue
+    for name, dist in pinned_distributions(venv, declared).items():
         origin = dist.direct_url or {}
         if dist.editable or "dir_info" in origin or "vcs_info" in origin:
             lines.append(f"# {dist.display_name} {dist.version}: installed from "

@@ -10,17 +10,19 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 
 from .errors import AuditError
 from .interpreter import Started, StartedAhead, stop_at_exit
-from .models import DependencyTree, Edge, Pipfile, TreeNode
+from .models import DependencyTree, Edge, Inventory, Pipfile, TreeNode
 from .pipfile import canonical_name
 from .validate import find_conflicts, find_cycles
 
 # Installed by venv/virtualenv itself; nobody declares them in a Pipfile.
 BOOTSTRAP_DISTRIBUTIONS = frozenset({"pip", "setuptools", "wheel", "distribute"})
+REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*([^;]*)")
 
 
 def _render(python: str, **options) -> str:
@@ -96,13 +98,24 @@ def _installed(entry: dict) -> str | None:
     return None if version in (None, "", "?") else str(version)
 
 
-def build_tree(flat: list[dict], summary: dict, pipfile: Pipfile) -> DependencyTree:
-    """Nodes, roots, and the roots the Pipfile declares, from pipdeptree's JSON."""
+def build_tree(flat: list[dict], summary: dict, pipfile: Pipfile,
+               keep: frozenset[str] | None = None,
+               extra_edges: dict[str, tuple[Edge, ...]] | None = None) -> DependencyTree:
+    """Nodes, roots, and the roots the Pipfile declares, from pipdeptree's JSON.
+
+    ``keep``: the distributions CI's venv will hold (a ``--system-site-packages``
+    venv also sees its base's, which CI will not have); None keeps all.
+    Requirements are checked against everything the venv sees. ``extra_edges``:
+    requirements pipdeptree does not read (an egg-info's requires.txt), by name.
+    """
     declared = pipfile.declared()
+    extra_edges = extra_edges or {}
     nodes = []
     for entry in flat:
         package = entry["package"]
         name = canonical_name(package["key"])
+        if keep is not None and name not in keep:
+            continue
         nodes.append(TreeNode(
             name=name,
             display_name=package.get("package_name", name),
@@ -111,7 +124,7 @@ def build_tree(flat: list[dict], summary: dict, pipfile: Pipfile) -> DependencyT
             dependencies=tuple(dict.fromkeys(
                 Edge(canonical_name(dep["key"]), str(dep.get("required_version") or "Any"),
                      _installed(dep))
-                for dep in entry.get("dependencies", ()))),
+                for dep in entry.get("dependencies", ()))) or extra_edges.get(name, ()),
             declared_in=declared.get(name, ()),
         ))
     nodes.sort(key=lambda node: node.name)
@@ -129,11 +142,34 @@ def build_tree(flat: list[dict], summary: dict, pipfile: Pipfile) -> DependencyT
     )
 
 
-def venv_tree(python: str, pipfile: Pipfile) -> DependencyTree:
+def egg_info_edges(inventory: Inventory) -> dict[str, tuple[Edge, ...]]:
+    """Edges from egg-info requirements (requires.txt), which pipdeptree leaves out."""
+    active = inventory.active()
+    edges = {}
+    for name, dist in active.items():
+        if not (dist.dist_info or "").endswith(".egg-info") or not dist.requires:
+            continue
+        found = []
+        for requirement in dist.requires:
+            if ";" in requirement:
+                continue  # an extra or a marker: not what a plain install pulls in
+            match = REQUIREMENT.match(requirement)
+            if match:
+                dep = canonical_name(match.group(1))
+                installed = active.get(dep)
+                found.append(Edge(dep, match.group(2).strip() or "Any",
+                                  installed.version if installed else None))
+        edges[name] = tuple(found)
+    return edges
+
+
+def venv_tree(python: str, pipfile: Pipfile, keep: frozenset[str] | None = None,
+              inventory: Inventory | None = None) -> DependencyTree:
     """pipdeptree on ``python`` (tree and summary), turned into a DependencyTree.
 
     The summary comes last: it is usually still running in its own process,
     and the tree can be built meanwhile.
     """
-    tree = build_tree(pipdeptree_json(python), {}, pipfile)
+    tree = build_tree(pipdeptree_json(python), {}, pipfile, keep,
+                      egg_info_edges(inventory) if inventory is not None else None)
     return dataclasses.replace(tree, summary=pipdeptree_summary(python))

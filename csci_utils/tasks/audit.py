@@ -376,7 +376,10 @@ class BuildTree(PipenvParameters):
 
     def audit(self) -> None:
         project = load_project(self.input())
-        tree = venv_tree(project.inventory.python, project.pipfile)
+        venv = project.inventory
+        # What CI's venv holds: its own packages, and declared ones it sees through its base.
+        keep = frozenset(venv.own()) | (frozenset(project.pipfile.declared()) & set(venv.active()))
+        tree = venv_tree(venv.python, project.pipfile, keep, venv)
         outputs = self.output()
         write_text(outputs["text"], render_tree_text(tree))
         write_text(outputs["mermaid"], render_tree_mermaid(tree))
@@ -431,7 +434,7 @@ class RenderTravis(RenderParameters):
                        pin=self.pin, has_lock=project.lock is not None,
                        apt_packages=self.apt_packages, ci_scripts=self.ci_scripts)
         outputs = self.output()
-        write_text(outputs["pins"], render_pins(project.inventory))
+        write_text(outputs["pins"], render_pins(project.inventory, project.pipfile.declared()))
         write_text(outputs["ci"], render_ci(plan))
 
 

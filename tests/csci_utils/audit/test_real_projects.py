@@ -445,3 +445,53 @@ def test_declared_package_excluded_by_the_lock_marker_says_so(wheels, main_pytho
     assert "python_version < '3.8'" in finding["detail"]
     assert f"Python {sys.version.split()[0]}" in finding["detail"]
     assert "pipenv install --dev" not in finding["detail"]
+
+
+# --- 10: a --system-site-packages venv: tree and pins are what CI's venv will hold ------------
+
+def test_system_site_packages_venv_tree_and_pins_leave_the_base_out(wheels, tmp_path):
+    from csci_utils.tasks.audit import BuildTree, RenderTravis
+
+    project = tmp_path / "proj"
+    (project / "app").mkdir(parents=True)
+    (project / "app" / "__init__.py").write_text("import shared\n")
+    # The base (pyenv's 3.9) holds pip and setuptools; the Pipfile declares setuptools.
+    (project / "Pipfile").write_text('[packages]\nshared = "*"\nsetuptools = "*"\n')
+    subprocess.run([str(pyenv_python("3.9")), "-m", "venv", "--without-pip",
+                    "--system-site-packages", str(project / ".venv")], check=True)
+    pip_install(project / ".venv" / "bin" / "python", wheels.shared_2, wheels.needed)
+    audit = tmp_path / "a"
+    tree_task = BuildTree(project_dir=str(project), audit_dir=str(audit))
+    pins_task = RenderTravis(project_dir=str(project), audit_dir=str(audit))
+    assert luigi.build([tree_task, pins_task], local_scheduler=True, log_level="WARNING")
+    tree = json.loads(Path(tree_task.output()["json"].path).read_text())
+    assert sorted(node["name"] for node in tree["nodes"]) == ["needed", "setuptools", "shared"]
+    pins = Path(pins_task.output()["pins"].path).read_text().splitlines()
+    assert [line for line in pins if not line.startswith("#") and line] == [
+        "needed==1.0", "setuptools==58.1.0", "shared==2.0"]
+
+
+# --- 15: egg-info requires.txt edges -----------------------------------------------------------
+
+def test_egg_info_requirements_are_tree_edges(wheels, tmp_path):
+    from csci_utils.tasks.audit import BuildTree
+
+    out = tmp_path / "wheels"
+    out.mkdir()
+    redis = build_wheel(out, "redis", "4.0", {"redis/__init__.py": ""})
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "Pipfile").write_text('[packages]\nredlock-py = "*"\n')
+    python = make_venv(project / ".venv")
+    pip_install(python, redis)
+    egg_info = site_packages(python) / "redlock_py-1.2.0-py3.egg-info"
+    egg_info.mkdir()
+    (egg_info / "PKG-INFO").write_text("Metadata-Version: 1.1\nName: redlock-py\nVersion: 1.2.0\n")
+    (egg_info / "requires.txt").write_text("redis\n\n[docs]\nsphinx\n")
+    (egg_info / "top_level.txt").write_text("redlock\n")
+    task = BuildTree(project_dir=str(project), audit_dir=str(tmp_path / "a"))
+    assert luigi.build([task], local_scheduler=True, log_level="WARNING")
+    tree = json.loads(Path(task.output()["json"].path).read_text())
+    assert tree["undeclared_roots"] == []
+    [node] = [n for n in tree["nodes"] if n["name"] == "redlock-py"]
+    assert [(e["name"], e["installed"]) for e in node["dependencies"]] == [("redis", "4.0")]
