@@ -1,8 +1,7 @@
 """``python -m csci_utils.audit [TASK] [options]``: run the dependency audit as Luigi tasks.
 
 The same tasks as ``luigi --module csci_utils.tasks.audit TASK --local-scheduler
-...``, with a head start: on a cold audit folder the interpreter probes, the
-tree summary and the source parser start before luigi is imported.
+...``, through ``luigi.build``.
 
 Exit status: 0 on success; luigi.cfg [retcode] numbers otherwise (30 a task
 failed, e.g. ``Diagnose --strict`` found imports that will break on CI), with
@@ -25,11 +24,10 @@ import gc  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Optional, Sequence  # noqa: E402
 
-from .head_start import NEEDS, head_start  # noqa: E402
-
 USAGE_ERROR = 2
 PROG = "python -m csci_utils.audit"
-TASKS = tuple(NEEDS)
+TASKS = ("AuditAll", "Diagnose", "ScanMain", "ScanPipenv", "LocatePaths", "BuildTree",
+         "RenderTravis", "UpdateCIFile")
 
 
 class _OneLineErrorParser(argparse.ArgumentParser):
@@ -62,11 +60,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else USAGE_ERROR
-    project = Path(args.project_dir).resolve()
-    audit_root = Path(args.audit_dir).resolve() if args.audit_dir else project / ".audit"
-    head_start(args.task, project, audit_root, args.main_python, args.pipenv)
-
-    import luigi  # noqa: E402 - after the head start, on purpose
+    # Imported here, after the arguments: a usage error answers without loading luigi.
+    import luigi
 
     from csci_utils.luigi.run_report import exit_code, explain_failures
     from csci_utils.tasks import audit as tasks

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import ast
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
-from . import source_imports
-from .interpreter import StartedAhead, stop_at_exit, yield_to_the_critical_path
 from .models import ImportSite
 from .pipfile import tomllib
 from .source_imports import SKIPPED_DIRS, parse_file, project_python_file_names
 
-__all__ = ["SKIPPED_DIRS", "file_imports", "first_party_names", "project_python_file_names",
-           "project_python_files", "scan_imports", "start_parsing"]
+__all__ = ["SKIPPED_DIRS", "first_party_names", "project_python_file_names",
+           "project_python_files", "scan_imports"]
 
 
 def project_python_files(project_dir: Path) -> list[Path]:
@@ -107,66 +102,6 @@ def own_names_for(project_dir: Path, files: list[Path]) -> dict[Path, set[str]]:
     return {folder: first_party | _names_at(folder) for folder in {f.parent for f in files}}
 
 
-# Parsed files, keyed on path, size and mtime as the Diagnose fingerprint is:
-# filled ahead of need by a parser process (start_parsing) while the
-# interpreter probes run.
-_parsed: dict[tuple[str, int, int], list[tuple[str, int, bool]] | None] = {}
-_parsers = StartedAhead()  # project folder -> Popen
-PARSER_TIMEOUT_S = 120
-
-
-def file_imports(path: str) -> list[tuple[str, int, bool]] | None:
-    """``imports_in`` of one file, or None when it cannot be read or parsed."""
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return None
-    key = (path, stat.st_size, stat.st_mtime_ns)
-    if key not in _parsed:
-        found = parse_file(path)
-        if found is None:
-            return None
-        _parsed[found[0]] = found[1]
-        return found[1]
-    return _parsed[key]
-
-
-def start_parsing(project_dir: str | os.PathLike) -> None:
-    """Parse the project's files in a process of its own, now; ``scan_imports`` collects it.
-
-    ``-I -S``: the parser needs nothing but the standard library, and starts
-    in a hundredth of a second without site-packages.
-    """
-    project_dir = str(Path(project_dir).resolve())
-    if project_dir in _parsers:
-        return
-    try:
-        process = subprocess.Popen(
-            [sys.executable, "-I", "-S", source_imports.__file__, project_dir],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-            text=True)
-    except OSError:
-        return  # scan_imports parses here instead
-    stop_at_exit(process)
-    yield_to_the_critical_path(process)
-    _parsers[project_dir] = process
-
-
-def _collect_parser(project_dir: Path) -> None:
-    process = _parsers.pop(str(project_dir), None)
-    if process is None:
-        return
-    try:
-        stdout, _ = process.communicate(timeout=PARSER_TIMEOUT_S)
-        parsed = json.loads(stdout) if process.returncode == 0 else []
-    except (subprocess.TimeoutExpired, ValueError):
-        process.kill()
-        process.communicate()
-        return  # whatever is missing is parsed here
-    for path, size, mtime_ns, found in parsed:
-        _parsed[(path, size, mtime_ns)] = found
-
-
 def scan_imports(project_dir: str | os.PathLike, stdlib: frozenset[str] | set[str]) -> list[ImportSite]:
     """Every absolute import of a third-party module in the project's code.
 
@@ -176,7 +111,6 @@ def scan_imports(project_dir: str | os.PathLike, stdlib: frozenset[str] | set[st
     dependencies, not syntax.
     """
     project_dir = Path(project_dir).resolve()
-    _collect_parser(project_dir)
     files = project_python_files(project_dir)
     own = own_names_for(project_dir, files)
     sites = []
@@ -184,9 +118,9 @@ def scan_imports(project_dir: str | os.PathLike, stdlib: frozenset[str] | set[st
         relative = file.relative_to(project_dir).as_posix()
         if relative == "setup.py":
             continue  # build-time imports (setuptools): the build backend brings them
-        found = file_imports(str(file))
+        found = parse_file(str(file))
         if found is None:
-            continue
+            continue  # unreadable, or does not parse: the audit is about dependencies
         for module, line, optional, dotted, guards in found:
             if module in stdlib or module == "__future__" or module in own.get(file.parent, ()):
                 continue

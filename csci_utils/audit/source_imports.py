@@ -1,9 +1,5 @@
 """The project's Python files and the absolute imports in each, found with ``ast``.
 
-Standard library only, so that it also runs as a script in a process of its
-own (``python -I -S source_imports.py PROJECT_DIR``): parsing a project is the
-audit's biggest piece of pure-Python work, and ``ast.parse`` holds the GIL.
-The script prints ``[[path, size, mtime_ns, imports or null], ...]`` as JSON.
 Nothing is executed: the files are only parsed.
 
 Each import carries the conditions it sits under (``if TYPE_CHECKING:``,
@@ -14,9 +10,7 @@ imports that never run on the target interpreter (``guards.py``).
 from __future__ import annotations
 
 import ast
-import json
 import os
-import sys
 
 # Folders that hold someone else's code or generated files, never the project's.
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".audit", ".tox", ".nox", ".venv", "venv",
@@ -87,33 +81,10 @@ def imports_in(tree: ast.Module) -> list[Import]:
     return found
 
 
-def parse_file(path: str) -> tuple[tuple[str, int, int], list[tuple[str, int, bool]] | None] | None:
-    """((path, size, mtime_ns), its imports or None if it does not parse), or None if unreadable.
-
-    The stat is taken before the read: a file changed in between is parsed
-    again next time, under its new stamp.
-    """
+def parse_file(path: str) -> list[Import] | None:
+    """``imports_in`` of one file, or None when it cannot be read or does not parse."""
     try:
-        stat = os.stat(path)
         with open(path, "rb") as handle:
-            source = handle.read()
-    except OSError:
+            return imports_in(ast.parse(handle.read(), filename=path))
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    key = (path, stat.st_size, stat.st_mtime_ns)
-    try:
-        return key, imports_in(ast.parse(source, filename=path))
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return key, None
-
-
-def main() -> None:
-    parsed = []
-    for path in project_python_file_names(sys.argv[1]):
-        found = parse_file(path)
-        if found is not None:
-            parsed.append([*found[0], found[1]])
-    sys.stdout.write(json.dumps(parsed))
-
-
-if __name__ == "__main__":
-    main()

@@ -15,7 +15,6 @@ import subprocess
 import sys
 
 from .errors import AuditError
-from .interpreter import Started, StartedAhead, stop_at_exit
 from .models import DependencyTree, Edge, Inventory, Pipfile, TreeNode
 from .pipfile import canonical_name
 from .validate import find_conflicts, find_cycles
@@ -45,51 +44,38 @@ def pipdeptree_json(python: str) -> list[dict]:
 
 
 # The summary stats every installed file (a few tenths of a second with torch
-# installed) while holding the GIL, so it runs in a process of its own, started
-# as soon as the tree is known to be needed, beside the interpreter probes.
+# installed) while holding the GIL, so it runs in a process of its own while
+# this one builds the tree. -I: ``-c`` would put the working directory (the
+# project) first on sys.path, and a project's pipdeptree.py would run.
 _SUMMARY_IN_A_PROCESS = (
     "import sys, pipdeptree\n"
     "sys.stdout.write(pipdeptree.render(python=sys.argv[1], warn='silence', extras='active',"
     " output_format='json', summary=True))\n")
-_started_summaries = StartedAhead()  # python -> Started
+SUMMARY_TIMEOUT_S = 300
 
 
-def start_summary(python: str) -> None:
-    """Start ``pipdeptree_summary(python)`` in the background; that call collects it."""
-    if python in _started_summaries:
-        return
-    # One thread: it is needed last (BuildTree runs after the other tasks), and
-    # on a busy machine the interpreter probes that every fingerprint waits
-    # for should not queue behind its file-size threads.
-    environment = {**os.environ, "RAYON_NUM_THREADS": "1"}
+def _start_summary(python: str) -> subprocess.Popen | None:
     try:
-        # -I: ``-c`` would put the working directory (the project) first on sys.path,
-        # and a project's pipdeptree.py or json.py would run here.
-        process = subprocess.Popen([sys.executable, "-I", "-c", _SUMMARY_IN_A_PROCESS, python],
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   stdin=subprocess.DEVNULL, text=True, env=environment)
+        return subprocess.Popen([sys.executable, "-I", "-c", _SUMMARY_IN_A_PROCESS, python],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL, text=True, cwd=os.path.abspath(os.sep))
     except OSError:
-        return  # pipdeptree_summary runs it here instead
-    stop_at_exit(process)
-    _started_summaries[python] = Started.now(process, python, "pipdeptree summary")
+        return None  # pipdeptree_summary runs it here instead
 
 
-def _started_summary(python: str) -> dict | None:
-    started = _started_summaries.pop(python, None)
-    if started is None:
-        return None
-    try:
-        answer = started.collect()
-    except AuditError:
-        return None  # the in-process call gives the error
-    return answer if started.still_valid() else None  # None: the venv changed since
+def pipdeptree_summary(python: str, process: subprocess.Popen | None = None) -> dict:
+    """``pipdeptree --python PY --summary -o json``: counts of cycles, conflicts, licenses...
 
-
-def pipdeptree_summary(python: str) -> dict:
-    """``pipdeptree --python PY --summary -o json``: counts of cycles, conflicts, licenses..."""
-    started = _started_summary(python)
-    if started is not None:
-        return started
+    ``process``: the same, started by ``_start_summary``; its answer is used when it has one.
+    """
+    if process is not None:
+        try:
+            stdout, _ = process.communicate(timeout=SUMMARY_TIMEOUT_S)
+            if process.returncode == 0:
+                return json.loads(stdout)
+        except (subprocess.TimeoutExpired, ValueError):
+            process.kill()
+            process.communicate()
     return json.loads(_render(python, output_format="json", summary=True))
 
 
@@ -167,9 +153,15 @@ def venv_tree(python: str, pipfile: Pipfile, keep: frozenset[str] | None = None,
               inventory: Inventory | None = None) -> DependencyTree:
     """pipdeptree on ``python`` (tree and summary), turned into a DependencyTree.
 
-    The summary comes last: it is usually still running in its own process,
-    and the tree can be built meanwhile.
+    The summary runs in its own process meanwhile (measured: it and the tree
+    take ~0.3 s and ~0.15 s of CPU, so this saves the shorter of the two).
     """
-    tree = build_tree(pipdeptree_json(python), {}, pipfile, keep,
-                      egg_info_edges(inventory) if inventory is not None else None)
-    return dataclasses.replace(tree, summary=pipdeptree_summary(python))
+    summary = _start_summary(python)
+    try:
+        tree = build_tree(pipdeptree_json(python), {}, pipfile, keep,
+                          egg_info_edges(inventory) if inventory is not None else None)
+        return dataclasses.replace(tree, summary=pipdeptree_summary(python, summary))
+    finally:
+        if summary is not None and summary.poll() is None:
+            summary.kill()
+            summary.communicate()

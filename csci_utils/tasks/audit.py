@@ -20,7 +20,6 @@ import json
 import logging
 import os
 import sys
-import threading
 from pathlib import Path
 
 import luigi
@@ -28,7 +27,7 @@ import luigi
 from csci_utils.audit.diagnose import diagnose
 from csci_utils.audit.errors import AuditError
 from csci_utils.audit.imports import scan_imports
-from csci_utils.audit.interpreter import base_python, environment_fingerprint, inspect_interpreter
+from csci_utils.audit.interpreter import Probes, base_python
 from csci_utils.audit.locate import locate
 from csci_utils.audit.pipenv_venv import locate_pipenv_venv
 from csci_utils.audit.pipfile import read_lock, read_pipfile, resolve_path_entries
@@ -36,19 +35,23 @@ from csci_utils.audit.render_ci import ci_plan, render_ci, render_pins
 from csci_utils.audit.render_report import render_diagnosis, render_tree_mermaid, render_tree_text
 from csci_utils.audit.tree import venv_tree
 from csci_utils.audit.env_file import secret_names
-from csci_utils.audit import head_start
 from csci_utils.audit.imports import project_python_file_names
-from csci_utils.audit.interpreter import resolve_python, start_fingerprints
+from csci_utils.audit.interpreter import resolve_python
 from csci_utils.audit.pipfile import check_pipfile, pip_configuration_stamp
 from csci_utils.audit.models import WILL_BREAK_ON_CI, Inventory, PipenvProject, to_json
-from csci_utils.audit.render_ci import CI_KINDS, PINS_FILE, prepare_template
-from csci_utils.audit.validate import prepare_conflict_checks
+from csci_utils.audit.render_ci import CI_KINDS, PINS_FILE
 from csci_utils.luigi.target import SuffixPreservingLocalTarget
 
 # Bump when an output's format changes, so old files are not read as new ones.
 FORMAT_VERSION = "2"
 UNAVAILABLE = "unavailable"
 CI_FILES = {"travis": ".travis.yml", "github": ".github/workflows/ci.yml"}
+
+
+# The interpreter probes of this process, shared by the tasks: a fingerprint and
+# the inventory come from one answer, which is re-taken whenever the interpreter or
+# its site dirs change (every use checks). Nothing else is kept between tasks.
+PROBES = Probes()
 
 
 def short_hash(*parts: object) -> str:
@@ -86,33 +89,27 @@ def requirements_once(requires):
     return once
 
 
-class AuditTask(luigi.Task):
-    """Shared parameters and the fingerprint-keyed output folder."""
+class OneLineAuditFailure:
+    """An AuditError is the user's problem: its message is the failure, in one line."""
 
-    # Base classes set ``_abstract = True``: luigi then leaves them out of its
-    # registry, so they are neither runnable nor on every command line it parses.
-    _visible_in_registry = False
+    def on_failure(self, exception: BaseException) -> str:
+        if isinstance(exception, AuditError):
+            return str(exception)  # what the scheduler and the summary show: one line
+        return super().on_failure(exception)
 
-    priority = 1  # see BuildTree
 
-    def __init_subclass__(cls, **kwargs) -> None:
-        super().__init_subclass__(**kwargs)
-        cls._visible_in_registry = not cls.__dict__.get("_abstract", False)
+class FingerprintedOutput:
+    """Outputs in ``output_root / <Task>-<fingerprint>/``; complete when that folder's files are.
 
-    project_dir = luigi.Parameter(default=".", description="the Pipenv project to audit")
-    audit_dir = luigi.Parameter(default="", description="where outputs go "
-                                "(default: PROJECT_DIR/.audit)")
+    The fingerprint hashes everything the output depends on, so a rerun with
+    nothing changed finds its outputs, and any change gives fresh ones next to
+    the old. It is computed once per completeness check and once per run.
+    A subclass gives ``output_root`` and ``fingerprint()``, and does its work in ``audit()``.
+    """
 
+    output_root: Path
     # The fingerprint while a completeness check or a run is under way (see holding_key).
     _held_key: tuple[str, AuditError | None] | None = None
-
-    @property
-    def project(self) -> Path:
-        return resolved(self.project_dir, os.getcwd())
-
-    @property
-    def audit_root(self) -> Path:
-        return resolved(self.audit_dir, os.getcwd()) if self.audit_dir else self.project / ".audit"
 
     def fingerprint(self) -> str:
         """A hash of everything this task's output depends on."""
@@ -131,11 +128,7 @@ class AuditTask(luigi.Task):
 
     @contextlib.contextmanager
     def holding_key(self):
-        """Compute the fingerprint once for one completeness check or one run.
-
-        Each asks for output() several times; the inputs are looked at afresh
-        the next time luigi asks.
-        """
+        """Compute the fingerprint once for one completeness check or one run."""
         if self._held_key is not None:
             yield
             return
@@ -147,8 +140,14 @@ class AuditTask(luigi.Task):
 
     def target(self, file_name: str) -> SuffixPreservingLocalTarget:
         key, _ = self._key()
-        return SuffixPreservingLocalTarget(str(self.audit_root / f"{type(self).__name__}-{key}"
+        return SuffixPreservingLocalTarget(str(self.output_root / f"{type(self).__name__}-{key}"
                                                / file_name))
+
+    def complete(self) -> bool:
+        """Whether this fingerprint's output exists: a query; it starts no task and writes
+        nothing (the fingerprint may probe an interpreter, read-only)."""
+        with self.holding_key():
+            return super().complete()
 
     def run(self) -> None:
         with self.holding_key():
@@ -160,52 +159,31 @@ class AuditTask(luigi.Task):
     def audit(self) -> None:
         raise NotImplementedError
 
-    def start_early(self) -> None:
-        """Start this task's slow subprocess in the background, once it is known to run."""
 
-    def start_work(self, work: str) -> None:
-        """``head_start.start`` with this task's parameters: one way to start each probe."""
-        head_start.start(work, self.project, self.audit_root, getattr(self, "main_python", ""),
-                         getattr(self, "pipenv", ""))
+class AuditTask(FingerprintedOutput, OneLineAuditFailure, luigi.Task):
+    """The audit's shared parameters; outputs under ``--audit-dir`` (default PROJECT/.audit)."""
 
-    def never_ran(self) -> bool:
-        """No output of this task at all in the audit folder, whatever the fingerprint."""
-        return not any(self.audit_root.glob(f"{type(self).__name__}-*"))
+    # Base classes set ``_abstract = True``: luigi then leaves them out of its
+    # registry, so they are neither runnable nor on every command line it parses.
+    _visible_in_registry = False
 
-    def start_ahead(self) -> None:
-        """Start the slow parts of this task and its requirements that never ran here.
+    priority = 1  # see BuildTree
 
-        Such a task runs whatever its fingerprint turns out to be, so its
-        subprocess can start before any fingerprint is known: on a cold run
-        the probes, the tree's summary and the source parser all work at once,
-        and the inventory probes answer the fingerprints too.
-        """
-        pending, seen = [self], set()
-        while pending:
-            task = pending.pop()
-            if task.task_id in seen:
-                continue
-            seen.add(task.task_id)
-            pending.extend(luigi.task.flatten(task.requires()))
-            if isinstance(task, AuditTask) and task.never_ran():
-                task.start_early()
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._visible_in_registry = not cls.__dict__.get("_abstract", False)
 
-    def complete(self) -> bool:
-        self.start_ahead()
-        if self.never_ran():
-            # Nothing to compare a fingerprint with: luigi can schedule the
-            # task now, and the fingerprint is computed when it runs.
-            return False
-        with self.holding_key():
-            done = super().complete()
-            if not done and self._key()[1] is None:
-                self.start_early()
-        return done
+    project_dir = luigi.Parameter(default=".", description="the Pipenv project to audit")
+    audit_dir = luigi.Parameter(default="", description="where outputs go "
+                                "(default: PROJECT_DIR/.audit)")
 
-    def on_failure(self, exception: BaseException) -> str:
-        if isinstance(exception, AuditError):
-            return str(exception)  # what the scheduler and the summary show: one line
-        return super().on_failure(exception)
+    @property
+    def project(self) -> Path:
+        return resolved(self.project_dir, os.getcwd())
+
+    @property
+    def output_root(self) -> Path:
+        return resolved(self.audit_dir, os.getcwd()) if self.audit_dir else self.project / ".audit"
 
 
 class PipenvParameters(AuditTask):
@@ -229,16 +207,14 @@ class ScanMain(MainParameters):
     """Inventory of the MAIN interpreter: where people pip-install globally."""
 
     def fingerprint(self) -> str:
-        return short_hash(self.main, environment_fingerprint(self.main))
+        return short_hash(self.main, PROBES.fingerprint(self.main))
 
     def output(self):
         return self.target("inventory.json")
 
-    def start_early(self) -> None:
-        self.start_work("main inventory")
 
     def audit(self) -> None:
-        write_json(self.output(), inspect_interpreter(self.main))
+        write_json(self.output(), PROBES.inventory(self.main))
 
 
 class ScanPipenv(PipenvParameters):
@@ -246,7 +222,7 @@ class ScanPipenv(PipenvParameters):
 
     @property
     def venv(self):
-        return locate_pipenv_venv(self.project, cache_dir=self.audit_root,
+        return locate_pipenv_venv(self.project, cache_dir=self.output_root,
                                   pipenv=self.pipenv or None)
 
     def fingerprint(self) -> str:
@@ -261,19 +237,17 @@ class ScanPipenv(PipenvParameters):
         pip_config = pip_configuration_stamp() if lock.is_file() and "source" not in data else None
         return short_hash(hashlib.sha256(pipfile.read_bytes()).hexdigest(),
                           hashlib.sha256(lock.read_bytes()).hexdigest() if lock.is_file() else None,
-                          venv.venv, environment_fingerprint(venv.python), pip_config)
+                          venv.venv, PROBES.fingerprint(venv.python), pip_config)
 
     def output(self):
         return self.target("pipenv.json")
 
-    def start_early(self) -> None:
-        self.start_work("venv inventory")
 
     def audit(self) -> None:
         venv = self.venv
         lock = self.project / "Pipfile.lock"
         pipfile = read_pipfile(self.project / "Pipfile", compute_hash=lock.is_file())
-        inventory = inspect_interpreter(venv.python)
+        inventory = PROBES.inventory(venv.python)
         project = PipenvProject(
             project_dir=str(self.project), venv=venv.venv,
             system_site_packages=venv.system_site_packages, inventory=inventory,
@@ -282,43 +256,16 @@ class ScanPipenv(PipenvParameters):
         write_json(self.output(), project)
 
 
-_helpers: list[threading.Thread] = []
-_helped: set[tuple] = set()
-
-
-def work_while_waiting(work, *args) -> None:
-    """Run ``work(*args)`` in a thread, once: the probes' waits leave this process idle.
-
-    Only for work that fills a cache keyed on its inputs (imports, compiled
-    templates); a task that needs it does it again if it is not done.
-    """
-    if (work, *args) in _helped:
-        return
-    _helped.add((work, *args))
-    thread = threading.Thread(target=work, args=args, daemon=True)
-    thread.start()
-    _helpers.append(thread)
-
-
-def finish_helpers() -> None:
-    while _helpers:
-        _helpers.pop().join()
-
-
-# A helper thread may be importing a module when luigi forks a worker process
-# (--workers N): the child would inherit that module half-imported, its lock
-# held by a thread that does not exist there. Let the helpers finish first.
-os.register_at_fork(before=finish_helpers)
-
-
-def start_both_fingerprints(task: AuditTask) -> None:
+def probe_both_at_once(task: AuditTask) -> None:
     """Probe MAIN and the venv at the same time rather than one after the other.
 
     Problems are left to ScanMain and ScanPipenv to report, in their order.
     """
     try:
-        start_fingerprints(task.main, head_start.venv_python(task.project, task.audit_root,
-                                                             task.pipenv))
+        check_pipfile(task.project / "Pipfile")  # pipenv is never asked about a broken one
+        venv = locate_pipenv_venv(task.project, cache_dir=task.output_root,
+                                  pipenv=task.pipenv or None)
+        PROBES.answers(task.main, venv.python)
     except AuditError:
         pass
 
@@ -339,7 +286,7 @@ class LocatePaths(MainParameters, PipenvParameters):
         return {"main": self.clone(ScanMain), "pipenv": self.clone(ScanPipenv)}
 
     def fingerprint(self) -> str:
-        start_both_fingerprints(self)
+        probe_both_at_once(self)
         return short_hash({name: task.output().path for name, task in self.requires().items()})
 
     def output(self):
@@ -370,9 +317,6 @@ class BuildTree(PipenvParameters):
         return {"json": self.target("tree.json"), "text": self.target("tree.txt"),
                 "mermaid": self.target("tree.mmd")}
 
-    def start_early(self) -> None:
-        work_while_waiting(prepare_conflict_checks)
-        self.start_work("summary")
 
     def audit(self) -> None:
         project = load_project(self.input())
@@ -423,11 +367,8 @@ class RenderTravis(RenderParameters):
     def output(self):
         return {"ci": self.target(Path(CI_FILES[self.ci]).name), "pins": self.target(PINS_FILE)}
 
-    def start_early(self) -> None:
-        work_while_waiting(prepare_template, self.ci)
 
     def audit(self) -> None:
-        finish_helpers()
         project = load_project(self.input())
         plan = ci_plan(project.pipfile, project.inventory, ci=self.ci,
                        secrets=self._secret_names(), default_branch=self.default_branch,
@@ -482,15 +423,13 @@ class Diagnose(MainParameters, PipenvParameters):
         return stamps
 
     def fingerprint(self) -> str:
-        start_both_fingerprints(self)
+        probe_both_at_once(self)
         return short_hash({name: task.output().path for name, task in self.requires().items()},
                           self._sources(), self.strict)
 
     def output(self):
         return {"json": self.target("diagnosis.json"), "text": self.target("diagnosis.txt")}
 
-    def start_early(self) -> None:
-        self.start_work("sources")
 
     def audit(self) -> None:
         main = load_inventory(self.input()["main"])
@@ -530,11 +469,6 @@ class AuditAll(luigi.WrapperTask):
     def requires(self):
         return [self.clone(Diagnose), self.clone(LocatePaths), self.clone(BuildTree),
                 self.clone(RenderTravis)]
-
-    def complete(self) -> bool:
-        for task in self.requires():
-            task.start_ahead()
-        return super().complete()
 
 
 # --- the `luigi` command line -------------------------------------------------------------

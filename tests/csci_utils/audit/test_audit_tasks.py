@@ -320,24 +320,3 @@ def test_module_cli_usage_errors_are_one_line(args, message):
     completed = run_module_cli(*args)
     assert completed.returncode == 2
     assert completed.stderr.count("\n") == 1 and message in completed.stderr
-
-
-def test_head_start_launches_only_what_a_cold_folder_needs_before_luigi_loads(project, main_python,
-                                                                              tmp_path):
-    script = ("import sys; from pathlib import Path; from csci_utils.audit.head_start import head_start\n"
-              "started = head_start(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4])\n"
-              "print(','.join(started), 'luigi' in sys.modules)\n")
-
-    def started(task: str) -> str:
-        # An explicit in-project venv: pipenv is not asked (asking it would
-        # cache its answer through the atomic target, which loads luigi).
-        completed = subprocess.run([sys.executable, "-c", script, task, str(project.dir),
-                                    str(tmp_path), str(main_python)],
-                                   capture_output=True, text=True, check=True,
-                                   env={**os.environ, "PIPENV_VENV_IN_PROJECT": "1"})
-        return completed.stdout.strip()
-
-    assert started("AuditAll") == "main inventory,venv inventory,summary,sources False"
-    assert started("BuildTree") == "venv inventory,summary False"
-    (tmp_path / "ScanPipenv-0123456789abcdef").mkdir()  # the venv was inventoried before
-    assert started("BuildTree") == "summary False"
