@@ -114,19 +114,6 @@ def _trusted_hosts(configuration, section: str) -> list[str]:
 
 
 def default_sources() -> list[dict]:
-    """Like ``_default_sources``, remembered per set of pip/pipenv environment variables."""
-    steering = tuple(sorted((k, v) for k, v in os.environ.items()
-                            if k.startswith(("PIP_", "PIPENV_TEST_INDEX", "VIRTUAL_ENV",
-                                             "XDG_CONFIG", "HOME"))))
-    return [dict(source) for source in _remembered_default_sources(steering)]
-
-
-@functools.lru_cache(maxsize=8)
-def _remembered_default_sources(_steering: tuple) -> tuple:
-    return tuple(_default_sources())
-
-
-def _default_sources() -> list[dict]:
     """The [[source]] list pipenv assumes when a Pipfile has none.
 
     pipenv (``Project.__init__``) builds it from pip's configuration:

@@ -1,12 +1,9 @@
 """Runs INSIDE the interpreter being inspected and prints one JSON document.
 
-This file is executed as ``python -c <its source> [--shape-only]`` by
+This file is executed as ``python -c <its source>`` by
 :mod:`csci_utils.audit.interpreter`, so it must stay standard-library only and
 valid on every Python that pipenv projects still pin (3.7+).
 Nothing here imports csci_utils.
-
-``--shape-only`` prints just the interpreter's version, sys.path and site dirs:
-what the environment fingerprint needs, at the cost of an interpreter start.
 
 No ``-I`` on purpose: isolated mode hides the user site and PYTHONPATH, which
 are exactly the "installed at home" places the audit is looking for.
@@ -409,7 +406,7 @@ def inventory():
 
 
 def main():
-    answer = shape() if sys.argv[1:] == ["--shape-only"] else inventory()
+    answer = inventory()
     # One write: json.dump would write each of its ten thousand pieces separately.
     sys.stdout.write(json.dumps(answer))
 

@@ -102,11 +102,6 @@ def _templates():
     return environment
 
 
-def prepare_template(ci: str) -> None:
-    """Import jinja2 and compile ``ci``'s template now, ahead of ``render_ci``."""
-    _templates().get_template(f"{ci}.yml.j2")
-
-
 def render_ci(plan: CiPlan) -> str:
     """The .travis.yml (or GitHub Actions workflow) text for ``plan``."""
     return _templates().get_template(f"{plan.ci}.yml.j2").render(plan=plan)
