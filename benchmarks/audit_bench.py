@@ -55,7 +55,7 @@ PACKAGES = ("flask", "requests", "boto3", "pyyaml", "click", "rich", "sqlalchemy
             "black", "mypy", "sphinx", "tabulate", "toml", "packaging", "cryptography")
 # Their sources become the project's own code (~350 files).
 COPIED_SOURCES = ("rich", "click", "flask", "jinja2", "requests", "attr", "tabulate", "dateutil",
-                  "httpx", "yaml")
+                  "httpx", "yaml", "pydantic")
 
 
 def make_default_case(project: Path, env: dict) -> None:
