@@ -172,8 +172,8 @@ def main() -> int:
     def verdict(ratio: float, goal: float) -> str:
         return f"{ratio:.2f}x (goal <= {goal}x: {'met' if ratio <= goal else 'NOT met'})"
 
-    print(f"project {project}: cold python -m csci_utils.audit {verdict(cold / reference, COLD_GOAL)}"
-          f"; cold luigi CLI {verdict(via_luigi / reference, COLD_GOAL)}"
+    print(f"project {project}: cold python -m csci_utils.audit "
+          f"{verdict(cold / reference, COLD_GOAL)}; cold luigi CLI {verdict(via_luigi / reference, COLD_GOAL)}"
           f"; warm {verdict(warm / reference, WARM_GOAL)}")
     return 0
 

@@ -6,8 +6,8 @@ import os
 import re
 import shlex
 
-from .models import (DECLARED_NOT_INSTALLED, Distribution, INSTALLED_NOT_LOCKED, OPTIONAL_MAIN_ONLY,
-                     UNRESOLVED_IMPORT, VERSION_DRIFT, WILL_BREAK_ON_CI, Diagnosis, Finding,
+from .models import (DECLARED_NOT_INSTALLED, INSTALLED_NOT_LOCKED, OPTIONAL_MAIN_ONLY,
+                     UNRESOLVED_IMPORT, Distribution, VERSION_DRIFT, WILL_BREAK_ON_CI, Diagnosis, Finding,
                      ImportSite, Inventory, PipenvProject, is_inside)
 from .guards import TYPE_ONLY, verdict
 from .pipfile import canonical_name, entry_marker
@@ -121,10 +121,11 @@ def _never_run_notes(skipped: list[tuple[ImportSite, tuple[str, str]]], venv: In
     for module, where in _group([site for site, _ in skipped]).items():
         reasons = {verdict_ for site, verdict_ in skipped if site.module == module}
         places = ", ".join(f"{s.file}:{s.line}" for s in where)
+        platform = venv.marker_environment.get("sys_platform", "?")
         said = "; ".join(
             "only for type checking" if kind == TYPE_ONLY else
-            f"only where `{condition}`, false for the venv's Python {venv.version} on "
-            f"{venv.marker_environment.get('sys_platform', '?')}" for kind, condition in sorted(reasons))
+            f"only where `{condition}`, false for the venv's Python {venv.version} on {platform}"
+            for kind, condition in sorted(reasons))
         notes.append(f"`import {module}` never runs in the venv ({said}) [{places}]")
     return notes
 
@@ -142,7 +143,10 @@ def _import_findings(main: Inventory, project: PipenvProject,
     live, skipped = [], []
     for site in sites:
         never = verdict(site.guards, venv)
-        (skipped.append((site, never)) if never else live.append(site))
+        if never:
+            skipped.append((site, never))
+        else:
+            live.append(site)
     findings = []
     for module, where in _group(live, (main_providers, own)).items():
         optional = all(site.optional for site in where)

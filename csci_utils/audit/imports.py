@@ -149,7 +149,8 @@ def parse_files(paths: list[str]) -> list:
     return first + second
 
 
-def scan_imports(project_dir: str | os.PathLike, stdlib: frozenset[str] | set[str]) -> list[ImportSite]:
+def scan_imports(project_dir: str | os.PathLike,
+                 stdlib: frozenset[str] | set[str]) -> list[ImportSite]:
     """Every absolute import of a third-party module in the project's code.
 
     The standard library (``stdlib``: the venv interpreter's

@@ -8,8 +8,8 @@ pipenv takes a second or two to start, so:
   it names an existing venv pipenv is not started (tests compare it with
   ``pipenv --venv``);
 * in the cases not redone (a ``.venv`` file, PIPENV_CUSTOM_VENV_NAME,
-  PIPENV_PYTHON, Windows/macOS file systems), or with no venv there, pipenv is asked, and the answer is remembered on disk next to the
-  audit outputs, under a key made of everything that
+  PIPENV_PYTHON, Windows/macOS file systems), or with no venv there, pipenv is
+  asked, and the answer is remembered on disk next to the audit outputs, under a key made of everything that
   steers pipenv's choice (project, the PIPENV_*/WORKON_HOME variables, an
   in-project ``.venv``). A remembered venv is used only while its interpreter
   still exists.
