@@ -156,38 +156,81 @@ class Probed:
         return self.key == _interpreter_key(python) and self.stamps == _stamps(self.answer)
 
 
+def _stored_path(cache_dir: Path, key: tuple) -> Path:
+    digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]
+    return Path(cache_dir) / f"probe-{digest}.json"
+
+
+def _read_stored(cache_dir: Path | None, key: tuple) -> Probed | None:
+    """A stored answer for this interpreter whose stamps still hold, or None."""
+    if cache_dir is None:
+        return None
+    try:
+        stored = json.loads(_stored_path(cache_dir, key).read_text())
+        answer = stored["answer"]
+        stamps = _stamps(answer)
+        if stored["key"] != json.loads(json.dumps(key)) or \
+                stored["stamps"] != json.loads(json.dumps(stamps)):
+            return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return Probed(key, stamps, answer)
+
+
+def _store(cache_dir: Path | None, probed: Probed) -> None:
+    if cache_dir is None:
+        return
+    from .pipenv_venv import write_small_file  # luigi's atomic target: only when storing
+
+    try:
+        write_small_file(_stored_path(cache_dir, probed.key), json.dumps(
+            {"key": probed.key, "stamps": probed.stamps, "answer": probed.answer}))
+    except OSError:
+        pass  # only a later run's speed depends on it
+
+
 class Probes:
     """Probe answers for one audit run, re-taken whenever their stamps change.
 
     The fingerprint and the inventory come from the same answer, so a cold run
     starts each interpreter once; MAIN and the venv are probed at the same time.
+    With ``cache_dir``, ``inventory`` also keeps its answer on disk
+    (``probe-<key>.json``), which any later call (a fingerprint in another
+    process) uses while the interpreter and its stamps are unchanged: a warm
+    run starts no interpreter. Only ``inventory`` (a task's run) writes.
     """
 
     def __init__(self) -> None:
         self._answers: dict[str, Probed] = {}
 
-    def answers(self, *pythons: str) -> list[dict]:
+    def answers(self, *pythons: str, cache_dir: Path | None = None) -> list[dict]:
         pythons = [resolve_python(python) for python in pythons]
         stale = [p for p in dict.fromkeys(pythons)
                  if p not in self._answers or not self._answers[p].fresh(p)]
+        keys = {python: _interpreter_key(python) for python in stale}
+        for python in list(stale):
+            stored = _read_stored(cache_dir, keys[python])
+            if stored is not None:
+                self._answers[python] = stored
+                stale.remove(python)
         if stale:
-            keys = {python: _interpreter_key(python) for python in stale}
             for python, answer in _run_probes(stale).items():
                 self._answers[python] = Probed(keys[python], _stamps(answer), answer)
         return [self._answers[python].answer for python in pythons]
 
-    def fingerprint(self, python: str) -> str:
+    def fingerprint(self, python: str, cache_dir: Path | None = None) -> str:
         """A short hash that changes when ``python`` or what it can import changes."""
         python = resolve_python(python)
-        self.answers(python)
+        self.answers(python, cache_dir=cache_dir)
         probed = self._answers[python]
         payload = json.dumps([probed.key, probed.answer["sys_version"], probed.stamps])
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
-    def inventory(self, python: str) -> Inventory:
+    def inventory(self, python: str, cache_dir: Path | None = None) -> Inventory:
         """The inventory of ``python``: version, sys.path, site dirs and every distribution."""
         python = resolve_python(python)
-        [answer] = self.answers(python)
+        [answer] = self.answers(python, cache_dir=cache_dir)
+        _store(cache_dir, self._answers[python])
         return Inventory.from_dict({"python": python, **answer})
 
 

@@ -239,11 +239,11 @@ def locate_pipenv_venv(project_dir: str | os.PathLike, cache_dir: str | os.PathL
                 raise AuditError(f"no venv yet for {project_dir}: run `pipenv install` there first")
             return PipenvVenv(venv, python, system_site_packages(Path(venv)))
         if cache_file is not None:
-            _write_small_file(cache_file, venv)
+            write_small_file(cache_file, venv)
     return PipenvVenv(venv, str(venv_python(Path(venv))), system_site_packages(Path(venv)))
 
 
-def _write_small_file(path: Path, text: str) -> None:
+def write_small_file(path: Path, text: str) -> None:
     from csci_utils.luigi.target import SuffixPreservingLocalTarget  # luigi: only when needed
 
     with SuffixPreservingLocalTarget(str(path)).open("w") as handle:

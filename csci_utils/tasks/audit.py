@@ -207,14 +207,14 @@ class ScanMain(MainParameters):
     """Inventory of the MAIN interpreter: where people pip-install globally."""
 
     def fingerprint(self) -> str:
-        return short_hash(self.main, PROBES.fingerprint(self.main))
+        return short_hash(self.main, PROBES.fingerprint(self.main, self.output_root))
 
     def output(self):
         return self.target("inventory.json")
 
 
     def audit(self) -> None:
-        write_json(self.output(), PROBES.inventory(self.main))
+        write_json(self.output(), PROBES.inventory(self.main, self.output_root))
 
 
 class ScanPipenv(PipenvParameters):
@@ -237,7 +237,7 @@ class ScanPipenv(PipenvParameters):
         pip_config = pip_configuration_stamp() if lock.is_file() and "source" not in data else None
         return short_hash(hashlib.sha256(pipfile.read_bytes()).hexdigest(),
                           hashlib.sha256(lock.read_bytes()).hexdigest() if lock.is_file() else None,
-                          venv.venv, PROBES.fingerprint(venv.python), pip_config)
+                          venv.venv, PROBES.fingerprint(venv.python, self.output_root), pip_config)
 
     def output(self):
         return self.target("pipenv.json")
@@ -247,7 +247,7 @@ class ScanPipenv(PipenvParameters):
         venv = self.venv
         lock = self.project / "Pipfile.lock"
         pipfile = read_pipfile(self.project / "Pipfile", compute_hash=lock.is_file())
-        inventory = PROBES.inventory(venv.python)
+        inventory = PROBES.inventory(venv.python, self.output_root)
         project = PipenvProject(
             project_dir=str(self.project), venv=venv.venv,
             system_site_packages=venv.system_site_packages, inventory=inventory,
@@ -265,7 +265,7 @@ def probe_both_at_once(task: AuditTask) -> None:
         check_pipfile(task.project / "Pipfile")  # pipenv is never asked about a broken one
         venv = locate_pipenv_venv(task.project, cache_dir=task.output_root,
                                   pipenv=task.pipenv or None)
-        PROBES.answers(task.main, venv.python)
+        PROBES.answers(task.main, venv.python, cache_dir=task.output_root)
     except AuditError:
         pass
 

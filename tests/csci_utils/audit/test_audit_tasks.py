@@ -306,9 +306,9 @@ def test_module_cli_without_a_pipfile_says_so_once_and_writes_nothing_partial(ma
     assert line == f"audit: error: no Pipfile in {tmp_path / 'proj'}: run the audit in a " \
                    "Pipenv project or pass --project-dir"
     written = [path.relative_to(out).as_posix() for path in out.rglob("*")] if out.exists() else []
-    # MAIN's inventory does not need a Pipfile and is complete; nothing else was written,
-    # and no temporary file is left anywhere.
-    assert all(name.startswith("ScanMain-") for name in written), written
+    # MAIN's inventory does not need a Pipfile and is complete (with its probe's answer);
+    # nothing else was written, and no temporary file is left anywhere.
+    assert all(name.startswith(("ScanMain-", "probe-")) for name in written), written
     assert not any("luigi-tmp" in name for name in written)
 
 

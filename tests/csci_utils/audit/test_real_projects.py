@@ -495,3 +495,21 @@ def test_egg_info_requirements_are_tree_edges(wheels, tmp_path):
     assert tree["undeclared_roots"] == []
     [node] = [n for n in tree["nodes"] if n["name"] == "redlock-py"]
     assert [(e["name"], e["installed"]) for e in node["dependencies"]] == [("redis", "4.0")]
+
+
+def test_stored_probe_answers_go_stale_with_an_install(wheels, main_python, tmp_path):
+    """A later process reuses a probe's answer from .audit only while nothing was installed."""
+    project = create_project(tmp_path / "proj", wheels)
+    command = [sys.executable, "-m", "csci_utils.audit", "ScanPipenv", "--project-dir",
+               str(project.dir)]
+    assert subprocess.run(command, capture_output=True, timeout=120).returncode == 0
+    audit = project.dir / ".audit"
+    assert len(list(audit.glob("probe-*.json"))) == 1
+    first = {path.name for path in audit.glob("ScanPipenv-*")}
+    assert subprocess.run(command, capture_output=True, timeout=120).returncode == 0
+    assert {path.name for path in audit.glob("ScanPipenv-*")} == first  # warm: reused
+    pip_install(project.python, wheels.home_only)
+    assert subprocess.run(command, capture_output=True, timeout=120).returncode == 0
+    [new] = {path.name for path in audit.glob("ScanPipenv-*")} - first
+    inventory = json.loads((audit / new / "pipenv.json").read_text())["inventory"]
+    assert HOME_ONLY in {d["name"] for d in inventory["distributions"]}
