@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from csci_utils.one_line import first_line
+
 from . import multistyle, transformer_net
 from .checkpoint import load_weights_strictly, make_checkpoint, save_checkpoint, sha256_of
 from .errors import NeuralStyleError
@@ -59,9 +61,8 @@ def read_onnx(onnx_path: Path):
         model = onnx.load(str(onnx_path))
         onnx.checker.check_model(model)
     except Exception as error:  # onnx raises DecodeError, ValidationError, OSError...
-        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise NeuralStyleError(
-            f"cannot read ONNX model {onnx_path}: {first_line}; pass a valid .onnx file") from None
+            f"cannot read ONNX model {onnx_path}: {first_line(error)}; pass a valid .onnx file") from None
     return model
 
 

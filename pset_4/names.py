@@ -12,6 +12,8 @@ import json
 import posixpath
 from typing import Iterable, Optional
 
+import luigi
+
 from .errors import PipelineError
 
 STYLIZED_SUFFIX = ".png"  # lossless, so options A and B can be compared byte for byte
@@ -37,6 +39,27 @@ def validate_name(name: str, kind: str) -> str:
             f"in the remote's {'images' if kind == 'image' else 'saved_models'} folder"
         )
     return name
+
+
+class NameParameter(luigi.Parameter):
+    """A file name in one of the remote's folders; validated by ``validate_name``."""
+
+    KIND = ""
+
+    def normalize(self, x):
+        return validate_name(x, self.KIND)
+
+
+class ImageNameParameter(NameParameter):
+    """A file name in ``<remote>/images``; separators and ``..`` are refused."""
+
+    KIND = "image"
+
+
+class ModelNameParameter(NameParameter):
+    """A file name in ``<remote>/saved_models``; separators and ``..`` are refused."""
+
+    KIND = "model"
 
 
 def style_key(style: Optional[int], content_scale: Optional[float] = None) -> str:

@@ -17,6 +17,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from csci_utils.one_line import last_line
+
 from .errors import AuditError
 from .models import Inventory
 
@@ -70,8 +72,8 @@ def _answer(process: subprocess.Popen, python: str, what: str) -> dict:
         process.communicate()
         raise AuditError(f"{python} did not answer the {what} in {PROBE_TIMEOUT_S} s") from None
     if process.returncode != 0:
-        last = (stderr.strip().splitlines() or ["no output"])[-1]
-        raise AuditError(f"{python} failed the {what} (exit {process.returncode}): {last}")
+        raise AuditError(f"{python} failed the {what} (exit {process.returncode}): "
+                         f"{last_line(stderr, 'no output')}")
     try:
         return json.loads(stdout)
     except ValueError:

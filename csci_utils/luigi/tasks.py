@@ -23,6 +23,7 @@ import luigi
 import luigi.format
 
 from .errors import TransferError
+from .failure import OneLineFailure
 from .progress import TaskProgress
 from .roots import FolderRoot, join_relative, parse_root, remote_target
 from .run_report import explain_task
@@ -119,7 +120,9 @@ class LocalFile(_RootedFile, luigi.ExternalTask):
         return _missing_message(self, "local")
 
 
-class _Transfer(_RootedFile, luigi.Task):
+class _Transfer(OneLineFailure, _RootedFile, luigi.Task):
+    EXPECTED_ERRORS = (TransferError,)
+
     # The ExternalTask class this copy starts from; None: the generic RemoteFile /
     # LocalFile. A subclass names its own (e.g. ContentImage) so the graph says
     # what the file is; it must share SHARED_RELATIVE_PATH.
@@ -134,12 +137,6 @@ class _Transfer(_RootedFile, luigi.Task):
         if self.SOURCE.SHARED_RELATIVE_PATH != self.SHARED_RELATIVE_PATH:
             raise TypeError(f"{type(self).__name__}.SOURCE must share its SHARED_RELATIVE_PATH")
         return self.SOURCE(name=self.name, **root)
-
-    def on_failure(self, exception: BaseException) -> str:
-        # The scheduler (and luigid's page) shows this instead of a traceback.
-        if isinstance(exception, TransferError):
-            return str(exception)
-        return super().on_failure(exception)
 
 
 class Download(_Transfer):
