@@ -66,3 +66,23 @@ def test_neural_style_converts_stylizes_and_saves_without_importing_luigi(tmp_pa
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert completed.stdout.strip().splitlines()[-1] == "[]"
     assert (tmp_path / "out.png").is_file() and (tmp_path / "cli.png").is_file()
+
+
+IMPORT_STATE_SCRIPT = """
+import logging, os, luigi.configuration
+before = os.register_at_fork
+hooks = []
+os.register_at_fork = lambda **kw: hooks.append(kw)
+import csci_utils.tasks.audit
+config = luigi.configuration.get_config()
+print(config.has_section("retcode"), logging.getLogger("luigi-interface").filters, hooks)
+"""
+
+
+def test_importing_the_audit_tasks_changes_no_global_state(tmp_path):
+    # From a folder without luigi.cfg: nothing may set [retcode] but the import itself.
+    completed = subprocess.run([sys.executable, "-c", IMPORT_STATE_SCRIPT], cwd=tmp_path,
+                               capture_output=True, text=True, timeout=120,
+                               env={**os.environ, "LUIGI_CONFIG_PATH": str(tmp_path / "none.cfg")})
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stdout.strip() == "False [] []"
