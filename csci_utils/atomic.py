@@ -16,8 +16,8 @@ from __future__ import annotations
 import os
 import random
 import shutil
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 TMP_MARKER = "-luigi-tmp-"
 # SystemRandom: processes forked by luigi's workers share the ``random`` state,
@@ -78,7 +78,9 @@ def atomic_path(path, tmp_path_for: Callable[[str], str] = suffix_preserving_tmp
     try:
         yield tmp_path
         if os.path.isdir(tmp_path) and os.path.isdir(path):
-            raise FileExistsError(f"{path} already exists and is a directory; remove it to rebuild it")
+            raise FileExistsError(
+                f"{path} already exists and is a directory; remove it to rebuild it"
+            )
         if os.path.isfile(tmp_path):
             with open(tmp_path, "rb") as written:
                 os.fsync(written.fileno())

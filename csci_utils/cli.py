@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Callable, Optional, Sequence
+from collections.abc import Callable, Sequence
 
 from .exit_codes import RETCODES, USAGE_ERROR
 
@@ -22,7 +22,7 @@ class OneLineErrorParser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(USAGE_ERROR, f"{self.prog}: error: {message} (see --help)\n")
 
-    def parse_or_exit_code(self, argv: Optional[Sequence[str]]):
+    def parse_or_exit_code(self, argv: Sequence[str] | None):
         """``(namespace, None)``, or ``(None, exit code)`` once argparse printed its line."""
         try:
             return self.parse_args(argv), None
@@ -47,7 +47,7 @@ def apply_default_retcodes(options: Sequence[str] = tuple(RETCODES)) -> None:
 
 
 def run_build(tasks: Sequence, *, prog: str, verbose: bool = False,
-              explain: Optional[Callable] = None, **build_options) -> int:
+              explain: Callable | None = None, **build_options) -> int:
     """``luigi.build(tasks, detailed_summary=True, ...)`` and its exit code.
 
     On failure prints ``PROG: error: <one line>`` on stderr; ``explain(result)``

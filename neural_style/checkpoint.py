@@ -63,7 +63,8 @@ def read_checkpoint(path, device: str = "cpu") -> dict:
         ) from None
     except Exception as error:  # a corrupt file can fail anywhere in the unpickler (KeyError...)
         raise NeuralStyleError(
-            f"cannot read model {path}: {first_line(error)}; pass a .pth checkpoint or an .onnx file"
+            f"cannot read model {path}: {first_line(error)}; pass a .pth checkpoint or an .onnx "
+            "file"
         ) from None
     if not isinstance(loaded, dict):
         raise NeuralStyleError(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import luigi
 import luigi.configuration
@@ -35,34 +35,68 @@ def build_parser() -> OneLineErrorParser:
         description="Stylize content images with saved models, as Luigi tasks. "
         "Images are read from <remote>/images, models from <remote>/saved_models.",
     )
-    parser.add_argument("-i", "--image", action="append", dest="images", metavar="IMAGE",
-                        help=f"content image name on the remote; repeatable (default: {SAMPLE_IMAGE})")
-    parser.add_argument("-m", "--model", action="append", dest="models", metavar="MODEL",
-                        help=f"saved model name on the remote; repeatable (default: {BUNDLED_MODEL})")
-    parser.add_argument("--style", action="append", dest="styles", type=int, metavar="K",
-                        help=f"style index of a multi-style model, 0-25; repeatable (default: {DEFAULT_STYLE})")
+    parser.add_argument(
+        "-i",
+        "--image",
+        action="append",
+        dest="images",
+        metavar="IMAGE",
+        help=f"content image name on the remote; repeatable (default: {SAMPLE_IMAGE})",
+    )
+    parser.add_argument(
+        "-m",
+        "--model",
+        action="append",
+        dest="models",
+        metavar="MODEL",
+        help=f"saved model name on the remote; repeatable (default: {BUNDLED_MODEL})",
+    )
+    parser.add_argument(
+        "--style",
+        action="append",
+        dest="styles",
+        type=int,
+        metavar="K",
+        help=f"style index of a multi-style model, 0-25; repeatable (default: {DEFAULT_STYLE})",
+    )
     parser.add_argument("--content-scale", type=float, metavar="F",
                         help="shrink content images by this factor before stylizing")
     parser.add_argument("--remote", default="", metavar="ROOT",
                         help="s3://bucket/prefix or a folder (default: luigi.cfg [pset_4] "
                         f"remote_root, now {defaults.remote_root})")
-    parser.add_argument("--local-root", default="", metavar="DIR",
-                        help=f"local cache of images and models (default: [pset_4] local_root, now {defaults.local_root})")
-    parser.add_argument("--output-dir", default="", metavar="DIR",
-                        help=f"where results go (default: [pset_4] output_dir, now {defaults.output_dir})")
+    parser.add_argument(
+        "--local-root",
+        default="",
+        metavar="DIR",
+        help=f"local cache of images and models (default: [pset_4] local_root, now "
+             f"{defaults.local_root})",
+    )
+    parser.add_argument(
+        "--output-dir",
+        default="",
+        metavar="DIR",
+        help=f"where results go (default: [pset_4] output_dir, now {defaults.output_dir})",
+    )
     parser.add_argument("--option", choices=("A", "B"), default="B",
                         help="B: stylize in-process, model loaded once (default); "
                         "A: one `python -m neural_style eval` process per image")
-    parser.add_argument("--workers", type=int, default=1, metavar="N", help="Luigi worker processes (default 1)")
+    parser.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="Luigi worker processes (default 1)"
+    )
     scheduler = parser.add_mutually_exclusive_group()
     scheduler.add_argument("--local-scheduler", action="store_true",
                            help="schedule in this process (the default, unless luigi.cfg "
                            "[core] default_scheduler_url names a luigid)")
     scheduler.add_argument("--scheduler-url", metavar="URL", help="use a central luigid, e.g. http://127.0.0.1:8082")
     seeding = parser.add_mutually_exclusive_group()
-    seeding.add_argument("--seed", dest="seed", action="store_true", default=None,
-                         help=f"first upload {SAMPLE_IMAGE} and {BUNDLED_MODEL} to the remote if it lacks them "
-                         "(default: only for a local-folder remote)")
+    seeding.add_argument(
+        "--seed",
+        dest="seed",
+        action="store_true",
+        default=None,
+        help=f"first upload {SAMPLE_IMAGE} and {BUNDLED_MODEL} to the remote if it lacks them "
+        "(default: only for a local-folder remote)",
+    )
     seeding.add_argument("--no-seed", dest="seed", action="store_false")
     parser.add_argument("--contact-sheet", action="store_true",
                         help="also make one PNG grid per image of the content and all its results")
@@ -70,7 +104,7 @@ def build_parser() -> OneLineErrorParser:
     return parser
 
 
-def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.images = args.images or [SAMPLE_IMAGE]
@@ -116,10 +150,13 @@ def _keep_luigi_from_configuring_logging() -> None:
 
 
 def _scheduling(args) -> dict:
-    """--scheduler-url, else --local-scheduler, else luigi.cfg [core] default_scheduler_url, else local."""
+    """--scheduler-url, else --local-scheduler, else luigi.cfg [core] default_scheduler_url,
+    else local."""
     if args.scheduler_url:
         return {"scheduler_url": args.scheduler_url, "local_scheduler": False}
-    if not args.local_scheduler and luigi.configuration.get_config().get("core", "default_scheduler_url", ""):
+    if not args.local_scheduler and luigi.configuration.get_config().get(
+        "core", "default_scheduler_url", ""
+    ):
         return {"local_scheduler": False}  # luigi reads the URL from its config
     return {"local_scheduler": True}
 
@@ -147,7 +184,7 @@ def _preload_models(args, roots: dict) -> int:
     return code
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     from .tasks.data import SeedStore
     from .tasks.stylize import ContactSheet, StylizeAll
 
@@ -170,7 +207,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if code:
                 return code
         stylized = StylizeAll(images=args.images, **batch)
-        sheets = [ContactSheet(image=image, **batch) for image in args.images] if args.contact_sheet else []
+        sheets = (
+            [ContactSheet(image=image, **batch) for image in args.images]
+            if args.contact_sheet
+            else []
+        )
         code = _build([stylized, *sheets], args)
     except Exception as error:  # noqa: BLE001 - the CLI's one place that turns errors into a line
         if args.verbose:

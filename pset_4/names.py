@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-from typing import Iterable, Optional
+from collections.abc import Iterable
 
 import luigi
 
@@ -62,7 +62,7 @@ class ModelNameParameter(NameParameter):
     KIND = "model"
 
 
-def style_key(style: Optional[int], content_scale: Optional[float] = None) -> str:
+def style_key(style: int | None, content_scale: float | None = None) -> str:
     """The readable part of an output name that says how the model was applied."""
     key = "style-default" if style is None else f"style-{style}"
     if content_scale is not None:
@@ -71,7 +71,7 @@ def style_key(style: Optional[int], content_scale: Optional[float] = None) -> st
 
 
 def stylized_relative_path(
-    image: str, model: str, style: Optional[int], content_scale: Optional[float] = None
+    image: str, model: str, style: int | None, content_scale: float | None = None
 ) -> str:
     """``<image>/<model>--style-<K>.png``: every parameter that changes the pixels
     is in the path, so changing one of them makes a new output (and a new run)."""
@@ -83,8 +83,8 @@ def stylized_relative_path(
 def contact_sheet_relative_path(
     image: str,
     models: Iterable[str],
-    styles: Iterable[Optional[int]],
-    content_scale: Optional[float] = None,
+    styles: Iterable[int | None],
+    content_scale: float | None = None,
 ) -> str:
     """``<image>/contact-sheet--<N>-results--<hash>.png``.
 

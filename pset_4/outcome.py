@@ -22,7 +22,8 @@ def failure_reason(result) -> str:
     missing = sorted(_summary_dict(result.worker)["still_pending_ext"], key=str)
     if missing:
         described = "; ".join(
-            describe_missing(getattr(task, "relative_path", ""), task.output().path) for task in missing
+            describe_missing(getattr(task, "relative_path", ""), task.output().path)
+            for task in missing
         )
         return f"missing on the remote: {described}; upload it, or check the names and --remote"
     return failure_line(result)

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import gc
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
 from csci_utils.cli import OneLineErrorParser, run_build
 from csci_utils.exit_codes import USAGE_ERROR
@@ -30,7 +30,9 @@ def build_parser() -> OneLineErrorParser:
     parser.add_argument("task", nargs="?", default="AuditAll", choices=TASKS,
                         help="what to produce (default: AuditAll, every output)")
     parser.add_argument("--project-dir", default=".", help="the Pipenv project (default: .)")
-    parser.add_argument("--audit-dir", default="", help="where outputs go (default: PROJECT/.audit)")
+    parser.add_argument(
+        "--audit-dir", default="", help="where outputs go (default: PROJECT/.audit)"
+    )
     parser.add_argument("--main-python", default="", help="the MAIN interpreter (default: the "
                         "base Python behind the current environment)")
     parser.add_argument("--pipenv", default="", help="the pipenv command (default: on PATH)")
@@ -45,7 +47,7 @@ def build_parser() -> OneLineErrorParser:
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args, code = build_parser().parse_or_exit_code(argv)
     if args is None:
         return code

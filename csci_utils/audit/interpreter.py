@@ -1,4 +1,5 @@
-"""Inspect an interpreter from the outside: which Python is MAIN, what it holds, and a cheap fingerprint.
+"""Inspect an interpreter from the outside: which Python is MAIN, what it holds, and a cheap
+fingerprint.
 
 Everything runs the interpreter in a subprocess, without ``-I``: isolated mode
 would hide the user site and PYTHONPATH, the very places where "it works at
@@ -59,7 +60,9 @@ def _start(python: str, *arguments: str) -> subprocess.Popen:
         process = subprocess.Popen([python, "-c", PROBE_SOURCE, *arguments], stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
     except OSError as error:
-        raise AuditError(f"cannot run {python}: {error.strerror}; pass a working interpreter") from None
+        raise AuditError(
+            f"cannot run {python}: {error.strerror}; pass a working interpreter"
+        ) from None
     stop_at_exit(process)
     return process
 
@@ -120,7 +123,7 @@ class Started:
     answer: dict | None = None
 
     @classmethod
-    def now(cls, process: subprocess.Popen, python: str, what: str) -> "Started":
+    def now(cls, process: subprocess.Popen, python: str, what: str) -> Started:
         key = _shape_key(python)
         return cls(process, python, what, environment_state(python) if key in _shapes else None)
 

@@ -32,7 +32,11 @@ def exit_code(result: LuigiRunResult, requested=()) -> int:
     NOT_RUN with every requested output present means other workers (a shared
     batch on luigid) ran the tasks this process was not granted: that is success.
     """
-    if result.status == LuigiStatusCode.NOT_RUN and requested and all(t.complete() for t in requested):
+    if (
+        result.status == LuigiStatusCode.NOT_RUN
+        and requested
+        and all(t.complete() for t in requested)
+    ):
         return 0
     return EXIT_CODES.get(result.status, UNEXPECTED_EXIT)
 
@@ -88,7 +92,7 @@ def explain_failures(result: LuigiRunResult) -> list[str]:
 
 
 def failure_line(result: LuigiRunResult) -> str:
-    """The one line a command line prints for a failed run: the first explanation, else the status."""
+    """The line a command line prints for a failed run: the first explanation, else the status."""
     explanations = explain_failures(result)
     if explanations:
         return explanations[0]

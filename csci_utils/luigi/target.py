@@ -23,13 +23,19 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from luigi.local_target import LocalTarget, atomic_file
 
-from csci_utils.atomic import (TMP_MARKER, atomic_path, remove_quietly, split_suffixes,
-                               suffix_preserving_tmp_path, unique_marker)
+from csci_utils.atomic import (
+    TMP_MARKER,
+    atomic_path,
+    remove_quietly,
+    split_suffixes,
+    suffix_preserving_tmp_path,
+    unique_marker,
+)
 
 __all__ = ["TMP_MARKER", "BaseAtomicProviderLocalTarget", "CleaningAtomicFile",
            "SuffixPreservingLocalTarget", "luigi_style_tmp_path", "split_suffixes",

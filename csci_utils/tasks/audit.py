@@ -25,16 +25,31 @@ from pathlib import Path
 
 import luigi
 
-from csci_utils.audit import (AuditError, base_python, ci_plan, diagnose, environment_fingerprint,
-                              inspect_interpreter, locate, locate_pipenv_venv, read_lock,
-                              read_pipfile, render_ci, render_diagnosis, render_pins,
-                              render_tree_mermaid, render_tree_text, scan_imports, venv_tree)
+from csci_utils.audit import (
+    AuditError,
+    base_python,
+    ci_plan,
+    diagnose,
+    environment_fingerprint,
+    head_start,
+    inspect_interpreter,
+    locate,
+    locate_pipenv_venv,
+    read_lock,
+    read_pipfile,
+    render_ci,
+    render_diagnosis,
+    render_pins,
+    render_tree_mermaid,
+    render_tree_text,
+    scan_imports,
+    venv_tree,
+)
 from csci_utils.audit.env_file import secret_names
-from csci_utils.audit import head_start
 from csci_utils.audit.imports import project_python_file_names
 from csci_utils.audit.interpreter import resolve_python, start_fingerprints
-from csci_utils.audit.pipfile import check_pipfile
 from csci_utils.audit.models import WILL_BREAK_ON_CI, Inventory, PipenvProject, to_json
+from csci_utils.audit.pipfile import check_pipfile
 from csci_utils.audit.render_ci import CI_KINDS, PINS_FILE, prepare_template
 from csci_utils.audit.validate import prepare_conflict_checks
 from csci_utils.cli import apply_default_retcodes

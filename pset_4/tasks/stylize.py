@@ -16,16 +16,19 @@ import luigi
 from luigi.contrib.external_program import ExternalProgramRunError, ExternalProgramTask
 from luigi.format import Nop
 
-from csci_utils.luigi.target import SuffixPreservingLocalTarget
-
 from csci_utils.luigi.failure import OneLineFailure
+from csci_utils.luigi.target import SuffixPreservingLocalTarget
 
 from ..config import RootSettings, SettingParameter
 from ..contact_sheet import make_contact_sheet
 from ..errors import PipelineError
 from ..model_cache import cached_model
-from ..names import (ImageNameParameter, ModelNameParameter, contact_sheet_relative_path,
-                     stylized_relative_path)
+from ..names import (
+    ImageNameParameter,
+    ModelNameParameter,
+    contact_sheet_relative_path,
+    stylized_relative_path,
+)
 from .data import DownloadImage, DownloadModel
 
 # Task families are "pset_4.DownloadImage" etc.: Luigi looks tasks up by family
@@ -52,8 +55,12 @@ class _StylizedImage(OneLineFailure, _Settings, luigi.Task):
 
     image = ImageNameParameter()
     model = ModelNameParameter()
-    style = luigi.OptionalIntParameter(default=None, description="style index for multi-style models")
-    content_scale = luigi.OptionalFloatParameter(default=None, description="shrink the content image by this factor first")
+    style = luigi.OptionalIntParameter(
+        default=None, description="style index for multi-style models"
+    )
+    content_scale = luigi.OptionalFloatParameter(
+        default=None, description="shrink the content image by this factor first"
+    )
 
     def requires(self):
         roots = self._roots()
@@ -133,7 +140,9 @@ class StylizeProgram(_StylizedImage, ExternalProgramTask):
                 lines = (error.err or "").strip().splitlines()
                 # The child's own one line, without its "neural_style: error: " prefix.
                 reason = lines[-1].split(" error: ", 1)[-1] if lines else "it exited non-zero"
-                raise PipelineError(f"neural_style eval failed on {self._describe()}: {reason}") from None
+                raise PipelineError(
+                    f"neural_style eval failed on {self._describe()}: {reason}"
+                ) from None
         self._report(f"done, {size}", 100)
 
 
@@ -151,7 +160,9 @@ class _Batch(_Settings):
     """Parameters and the task grid shared by StylizeAll and ContactSheet."""
 
     models = luigi.ListParameter()
-    styles = luigi.ListParameter(default=[None], description="style indices; [null] for the model's default")
+    styles = luigi.ListParameter(
+        default=[None], description="style indices; [null] for the model's default"
+    )
     option = luigi.ChoiceParameter(choices=OPTIONS, default="B")
     content_scale = luigi.OptionalFloatParameter(default=None)
 
@@ -159,8 +170,13 @@ class _Batch(_Settings):
         task_class = TASK_FOR_OPTION[self.option]
         return [
             task_class(
-                image=image, model=model, style=style, content_scale=self.content_scale,
-                remote_root=self.remote_root, local_root=self.local_root, output_dir=self.output_dir,
+                image=image,
+                model=model,
+                style=style,
+                content_scale=self.content_scale,
+                remote_root=self.remote_root,
+                local_root=self.local_root,
+                output_dir=self.output_dir,
             )
             for model in self.models
             for style in self.styles
@@ -188,7 +204,9 @@ class ContactSheet(_Batch, luigi.Task):
         }
 
     def output(self):
-        relative = contact_sheet_relative_path(self.image, self.models, self.styles, self.content_scale)
+        relative = contact_sheet_relative_path(
+            self.image, self.models, self.styles, self.content_scale
+        )
         return SuffixPreservingLocalTarget(os.path.join(self.output_dir, relative), format=Nop)
 
     def run(self):
