@@ -173,7 +173,8 @@ def main() -> int:
         return f"{ratio:.2f}x (goal <= {goal}x: {'met' if ratio <= goal else 'NOT met'})"
 
     print(f"project {project}: cold python -m csci_utils.audit "
-          f"{verdict(cold / reference, COLD_GOAL)}; cold luigi CLI {verdict(via_luigi / reference, COLD_GOAL)}"
+          f"{verdict(cold / reference, COLD_GOAL)}; "
+          f"cold luigi CLI {verdict(via_luigi / reference, COLD_GOAL)}"
           f"; warm {verdict(warm / reference, WARM_GOAL)}")
     return 0
 

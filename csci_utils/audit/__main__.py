@@ -19,28 +19,24 @@ import sys
 if sys.path and sys.path[0] in ("", os.getcwd()):
     del sys.path[0]
 
-import argparse  # noqa: E402 - after the working directory left sys.path, on purpose
-import gc  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Optional, Sequence  # noqa: E402
+import gc  # noqa: E402 - after the working directory left sys.path, on purpose
+from collections.abc import Sequence  # noqa: E402
 
-USAGE_ERROR = 2
+from csci_utils.cli import OneLineErrorParser, run_build  # noqa: E402
+from csci_utils.exit_codes import USAGE_ERROR  # noqa: E402
+
 PROG = "python -m csci_utils.audit"
 TASKS = ("AuditAll", "Diagnose", "ScanMain", "ScanPipenv", "LocatePaths", "BuildTree",
          "RenderTravis", "UpdateCIFile")
 
 
-class _OneLineErrorParser(argparse.ArgumentParser):
-    def error(self, message):
-        self.exit(USAGE_ERROR, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _OneLineErrorParser(prog=PROG, description=__doc__.splitlines()[0])
+def build_parser() -> OneLineErrorParser:
+    parser = OneLineErrorParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("task", nargs="?", default="AuditAll", choices=TASKS,
                         help="what to produce (default: AuditAll, every output)")
     parser.add_argument("--project-dir", default=".", help="the Pipenv project (default: .)")
-    parser.add_argument("--audit-dir", default="", help="where outputs go (default: PROJECT/.audit)")
+    parser.add_argument("--audit-dir", default="",
+                        help="where outputs go (default: PROJECT/.audit)")
     parser.add_argument("--main-python", default="", help="the MAIN interpreter (default: the "
                         "base Python behind the current environment)")
     parser.add_argument("--pipenv", default="", help="the pipenv command (default: on PATH)")
@@ -55,16 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exit_:
-        return exit_.code if isinstance(exit_.code, int) else USAGE_ERROR
+def main(argv: Sequence[str] | None = None) -> int:
+    args, code = build_parser().parse_or_exit_code(argv)
+    if args is None:
+        return code
     # Imported here, after the arguments: a usage error answers without loading luigi.
-    import luigi
-
-    from csci_utils.luigi.run_report import exit_code, explain_failures
     from csci_utils.tasks import audit as tasks
+
+    tasks.quiet_audit_errors()
 
     task_class = getattr(tasks, args.task)
     given = {"project_dir": args.project_dir, "audit_dir": args.audit_dir,
@@ -78,13 +72,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return USAGE_ERROR
     task = task_class(**{name: value for name, value in given.items()
                          if name in accepted and value is not None})
-    result = luigi.build([task], local_scheduler=True, detailed_summary=True,
-                         workers=args.workers, log_level="INFO" if args.verbose else "CRITICAL")
-    code = exit_code(result, [task])
-    if code and not tasks.reported_errors:
-        reasons = explain_failures(result)
-        print(f"audit: error: {reasons[0] if reasons else result.status.name}", file=sys.stderr)
-    return code
+    return run_build([task], prog="audit", verbose=args.verbose, local_scheduler=True,
+                     workers=args.workers, log_level="INFO" if args.verbose else "CRITICAL")
 
 
 def run() -> None:

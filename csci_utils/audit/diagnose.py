@@ -6,10 +6,22 @@ import os
 import re
 import shlex
 
-from .models import (DECLARED_NOT_INSTALLED, INSTALLED_NOT_LOCKED, OPTIONAL_MAIN_ONLY,
-                     UNRESOLVED_IMPORT, Distribution, VERSION_DRIFT, WILL_BREAK_ON_CI, Diagnosis, Finding,
-                     ImportSite, Inventory, PipenvProject, is_inside)
 from .guards import TYPE_ONLY, verdict
+from .models import (
+    DECLARED_NOT_INSTALLED,
+    INSTALLED_NOT_LOCKED,
+    OPTIONAL_MAIN_ONLY,
+    UNRESOLVED_IMPORT,
+    VERSION_DRIFT,
+    WILL_BREAK_ON_CI,
+    Diagnosis,
+    Distribution,
+    Finding,
+    ImportSite,
+    Inventory,
+    PipenvProject,
+    is_inside,
+)
 from .pipfile import canonical_name, entry_marker
 from .tree import BOOTSTRAP_DISTRIBUTIONS
 

@@ -1,4 +1,5 @@
-"""Inspect an interpreter from the outside: which Python is MAIN, what it holds, and a cheap fingerprint.
+"""Inspect an interpreter from the outside: which Python is MAIN, what it holds, and a cheap
+fingerprint.
 
 Everything runs the interpreter in a subprocess, without ``-I``: isolated mode
 would hide the user site and PYTHONPATH, the very places where "it works at
@@ -15,6 +16,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from csci_utils.one_line import last_line
 
 from .errors import AuditError
 from .models import Inventory
@@ -84,8 +87,8 @@ def _answer(process: subprocess.Popen, python: str) -> dict:
         raise AuditError(f"{python} did not answer the inventory probe in "
                          f"{PROBE_TIMEOUT_S} s") from None
     if process.returncode != 0:
-        last = (stderr.strip().splitlines() or ["no output"])[-1]
-        raise AuditError(f"{python} failed the inventory probe (exit {process.returncode}): {last}")
+        raise AuditError(f"{python} failed the inventory probe (exit {process.returncode}): "
+                         f"{last_line(stderr, 'no output')}")
     try:
         return json.loads(stdout)
     except ValueError:

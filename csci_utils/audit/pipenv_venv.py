@@ -9,7 +9,8 @@ pipenv takes a second or two to start, so:
   ``pipenv --venv``);
 * in the cases not redone (a ``.venv`` file, PIPENV_CUSTOM_VENV_NAME,
   PIPENV_PYTHON, Windows/macOS file systems), or with no venv there, pipenv is
-  asked, and the answer is remembered on disk next to the audit outputs, under a key made of everything that
+  asked, and the answer is remembered on disk next to the audit outputs, under a
+  key made of everything that
   steers pipenv's choice (project, the PIPENV_*/WORKON_HOME variables, an
   in-project ``.venv``). A remembered venv is used only while its interpreter
   still exists.
@@ -28,9 +29,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .pipfile import peek_toml, tomllib
-
 from .errors import AuditError
+from .pipfile import peek_toml, tomllib
 
 PIPENV_TIMEOUT_S = 120
 STEERING_ENV_PREFIXES = ("PIPENV_", "WORKON_HOME", "XDG_DATA_HOME", "HOME")
@@ -188,8 +188,15 @@ def _mtime(path: Path) -> int | None:
 def _cache_key(project_dir: Path, command: list[str]) -> str:
     steering = {k: v for k, v in os.environ.items() if k.startswith(STEERING_ENV_PREFIXES)}
     in_project = project_dir / ".venv"
-    payload = json.dumps([str(project_dir), command, sorted(steering.items()),
-                          in_project.exists(), str(in_project.resolve()) if in_project.exists() else None])
+    payload = json.dumps(
+        [
+            str(project_dir),
+            command,
+            sorted(steering.items()),
+            in_project.exists(),
+            str(in_project.resolve()) if in_project.exists() else None,
+        ]
+    )
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

@@ -16,14 +16,16 @@ import json
 import os
 import re
 import sys
-from urllib.parse import urlparse
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
+
+from csci_utils.one_line import first_line
 
 from .errors import AuditError
 from .models import Lock, LockedPackage, Pipfile
@@ -255,7 +257,7 @@ def check_entry(path: Path, category: str, key: str, spec: Any) -> None:
             Marker(marker)
         except InvalidMarker as error:
             raise AuditError(f"malformed Pipfile entry {where}: bad marker {marker!r} "
-                             f"({str(error).splitlines()[0]})") from None
+                             f"({first_line(error)})") from None
 
 
 def read_pipfile(path: str | Path, compute_hash: bool = True) -> Pipfile:
@@ -313,7 +315,8 @@ def resolve_path_entries(pipfile: Pipfile, inventory, project_dir: Path) -> Pipf
 
 
 def read_lock(path: str | Path, pipfile: Pipfile) -> Lock | None:
-    """Parse Pipfile.lock if it exists: pins, markers, hashes, and whether it matches the Pipfile."""
+    """Parse Pipfile.lock if it exists: pins, markers, hashes, and whether it matches the
+    Pipfile."""
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

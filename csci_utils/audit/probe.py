@@ -73,7 +73,7 @@ def list_dir(directory):
 
 
 def importable_modules(directory, entries):
-    """{module name: [kind, file name]} for the top-level modules one sys.path directory provides."""
+    """{module name: [kind, file name]}: the top-level modules one sys.path directory provides."""
     found = {}
     for entry_name, is_dir in entries:
         name = module_name_of(entry_name, is_dir)
@@ -95,7 +95,7 @@ def importable_modules(directory, entries):
     return found
 
 
-class FolderDistribution(object):
+class FolderDistribution:
     """A ``*.dist-info`` / ``*.egg-info`` folder (or a single-file ``*.egg-info``)."""
 
     def __init__(self, path, is_dir):
@@ -116,7 +116,7 @@ class FolderDistribution(object):
             return None
 
 
-class ZippedDistribution(object):
+class ZippedDistribution:
     """An importlib.metadata distribution inside a zip file on sys.path."""
 
     def __init__(self, dist):
@@ -281,8 +281,8 @@ def egg_info_requires(text):
             continue
         if line.startswith("[") and line.endswith("]"):
             extra, _, condition = line[1:-1].partition(":")
-            parts = (["extra == %r" % extra] if extra else []) + (
-                ["(%s)" % condition] if condition else [])
+            parts = ([f"extra == {extra!r}"] if extra else []) + (
+                [f"({condition})"] if condition else [])
             marker = " and ".join(parts) or None
             continue
         requires.append(line + ("; " + marker if marker else ""))
@@ -363,8 +363,8 @@ def marker_environment():
         "implementation_name": sys.implementation.name,
         "platform_python_implementation": {"cpython": "CPython", "pypy": "PyPy"}.get(
             sys.implementation.name, sys.implementation.name),
-        "python_version": "%d.%d" % sys.version_info[:2],
-        "python_full_version": "%d.%d.%d" % sys.version_info[:3],
+        "python_version": "{}.{}".format(*sys.version_info[:2]),
+        "python_full_version": "{}.{}.{}".format(*sys.version_info[:3]),
     }
 
 
@@ -400,7 +400,8 @@ def inventory():
         "stdlib_modules": stdlib_module_names(),
         "marker_environment": marker_environment(),
         "distributions": found_distributions,
-        "modules": {entry: importable_modules(entry, entries) for entry, entries in listings.items()},
+        "modules": {entry: importable_modules(entry, entries)
+                    for entry, entries in listings.items()},
     })
     return found
 

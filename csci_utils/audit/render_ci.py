@@ -126,7 +126,7 @@ def render_pins(venv: Inventory, declared=()) -> str:
     """
     lines = [f"# The versions installed in the Pipenv venv (Python {venv.version}), so that CI",
              "# installs exactly what works at home. Rendered by RenderTravis.", ""]
-    for name, dist in pinned_distributions(venv, declared).items():
+    for dist in pinned_distributions(venv, declared).values():
         origin = dist.direct_url or {}
         if dist.editable or "dir_info" in origin or "vcs_info" in origin:
             lines.append(f"# {dist.display_name} {dist.version}: installed from "

@@ -11,22 +11,27 @@ from pathlib import Path
 import pytest
 import yaml
 
+from csci_utils.audit.env_file import secret_names
 from csci_utils.audit.errors import AuditError
 from csci_utils.audit.imports import scan_imports
-from csci_utils.audit.interpreter import inspect_interpreter
-from csci_utils.audit.locate import locate
-from csci_utils.audit.pipenv_venv import locate_pipenv_venv
+from csci_utils.audit.interpreter import environment_fingerprint, inspect_interpreter
+from csci_utils.audit.locate import find_shadowing, locate
+from csci_utils.audit.models import Edge, TreeNode
+from csci_utils.audit.pipenv_venv import locate_pipenv_venv, venv_by_pipenvs_rule
 from csci_utils.audit.pipfile import read_lock, read_pipfile
 from csci_utils.audit.render_ci import ci_plan, render_ci, render_pins
-from csci_utils.audit.env_file import secret_names
-from csci_utils.audit.interpreter import environment_fingerprint
-from csci_utils.audit.locate import find_shadowing
-from csci_utils.audit.pipenv_venv import venv_by_pipenvs_rule
-from csci_utils.audit.models import Edge, TreeNode
 from csci_utils.audit.validate import find_conflicts, find_cycles
 
-from .conftest import (HOME_ONLY, NEEDED, SECRET_VALUE, SHARED, dedent, make_venv, pip_install,
-                       pipenv_oracle_hash)
+from .conftest import (
+    HOME_ONLY,
+    NEEDED,
+    SECRET_VALUE,
+    SHARED,
+    dedent,
+    make_venv,
+    pip_install,
+    pipenv_oracle_hash,
+)
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -13,10 +13,16 @@ import pytest
 import yaml
 from luigi.execution_summary import LuigiStatusCode
 
-from csci_utils.tasks.audit import (AuditTask, BuildTree, Diagnose, LocatePaths, RenderTravis,
-                                    UpdateCIFile)
+from csci_utils.tasks.audit import (
+    AuditTask,
+    BuildTree,
+    Diagnose,
+    LocatePaths,
+    RenderTravis,
+    UpdateCIFile,
+)
 
-from .conftest import (HOME_ONLY, NEEDED, SECRET_VALUE, SHARED, create_project, pip_install)
+from .conftest import HOME_ONLY, NEEDED, SECRET_VALUE, SHARED, create_project, pip_install
 
 REPO = Path(__file__).resolve().parents[3]
 LUIGI = str(Path(sys.executable).parent / "luigi")
@@ -260,7 +266,8 @@ def test_module_cli_runs_every_task_cold_then_does_no_work(project, main_python,
     first = run_module_cli("--project-dir", str(project.dir), "--main-python", str(main_python),
                            "--audit-dir", str(out))
     assert first.returncode == 0, first.stderr[-2000:]
-    assert "WILL BREAK ON CI (1):" in first.stdout and HOME_ONLY in first.stdout  # Diagnose's summary
+    # Diagnose's summary:
+    assert "WILL BREAK ON CI (1):" in first.stdout and HOME_ONLY in first.stdout
     folders = sorted(path.name for path in out.iterdir() if path.is_dir())
     assert [name.split("-")[0] for name in folders] == [
         "BuildTree", "Diagnose", "LocatePaths", "RenderTravis", "ScanMain", "ScanPipenv"]

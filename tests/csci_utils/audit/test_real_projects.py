@@ -18,8 +18,7 @@ from luigi.execution_summary import LuigiStatusCode
 
 from csci_utils.tasks.audit import Diagnose, ScanPipenv
 
-from .conftest import (HOME_ONLY, SHARED, build_wheel, create_project, dedent, make_venv,
-                       pip_install)
+from .conftest import HOME_ONLY, build_wheel, create_project, dedent, make_venv, pip_install
 
 PYENV = Path("/root/.pyenv/versions")
 LUIGI = str(Path(sys.executable).parent / "luigi")
