@@ -42,9 +42,10 @@ class Distribution:
     installer: str | None
     top_level: tuple[str, ...]
     requires: tuple[str, ...] = ()
+    egg_link: str | None = None  # `setup.py develop`: the .egg-link file that installs it
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Distribution":
+    def from_dict(cls, data: dict) -> Distribution:
         return cls(**{**data, "top_level": tuple(data["top_level"]),
                       "requires": tuple(data.get("requires", ()))})
 
@@ -65,12 +66,14 @@ class Inventory:
     user_site_enabled: bool
     stdlib_modules: tuple[str, ...]
     distributions: tuple[Distribution, ...]
-    # sys.path directory -> {top-level module name -> [package|module|extension|namespace, file name]}
+    # sys.path directory ->
+    #     {top-level module name -> [package|module|extension|namespace, file name]}
     modules: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     sys_version: str = ""  # the whole sys.version: build date and compiler too
+    marker_environment: dict = field(default_factory=dict)  # PEP 508 variables (os_name...)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Inventory":
+    def from_dict(cls, data: dict) -> Inventory:
         return cls(**{
             **data,
             "sys_path": tuple(data["sys_path"]),
@@ -103,7 +106,8 @@ class Inventory:
         not have them; those are left out here.
         """
         return {name: dist for name, dist in self.active().items()
-                if dist.location and is_inside(dist.location, self.prefix)}
+                if (dist.location and is_inside(dist.location, self.prefix))
+                or (dist.egg_link and is_inside(dist.egg_link, self.prefix))}
 
     def is_stdlib_dir(self, entry: str) -> bool:
         """The standard library's own folders (lib/pythonX.Y, lib-dynload, the zip)."""
@@ -136,7 +140,7 @@ class LockedPackage:
     extra: dict  # everything else pipenv recorded (path, editable, index, ...)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "LockedPackage":
+    def from_dict(cls, data: dict) -> LockedPackage:
         return cls(**{**data, "hashes": tuple(data["hashes"])})
 
 
@@ -148,10 +152,12 @@ class Pipfile:
     requires: dict[str, str]
     scripts: dict[str, str]
     sources: tuple[dict, ...]
-    hash: str | None  # sha256 the way pipenv computes it (Pipfile.lock records it); None: not computed
+    hash: (
+        str | None
+    )  # sha256 the way pipenv computes it (Pipfile.lock records it); None: not computed
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Pipfile":
+    def from_dict(cls, data: dict) -> Pipfile:
         return cls(**{**data, "sources": tuple(data["sources"])})
 
     def declared(self) -> dict[str, tuple[str, ...]]:
@@ -172,7 +178,7 @@ class Lock:
     categories: dict[str, dict[str, LockedPackage]]
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Lock":
+    def from_dict(cls, data: dict) -> Lock:
         return cls(**{**data, "categories": {
             category: {name: LockedPackage.from_dict(pin) for name, pin in pins.items()}
             for category, pins in data["categories"].items()}})
@@ -193,7 +199,7 @@ class PipenvProject:
     lock: Lock | None
 
     @classmethod
-    def from_dict(cls, data: dict) -> "PipenvProject":
+    def from_dict(cls, data: dict) -> PipenvProject:
         return cls(**{**data,
                       "inventory": Inventory.from_dict(data["inventory"]),
                       "pipfile": Pipfile.from_dict(data["pipfile"]),
@@ -229,7 +235,7 @@ class Locations:
     shadowing: tuple[Shadowing, ...]
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Locations":
+    def from_dict(cls, data: dict) -> Locations:
         return cls(placements=tuple(Placement(**{**p, "main_paths": tuple(p["main_paths"]),
                                                  "venv_paths": tuple(p["venv_paths"])})
                                     for p in data["placements"]),
@@ -257,7 +263,7 @@ class TreeNode:
     declared_in: tuple[str, ...]  # Pipfile categories declaring it; empty when transitive
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TreeNode":
+    def from_dict(cls, data: dict) -> TreeNode:
         return cls(**{**data, "dependencies": tuple(Edge(**e) for e in data["dependencies"]),
                       "declared_in": tuple(data["declared_in"])})
 
@@ -281,7 +287,7 @@ class DependencyTree:
     cycles: tuple[tuple[str, ...], ...]
 
     @classmethod
-    def from_dict(cls, data: dict) -> "DependencyTree":
+    def from_dict(cls, data: dict) -> DependencyTree:
         return cls(nodes=tuple(TreeNode.from_dict(n) for n in data["nodes"]),
                    roots=tuple(data["roots"]), declared_roots=tuple(data["declared_roots"]),
                    undeclared_roots=tuple(data["undeclared_roots"]), summary=data["summary"],
@@ -295,6 +301,8 @@ class ImportSite:
     file: str  # relative to the project directory
     line: int
     optional: bool  # inside ``try: ... except ImportError``
+    dotted: str = ""  # the longest module path it may name (``a.b.c``)
+    guards: tuple = ()  # (condition source, holds) of each enclosing ``if``
 
 
 @dataclass(frozen=True)
@@ -317,7 +325,7 @@ class Diagnosis:
     notes: tuple[str, ...]
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Diagnosis":
+    def from_dict(cls, data: dict) -> Diagnosis:
         return cls(project_dir=data["project_dir"],
                    findings=tuple(Finding(**{**f, "where": tuple(f["where"])})
                                   for f in data["findings"]),

@@ -17,12 +17,17 @@ from luigi.contrib.external_program import ExternalProgramRunError, ExternalProg
 
 from csci_utils.luigi import Published, TransferError, download
 
-from .. import config
+from ..config import SECTION, SettingParameter
 from ..contact_sheet import make_contact_sheet
 from ..errors import PipelineError
 from ..model_cache import cached_model
-from ..names import contact_sheet_relative_path, stylized_relative_path, validate_name
-from .data import STYLIZED, ContentImage, DownloadImage, DownloadModel, SavedModel, resolved_roots
+from ..names import (
+    ImageNameParameter,
+    ModelNameParameter,
+    contact_sheet_relative_path,
+    stylized_relative_path,
+)
+from .data import STYLIZED, ContentImage, DownloadImage, DownloadModel, SavedModel
 
 # Task families are "pset_4.DownloadImage" etc.: Luigi looks tasks up by family
 # (dynamic dependencies, luigid, the `luigi` CLI), and a bare "UploadImage"
@@ -34,39 +39,27 @@ logger = logging.getLogger("pset_4")
 OPTIONS = ("A", "B")
 
 
-class ImageNameParameter(luigi.Parameter):
-    """A file name in ``<remote>/images``; separators and ``..`` are refused."""
-
-    def normalize(self, value):
-        return validate_name(value, "image")
-
-
-class ModelNameParameter(luigi.Parameter):
-    """A file name in ``<remote>/saved_models``; separators and ``..`` are refused."""
-
-    def normalize(self, value):
-        return validate_name(value, "model")
-
-
 class _OnTheRemote(Published):
     """Results live on the remote under ``stylized/``; this machine's copy under output_dir."""
 
     SHARED_RELATIVE_PATH = STYLIZED
-    CONFIG_SECTION = config.SECTION
+    CONFIG_SECTION = SECTION
     name = None  # derived from the parameters (see relative_path), not a parameter
 
     @property
     def remote_root_url(self) -> str:
-        return config.setting("remote_root", self.remote_root)
+        return self.remote_root
 
     @property
     def local_root_path(self) -> str:
-        return config.setting("output_dir", self.output_dir)
+        return self.output_dir
+
+    def _roots(self) -> dict:
+        return {"remote_root": self.remote_root, "local_root": self.local_root}
 
     def _fetch(self, download_class, name: str, identity: str):
-        """This machine's cached copy of an input, downloaded here if missing (see Download.fetch)."""
-        roots = resolved_roots(self)
-        return download_class(name=name, identity=identity, **roots).fetch(self)
+        """This machine's cached copy of an input, downloaded here if missing (Download.fetch)."""
+        return download_class(name=name, identity=identity, **self._roots()).fetch(self)
 
 
 class _StylizedImage(_OnTheRemote, luigi.Task):
@@ -84,9 +77,9 @@ class _StylizedImage(_OnTheRemote, luigi.Task):
     model_identity = luigi.Parameter(default="", description="the model's ETag (or folder version)")
     style = luigi.OptionalIntParameter(default=None, description="style index for multi-style models")
     content_scale = luigi.OptionalFloatParameter(default=None, description="shrink the content image by this factor first")
-    remote_root = luigi.Parameter(default="", description="s3://bucket/prefix or a folder; empty: luigi.cfg [pset_4]")
-    local_root = luigi.Parameter(default="", description="local cache folder; empty: luigi.cfg [pset_4]")
-    output_dir = luigi.Parameter(default="", description="where local copies of results go; empty: luigi.cfg [pset_4]")
+    remote_root = SettingParameter("remote_root")
+    local_root = SettingParameter("local_root")
+    output_dir = SettingParameter("output_dir")
 
     @property
     def relative_path(self) -> str:
@@ -95,7 +88,7 @@ class _StylizedImage(_OnTheRemote, luigi.Task):
         ))
 
     def requires(self):
-        remote_root = resolved_roots(self)["remote_root"]
+        remote_root = self.remote_root
         return {
             "image": ContentImage(name=self.image, remote_root=remote_root),
             "model": SavedModel(name=self.model, remote_root=remote_root),
@@ -205,9 +198,9 @@ class _Batch:
     styles = luigi.ListParameter(default=[None], description="style indices; [null] for the model's default")
     option = luigi.ChoiceParameter(choices=OPTIONS, default="B")
     content_scale = luigi.OptionalFloatParameter(default=None)
-    remote_root = luigi.Parameter(default="")
-    local_root = luigi.Parameter(default="")
-    output_dir = luigi.Parameter(default="")
+    remote_root = SettingParameter("remote_root")
+    local_root = SettingParameter("local_root")
+    output_dir = SettingParameter("output_dir")
 
     def _stylize_tasks(self, image: str):
         task_class = TASK_FOR_OPTION[self.option]
@@ -247,7 +240,7 @@ class ContactSheet(_Batch, _OnTheRemote, luigi.Task):
 
     def requires(self):
         return {
-            "content": ContentImage(name=self.image, remote_root=resolved_roots(self)["remote_root"]),
+            "content": ContentImage(name=self.image, remote_root=self.remote_root),
             "results": self._stylize_tasks(self.image),
         }
 
