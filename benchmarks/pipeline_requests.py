@@ -25,9 +25,12 @@ from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-# The repo first (tests/neural_style is a folder that must not shadow the package), then test helpers.
+# The repo first (tests/neural_style is a folder that must not shadow the package),
+# then the test helpers.
 # PYTHONPATH (another checkout) stays ahead of this repo.
-sys.path.insert(1 + len([p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]), str(REPO))
+sys.path.insert(
+    1 + len([p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]), str(REPO)
+)
 sys.path += [str(REPO / "tests"), str(REPO / "tests" / "pset_4")]
 
 REQUEST = re.compile(r'"(GET|HEAD|PUT|POST|DELETE) (/[^ ]*) HTTP')
@@ -46,9 +49,20 @@ class RequestLog(logging.Handler):
 
 def run_batch(cli, bucket: str, local: Path, count: int) -> int:
     images = [arg for n in range(count) for arg in ("-i", f"photo-{n}.png")]
-    return cli.main(["--remote", f"s3://{bucket}/p", "--local-root", str(local / "data"),
-                     "--output-dir", str(local / "stylized"), "--no-seed", "--content-scale", "2",
-                     *images])
+    return cli.main(
+        [
+            "--remote",
+            f"s3://{bucket}/p",
+            "--local-root",
+            str(local / "data"),
+            "--output-dir",
+            str(local / "stylized"),
+            "--no-seed",
+            "--content-scale",
+            "2",
+            *images,
+        ]
+    )
 
 
 def main() -> None:
@@ -56,14 +70,13 @@ def main() -> None:
     parser.add_argument("--images", type=int, nargs=2, default=[4, 8])
     args = parser.parse_args()
 
+    import luigi
     from moto.server import ThreadedMotoServer
+    from sample_photos import small_photo
 
     from fixtures.s3 import s3_environment
     from pset_4 import cli
     from pset_4.tasks.data import SeedStore
-    from sample_photos import small_photo
-
-    import luigi
 
     log = RequestLog()
     logging.getLogger("werkzeug").addHandler(log)
@@ -81,12 +94,17 @@ def main() -> None:
             bucket = f"requests-{count}"
             client.create_bucket(Bucket=bucket)
             work = Path(scratch) / bucket
-            assert luigi.build([SeedStore(remote_root=f"s3://{bucket}/p", local_root=str(work / "seed"))],
-                               local_scheduler=True, log_level="WARNING")
+            assert luigi.build(
+                [SeedStore(remote_root=f"s3://{bucket}/p", local_root=str(work / "seed"))],
+                local_scheduler=True,
+                log_level="WARNING",
+            )
             for n in range(count):
                 body = io.BytesIO()
                 small_photo(96, mirror=bool(n % 2)).rotate(n).save(body, format="PNG")
-                client.put_object(Bucket=bucket, Key=f"p/images/photo-{n}.png", Body=body.getvalue())
+                client.put_object(
+                    Bucket=bucket, Key=f"p/images/photo-{n}.png", Body=body.getvalue()
+                )
             for phase in ("cold", "warm"):
                 log.seen.clear()
                 code = run_batch(cli, bucket, work, count)
@@ -97,10 +115,15 @@ def main() -> None:
     small, large = args.images
     print(f"{'run':<14}{'images':>7}{'GET':>6}{'HEAD':>6}{'PUT':>6}{'POST':>6}{'total':>7}")
     for (count, phase), seen in results.items():
-        print(f"{phase:<14}{count:>7}" + "".join(f"{seen[m]:>6}" for m in ("GET", "HEAD", "PUT", "POST"))
-              + f"{sum(seen.values()):>7}")
+        print(
+            f"{phase:<14}{count:>7}"
+            + "".join(f"{seen[m]:>6}" for m in ("GET", "HEAD", "PUT", "POST"))
+            + f"{sum(seen.values()):>7}"
+        )
     for phase in ("cold", "warm"):
-        per_image = (sum(results[large, phase].values()) - sum(results[small, phase].values())) / (large - small)
+        per_image = (sum(results[large, phase].values()) - sum(results[small, phase].values())) / (
+            large - small
+        )
         print(f"{phase}: {per_image:.2f} requests per extra image")
 
 

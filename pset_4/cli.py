@@ -178,13 +178,20 @@ def _check_scheduler(args) -> str | None:
     scheduling = _scheduling(args)
     if scheduling["local_scheduler"]:
         return None
-    url = scheduling.get("scheduler_url") or luigi.configuration.get_config().get("core", "default_scheduler_url")
+    url = scheduling.get("scheduler_url") or luigi.configuration.get_config().get(
+        "core", "default_scheduler_url"
+    )
     try:
-        with urllib.request.urlopen(f"{url.rstrip('/')}/api/task_list?data=%7B%22limit%22%3A1%7D", timeout=5):
+        with urllib.request.urlopen(
+            f"{url.rstrip('/')}/api/task_list?data=%7B%22limit%22%3A1%7D", timeout=5
+        ):
             return None
     except Exception as error:  # noqa: BLE001 - any failure to answer is the same line
-        return (f"cannot reach luigid at {url} ({type(error).__name__}): start it, or fix --scheduler-url "
-                "/ luigi.cfg [core] default_scheduler_url")
+        return (
+            f"cannot reach luigid at {url} ({type(error).__name__}): start it, or fix "
+            "--scheduler-url "
+            "/ luigi.cfg [core] default_scheduler_url"
+        )
 
 
 def _share_batches() -> None:
@@ -208,7 +215,10 @@ def resolve_identities(args) -> tuple[dict, list[str]]:
     from .outcome import describe_missing
 
     identities, missing = {}, []
-    for kind, folder, names in (("image", "images", args.images), ("model", "saved_models", args.models)):
+    for kind, folder, names in (
+        ("image", "images", args.images),
+        ("model", "saved_models", args.models),
+    ):
         for name in names:
             target = remote_target(args.remote, f"{folder}/{name}")
             info = resolve(target)  # remembered: ContentImage's check and the download reuse it
@@ -230,7 +240,10 @@ def _preload_models(args, roots: dict, identities: dict) -> int:
     from .model_cache import preload
     from .tasks.data import DownloadModel
 
-    downloads = [DownloadModel(name=model, identity=identities[f"model:{model}"], **roots) for model in args.models]
+    downloads = [
+        DownloadModel(name=model, identity=identities[f"model:{model}"], **roots)
+        for model in args.models
+    ]
     code = _build(downloads, args, local=True)
     if code == 0:
         preload((download.output().path, style) for download in downloads for style in args.styles)

@@ -15,11 +15,22 @@ import importlib
 
 _HOMES = {
     "TransferError": "errors",
-    "FolderRoot": "roots", "S3Root": "roots", "parse_root": "roots", "remote_target": "roots",
-    "explain_failures": "run_report", "explain_task": "run_report",
+    "FolderRoot": "roots",
+    "S3Root": "roots",
+    "parse_root": "roots",
+    "remote_target": "roots",
+    "explain_failures": "run_report",
+    "explain_task": "run_report",
     "SuffixPreservingLocalTarget": "target",
-    "Download": "tasks", "LocalFile": "tasks", "Published": "tasks", "RemoteFile": "tasks", "Upload": "tasks",
-    "download": "transfer", "remote_stat": "transfer", "resolve": "transfer", "upload": "transfer",
+    "Download": "tasks",
+    "LocalFile": "tasks",
+    "Published": "tasks",
+    "RemoteFile": "tasks",
+    "Upload": "tasks",
+    "download": "transfer",
+    "remote_stat": "transfer",
+    "resolve": "transfer",
+    "upload": "transfer",
 }
 
 __all__ = sorted(_HOMES)

@@ -134,7 +134,16 @@ class _MultipartEtag:
 
 
 # Strongest first. sha256/md5 are hex; s3_* are S3's full-object checksums (base64).
-CHECKS = ("sha256", "s3_sha256", "s3_sha1", "md5", "s3_crc64nvme", "s3_crc32c", "s3_crc32", "multipart_etag")
+CHECKS = (
+    "sha256",
+    "s3_sha256",
+    "s3_sha1",
+    "md5",
+    "s3_crc64nvme",
+    "s3_crc32c",
+    "s3_crc32",
+    "multipart_etag",
+)
 
 
 def new_hasher(check: str, expected: ObjectInfo | None = None):

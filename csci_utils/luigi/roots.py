@@ -84,7 +84,7 @@ def join_relative(*parts: str) -> str:
 
 
 def s3_endpoint() -> str:
-    """The S3 endpoint in use: luigi.cfg ``[s3] endpoint_url``, else ``AWS_ENDPOINT_URL_S3``, else AWS."""
+    """The S3 endpoint: luigi.cfg ``[s3] endpoint_url``, else ``AWS_ENDPOINT_URL_S3``, else AWS."""
     configured = luigi.configuration.get_config().get("s3", "endpoint_url", "")
     return configured or os.environ.get("AWS_ENDPOINT_URL_S3", "") or "aws"
 
@@ -98,11 +98,16 @@ def root_key(root: str) -> str:
     """
     parsed = parse_root(root)
     if isinstance(parsed, S3Root):
-        identity, readable = f"s3|{s3_endpoint()}|{parsed.bucket}|{parsed.prefix}", f"s3-{parsed.bucket}-{parsed.prefix}"
+        identity, readable = (
+            f"s3|{s3_endpoint()}|{parsed.bucket}|{parsed.prefix}",
+            f"s3-{parsed.bucket}-{parsed.prefix}",
+        )
     else:
         path = os.path.abspath(parsed.path)
         identity, readable = f"folder|{path}", f"folder-{os.path.basename(path)}"
-    readable = "".join(char if char.isalnum() or char in "._" else "-" for char in readable).strip("-.")
+    readable = "".join(char if char.isalnum() or char in "._" else "-" for char in readable).strip(
+        "-."
+    )
     return f"{readable[:40]}-{hashlib.sha256(identity.encode()).hexdigest()[:10]}"
 
 

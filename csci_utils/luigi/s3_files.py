@@ -264,7 +264,9 @@ def full_object_checksums(head: dict) -> tuple[tuple[str, str], ...]:
     suffix or a type, hence the rule.
     """
     multipart = multipart_etag(head.get("ETag")) is not None
-    if head.get("ChecksumType") == "COMPOSITE" or (multipart and head.get("ChecksumType") != "FULL_OBJECT"):
+    if head.get("ChecksumType") == "COMPOSITE" or (
+        multipart and head.get("ChecksumType") != "FULL_OBJECT"
+    ):
         return ()
     found = []
     for algorithm in ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"):

@@ -161,7 +161,7 @@ class _Transfer(OneLineFailure, _RootedFile, luigi.Task):
 
 
 class Download(_Transfer):
-    """Copy a remote file to ``<local_root>/<SHARED_RELATIVE_PATH>/<name>``, atomically and verified.
+    """Copy a remote file to ``<local_root>/<SHARED_RELATIVE_PATH>/<name>``, atomically, verified.
 
     With ``identity`` (the remote file's ETag, or a folder file's version, from
     ``remote_stat(...).identity``) the copy is a cache entry keyed on what it is a
@@ -223,7 +223,7 @@ class Upload(_Transfer):
 
 
 class Published(_RootedFile):
-    """A mixin for tasks whose result lives on the remote: ``<remote_root>/<SHARED_RELATIVE_PATH>/<name>``.
+    """Mixin: a task whose result lives on the remote (<remote_root>/<SHARED_RELATIVE_PATH>/<name>).
 
     The task is done when the remote has the file, whichever machine made it, so
     luigid may hand it to any worker. ``run()`` calls ``self.publish(make)``:
@@ -233,18 +233,22 @@ class Published(_RootedFile):
     upload leaves no object; the cache copy stays, so a rerun only uploads.
     """
 
-    remote_root = luigi.Parameter(default="", description="s3://bucket/prefix, file:///dir or a folder")
+    remote_root = luigi.Parameter(
+        default="", description="s3://bucket/prefix, file:///dir or a folder"
+    )
     local_root = luigi.Parameter(default="", description="local folder for this machine's copies")
 
     def output(self):
         return self.remote_output()
 
     def cache_output(self) -> SuffixPreservingLocalTarget:
-        path = os.path.join(self.local_root_path, root_key(self.remote_root_url), *self.relative_path.split("/"))
+        path = os.path.join(
+            self.local_root_path, root_key(self.remote_root_url), *self.relative_path.split("/")
+        )
         return SuffixPreservingLocalTarget(path, format=luigi.format.Nop)
 
     def publish(self, make) -> str:
-        """Make the result locally (unless this machine's copy exists), then upload it; return the check."""
+        """Make the result here (unless this machine has its copy), upload it; return the check."""
         local = self.cache_output()
         if not local.exists():
             with local.temporary_path() as temporary:

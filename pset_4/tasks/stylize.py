@@ -75,17 +75,29 @@ class _StylizedImage(_OnTheRemote, luigi.Task):
     image_identity = luigi.Parameter(default="", description="the image's ETag (or folder version)")
     model = ModelNameParameter()
     model_identity = luigi.Parameter(default="", description="the model's ETag (or folder version)")
-    style = luigi.OptionalIntParameter(default=None, description="style index for multi-style models")
-    content_scale = luigi.OptionalFloatParameter(default=None, description="shrink the content image by this factor first")
+    style = luigi.OptionalIntParameter(
+        default=None, description="style index for multi-style models"
+    )
+    content_scale = luigi.OptionalFloatParameter(
+        default=None, description="shrink the content image by this factor first"
+    )
     remote_root = SettingParameter("remote_root")
     local_root = SettingParameter("local_root")
     output_dir = SettingParameter("output_dir")
 
     @property
     def relative_path(self) -> str:
-        return posixpath.join(STYLIZED, stylized_relative_path(
-            self.image, self.model, self.style, self.content_scale, self.image_identity, self.model_identity,
-        ))
+        return posixpath.join(
+            STYLIZED,
+            stylized_relative_path(
+                self.image,
+                self.model,
+                self.style,
+                self.content_scale,
+                self.image_identity,
+                self.model_identity,
+            ),
+        )
 
     def requires(self):
         remote_root = self.remote_root
@@ -124,7 +136,9 @@ class Stylize(_StylizedImage):
     def run(self):
         image_path, model_path = self._inputs()
         self.publish(lambda temporary: self._stylize(image_path, model_path, temporary))
-        self._report(f"done, {'x'.join(map(str, _image_size(self.cache_output().path)))}, on the remote", 100)
+        self._report(
+            f"done, {'x'.join(map(str, _image_size(self.cache_output().path)))}, on the remote", 100
+        )
 
     def _stylize(self, image_path: str, model_path: str, temporary: str) -> None:
         import neural_style
@@ -163,7 +177,9 @@ class StylizeProgram(_StylizedImage, ExternalProgramTask):
     def run(self):
         self._paths = self._inputs()
         self.publish(self._stylize)
-        self._report(f"done, {'x'.join(map(str, _image_size(self.cache_output().path)))}, on the remote", 100)
+        self._report(
+            f"done, {'x'.join(map(str, _image_size(self.cache_output().path)))}, on the remote", 100
+        )
 
     def _stylize(self, temporary: str) -> None:
         size = "x".join(map(str, _image_size(self._paths[0])))
@@ -175,7 +191,9 @@ class StylizeProgram(_StylizedImage, ExternalProgramTask):
             lines = (error.err or "").strip().splitlines()
             # The child's own one line, without its "neural_style: error: " prefix.
             reason = lines[-1].split(" error: ", 1)[-1] if lines else "it exited non-zero"
-            raise PipelineError(f"neural_style eval failed on {self._describe()}: {reason}") from None
+            raise PipelineError(
+                f"neural_style eval failed on {self._describe()}: {reason}"
+            ) from None
         self._report(f"stylized {size}, uploading", 95)
 
 
@@ -194,8 +212,12 @@ class _Batch:
 
     models = luigi.ListParameter()
     # "image:<name>" / "model:<name>" -> content identity (ETag), resolved once by the CLI.
-    identities = luigi.DictParameter(default={}, description="content identity of each image and model")
-    styles = luigi.ListParameter(default=[None], description="style indices; [null] for the model's default")
+    identities = luigi.DictParameter(
+        default={}, description="content identity of each image and model"
+    )
+    styles = luigi.ListParameter(
+        default=[None], description="style indices; [null] for the model's default"
+    )
     option = luigi.ChoiceParameter(choices=OPTIONS, default="B")
     content_scale = luigi.OptionalFloatParameter(default=None)
     remote_root = SettingParameter("remote_root")
@@ -206,10 +228,15 @@ class _Batch:
         task_class = TASK_FOR_OPTION[self.option]
         return [
             task_class(
-                image=image, image_identity=self.identities.get(f"image:{image}", ""),
-                model=model, model_identity=self.identities.get(f"model:{model}", ""),
-                style=style, content_scale=self.content_scale,
-                remote_root=self.remote_root, local_root=self.local_root, output_dir=self.output_dir,
+                image=image,
+                image_identity=self.identities.get(f"image:{image}", ""),
+                model=model,
+                model_identity=self.identities.get(f"model:{model}", ""),
+                style=style,
+                content_scale=self.content_scale,
+                remote_root=self.remote_root,
+                local_root=self.local_root,
+                output_dir=self.output_dir,
             )
             for model in self.models
             for style in self.styles
@@ -247,7 +274,9 @@ class ContactSheet(_Batch, _OnTheRemote, luigi.Task):
     def run(self):
         import neural_style
 
-        content_path = self._fetch(DownloadImage, self.image, self.identities.get(f"image:{self.image}", ""))
+        content_path = self._fetch(
+            DownloadImage, self.image, self.identities.get(f"image:{self.image}", "")
+        )
         results = []
         for task in self.requires()["results"]:
             local = task.cache_output()

@@ -1,15 +1,15 @@
-"""Tasks whose results live on the remote: done means on the remote; a failed upload leaves nothing."""
+"""Tasks whose results live on the remote: done means on it; a failed upload leaves nothing."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import luigi
+from transfer_helpers import S3Store, build, files_under
 
 from csci_utils.luigi import Published, explain_failures
 from fixtures.fault_proxy import FaultProxy
 from fixtures.s3 import s3_environment
-from transfer_helpers import S3Store, build, files_under
 
 Status = luigi.execution_summary.LuigiStatusCode
 
@@ -36,7 +36,9 @@ def test_a_result_is_on_the_remote_and_done_for_a_machine_without_a_copy(store, 
     assert second.complete() and files_under(tmp_path / "machine-2") == []
 
 
-def test_a_failed_result_upload_is_not_done_leaves_no_object_and_a_rerun_completes(s3_server, tmp_path):
+def test_a_failed_result_upload_is_not_done_leaves_no_object_and_a_rerun_completes(
+    s3_server, tmp_path
+):
     store = S3Store(s3_server)
     proxy = FaultProxy(s3_server.endpoint_url)
     try:

@@ -1,14 +1,14 @@
-"""Downloads keyed on the remote and the content identity: never stale, never foreign, never twice."""
+"""Downloads keyed on the remote and the content identity: never stale, foreign or twice."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import luigi
+from transfer_helpers import DownloadImage, FolderStore, S3Store, build, files_under
 
 from csci_utils.luigi import explain_failures, remote_stat, remote_target
 from csci_utils.luigi.roots import root_key
-from transfer_helpers import DownloadImage, FolderStore, S3Store, build, files_under
 
 Status = luigi.execution_summary.LuigiStatusCode
 
@@ -17,9 +17,13 @@ def _identity(store, relative: str) -> str:
     return remote_stat(remote_target(store.root, relative)).identity
 
 
-def _download(store, local_root: Path, name: str = "photo.jpg", identity: str | None = None) -> DownloadImage:
+def _download(
+    store, local_root: Path, name: str = "photo.jpg", identity: str | None = None
+) -> DownloadImage:
     identity = identity if identity is not None else _identity(store, f"images/{name}")
-    return DownloadImage(remote_root=store.root, local_root=str(local_root), name=name, identity=identity)
+    return DownloadImage(
+        remote_root=store.root, local_root=str(local_root), name=name, identity=identity
+    )
 
 
 def test_the_cache_of_one_remote_never_serves_another(store, s3_server, tmp_path):

@@ -37,5 +37,7 @@ class RemoteBatch(luigi.WrapperTask):
     seconds = luigi.FloatParameter(default=0.5)
 
     def requires(self):
-        return [RemoteWork(remote_root=self.remote_root, number=n, seconds=self.seconds)
-                for n in range(self.count)]
+        return [
+            RemoteWork(remote_root=self.remote_root, number=n, seconds=self.seconds)
+            for n in range(self.count)
+        ]

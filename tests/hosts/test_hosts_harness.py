@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.hosts import network  # noqa: F401  (the fixture)
 from fixtures.luigid import WORKER_CONFIG
 from fixtures.s3 import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, REGION
 
@@ -35,22 +34,41 @@ def host_env(host, luigid_url: str, s3_url: str) -> dict:
         **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
         "LUIGI_CONFIG_PATH": str(config),
         "PYTHONPATH": os.pathsep.join([str(HERE), str(REPO)]),
-        "AWS_ENDPOINT_URL_S3": s3_url, "AWS_ACCESS_KEY_ID": DUMMY_ACCESS_KEY_ID,
-        "AWS_SECRET_ACCESS_KEY": DUMMY_SECRET_ACCESS_KEY, "AWS_DEFAULT_REGION": REGION,
-        "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_ENDPOINT_URL_S3": s3_url,
+        "AWS_ACCESS_KEY_ID": DUMMY_ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": DUMMY_SECRET_ACCESS_KEY,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     }
 
 
 def batch_argv(count: int, seconds: float) -> list[str]:
-    return [sys.executable, "-m", "luigi", "--module", "hosts_remote_tasks", "RemoteBatch",
-            "--remote-root", f"s3://{BUCKET}", "--count", str(count), "--seconds", str(seconds),
-            "--workers", "1"]
+    return [
+        sys.executable,
+        "-m",
+        "luigi",
+        "--module",
+        "hosts_remote_tasks",
+        "RemoteBatch",
+        "--remote-root",
+        f"s3://{BUCKET}",
+        "--count",
+        str(count),
+        "--seconds",
+        str(seconds),
+        "--workers",
+        "1",
+    ]
 
 
 def s3_keys(host, env) -> list[str]:
-    code = ("import boto3\n"
-            f"c = boto3.client('s3')\n"
-            f"print('\\n'.join(o['Key'] for o in c.list_objects_v2(Bucket={BUCKET!r}).get('Contents', [])))")
+    code = (
+        "import boto3\n"
+        f"c = boto3.client('s3')\n"
+        f"listed = c.list_objects_v2(Bucket={BUCKET!r}).get('Contents', [])\n"
+        "print('\\n'.join(o['Key'] for o in listed))"
+    )
     return host.python(code, env=env).split()
 
 
@@ -60,9 +78,13 @@ def test_two_hosts_share_a_batch_on_luigid_and_s3_each_task_once(network):
     started = time.monotonic()
     luigid_url, s3_url = server.start_luigid(), server.start_s3()
     envs = {host.name: host_env(host, luigid_url, s3_url) for host in (first, second, third)}
-    first.python(f"import boto3; boto3.client('s3').create_bucket(Bucket={BUCKET!r})", env=envs[first.name])
+    first.python(
+        f"import boto3; boto3.client('s3').create_bucket(Bucket={BUCKET!r})", env=envs[first.name]
+    )
 
-    processes = [host.start(batch_argv(8, 0.3), "batch.log", env=envs[host.name]) for host in (first, second)]
+    processes = [
+        host.start(batch_argv(8, 0.3), "batch.log", env=envs[host.name]) for host in (first, second)
+    ]
     codes = [process.wait(timeout=120) for process in processes]
     assert set(codes) <= SHARED_OK, first.log("batch.log") + second.log("batch.log")
 
@@ -70,7 +92,9 @@ def test_two_hosts_share_a_batch_on_luigid_and_s3_each_task_once(network):
     puts = Counter(PUT_WORK.findall(server.log("s3.log")))
     assert puts == Counter({str(n): 1 for n in range(8)}), puts
     assert sorted(s3_keys(third, envs[third.name])) == sorted(f"work/{n}.txt" for n in range(8))
-    ran = {host.name: host.log("batch.log").count("running   RemoteWork(") for host in (first, second)}
+    ran = {
+        host.name: host.log("batch.log").count("running   RemoteWork(") for host in (first, second)
+    }
     assert sum(ran.values()) == 8, ran  # each task ran once, on one host or the other
     tasks = server.api(luigid_url, "task_list", limit=False)
     assert {task["status"] for task in tasks.values()} == {"DONE"}
@@ -87,7 +111,9 @@ def test_a_host_killed_mid_task_loses_it_to_the_other_host(network):
     server, (first, second, _) = network.server, network.workers
     luigid_url, s3_url = server.start_luigid(), server.start_s3()
     envs = {host.name: host_env(host, luigid_url, s3_url) for host in (first, second)}
-    first.python(f"import boto3; boto3.client('s3').create_bucket(Bucket={BUCKET!r})", env=envs[first.name])
+    first.python(
+        f"import boto3; boto3.client('s3').create_bucket(Bucket={BUCKET!r})", env=envs[first.name]
+    )
 
     victim = first.start(batch_argv(4, 3.0), "batch.log", env=envs[first.name])
     deadline = time.monotonic() + 60

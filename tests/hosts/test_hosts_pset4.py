@@ -15,8 +15,6 @@ import time
 from collections import Counter
 
 import pytest
-
-from fixtures.hosts import network  # noqa: F401  (the fixture)
 from test_hosts_harness import host_env
 
 BUCKET = "pset4-hosts"
@@ -31,7 +29,8 @@ from pset_4.tasks.data import SeedStore
 boto3.client('s3').create_bucket(Bucket={BUCKET!r})
 assert luigi.build([SeedStore(remote_root={REMOTE!r}, local_root='seed')], local_scheduler=True)
 client = boto3.client('s3')
-base = Image.open(client.get_object(Bucket={BUCKET!r}, Key='p/images/grace_hopper.jpg')['Body']).convert('RGB')
+photo = client.get_object(Bucket={BUCKET!r}, Key='p/images/grace_hopper.jpg')['Body']
+base = Image.open(photo).convert('RGB')
 base.thumbnail((64, 128))
 for n in range({len(IMAGES)}):
     body = io.BytesIO()
@@ -41,24 +40,42 @@ for n in range({len(IMAGES)}):
 
 
 def pset4_argv(option: str = "B", images=IMAGES) -> list[str]:
-    argv = [sys.executable, "-m", "pset_4", "--remote", REMOTE, "--local-root", "data",
-            "--output-dir", "stylized", "--no-seed", "--option", option, "--verbose"]
+    argv = [
+        sys.executable,
+        "-m",
+        "pset_4",
+        "--remote",
+        REMOTE,
+        "--local-root",
+        "data",
+        "--output-dir",
+        "stylized",
+        "--no-seed",
+        "--option",
+        option,
+        "--verbose",
+    ]
     for image in images:
         argv += ["-i", image]
     return argv
 
 
 def results_on_remote(host, env) -> list[str]:
-    code = ("import boto3\n"
-            f"r = boto3.client('s3').list_objects_v2(Bucket={BUCKET!r}, Prefix='p/stylized/')\n"
-            "print('\\n'.join(o['Key'] for o in r.get('Contents', [])))")
+    code = (
+        "import boto3\n"
+        f"r = boto3.client('s3').list_objects_v2(Bucket={BUCKET!r}, Prefix='p/stylized/')\n"
+        "print('\\n'.join(o['Key'] for o in r.get('Contents', [])))"
+    )
     return host.python(code, env=env).split()
 
 
-def start(network, workers):
-    server = network.server
+def start(built, workers):
+    server = built.server
     luigid_url, s3_url = server.start_luigid(), server.start_s3()
-    envs = {host.name: {**host_env(host, luigid_url, s3_url), "OMP_NUM_THREADS": "1"} for host in workers}
+    envs = {
+        host.name: {**host_env(host, luigid_url, s3_url), "OMP_NUM_THREADS": "1"}
+        for host in workers
+    }
     workers[0].python(ARRANGE, env=envs[workers[0].name], timeout=120)
     return luigid_url, envs
 
@@ -68,7 +85,9 @@ def test_two_hosts_share_a_batch_of_12_each_stylize_once_and_a_third_makes_nothi
     first, second, third = network.workers
     luigid_url, envs = start(network, [first, second, third])
     started = time.monotonic()
-    processes = [host.start(pset4_argv(), "pset_4.log", env=envs[host.name]) for host in (first, second)]
+    processes = [
+        host.start(pset4_argv(), "pset_4.log", env=envs[host.name]) for host in (first, second)
+    ]
     codes = [process.wait(timeout=180) for process in processes]
     shared = time.monotonic() - started
     logs = first.log("pset_4.log") + second.log("pset_4.log")
@@ -78,10 +97,16 @@ def test_two_hosts_share_a_batch_of_12_each_stylize_once_and_a_third_makes_nothi
     assert len(puts) == len(IMAGES) and set(puts.values()) == {1}, puts  # every Stylize ran once
     assert len(results_on_remote(third, envs[third.name])) == len(IMAGES)
     for host in (first, second):  # each printed all 12 results; local copies for its own share
-        lines = [line for line in host.log("pset_4.log").splitlines() if line.startswith(f"{REMOTE}/stylized/")]
+        lines = [
+            line
+            for line in host.log("pset_4.log").splitlines()
+            if line.startswith(f"{REMOTE}/stylized/")
+        ]
         assert len(lines) == len(IMAGES), host.log("pset_4.log")
-    made = {host.name: len([p for p in (host.home / "stylized").rglob("*.png") if p.is_file()])
-            for host in (first, second)}
+    made = {
+        host.name: len([p for p in (host.home / "stylized").rglob("*.png") if p.is_file()])
+        for host in (first, second)
+    }
     assert sum(made.values()) == len(IMAGES), made
 
     started = time.monotonic()
@@ -89,8 +114,11 @@ def test_two_hosts_share_a_batch_of_12_each_stylize_once_and_a_third_makes_nothi
     assert done.returncode == 0, done.stderr
     assert Counter(PUT_RESULT.findall(network.server.log("s3.log"))) == puts  # made nothing
     assert not (third.home / "stylized").exists() and not (third.home / "data").exists()
-    print(f"\n12 images on two hosts: {shared:.1f} s; third host: {time.monotonic() - started:.1f} s; "
-          f"made per host: {made}")
+    print(
+        f"\n12 images on two hosts: {shared:.1f} s; "
+        f"third host: {time.monotonic() - started:.1f} s; "
+        f"made per host: {made}"
+    )
 
 
 @pytest.mark.slow
@@ -98,7 +126,8 @@ def test_a_host_killed_mid_stylize_loses_it_to_the_other_which_finishes_the_batc
     first, second, _ = network.workers
     images = IMAGES[:4]
     luigid_url, envs = start(network, [first, second])
-    # Option A: a `python -m neural_style eval` child per image takes seconds, so the kill lands mid-task.
+    # Option A: a `python -m neural_style eval` child per image takes seconds,
+    # so the kill lands mid-task.
     victim = first.start(pset4_argv("A", images), "pset_4.log", env=envs[first.name])
     deadline = time.monotonic() + 90
     while "stylizing" not in first.log("pset_4.log"):

@@ -35,10 +35,16 @@ def test_fresh_machine_seeds_the_store_and_ends_with_a_stylized_image(tmp_path, 
     assert (remote / "saved_models" / "multistyle26.pth").is_file()
     # The pipeline read the inputs back from the remote into the local cache.
     # (keyed on the remote root and the content identity: data/<root>/images/<identity>/...)
-    assert [p.name for p in (tmp_path / "data").rglob("images/*/grace_hopper.jpg")] == ["grace_hopper.jpg"]
-    assert [p.name for p in (tmp_path / "data").rglob("saved_models/*/multistyle26.pth")] == ["multistyle26.pth"]
+    assert [p.name for p in (tmp_path / "data").rglob("images/*/grace_hopper.jpg")] == [
+        "grace_hopper.jpg"
+    ]
+    assert [p.name for p in (tmp_path / "data").rglob("saved_models/*/multistyle26.pth")] == [
+        "multistyle26.pth"
+    ]
     [output] = paths
-    assert re.search(r"/stylized/grace_hopper.jpg/multistyle26.pth--style-0--scale-5--[0-9a-f]{10}\.png$", output)
+    assert re.search(
+        r"/stylized/grace_hopper.jpg/multistyle26.pth--style-0--scale-5--[0-9a-f]{10}\.png$", output
+    )
     # The result is on the remote; the printed local path is this machine's copy of it.
     [remote_copy] = (remote / "stylized" / "grace_hopper.jpg").iterdir()
     assert remote_copy.read_bytes() == open(output, "rb").read()

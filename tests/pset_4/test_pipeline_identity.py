@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 
 import luigi
-
 from sample_photos import SMALL_IMAGE, small_photo
 
 RAN: list[str] = []
@@ -30,7 +29,8 @@ def test_switching_remote_never_returns_another_remotes_result(store, tmp_path, 
 
 
 def test_a_missing_bucket_fails_with_one_line_even_with_a_same_named_result_elsewhere(
-        s3_server, store, tmp_path, run_cli):
+    s3_server, store, tmp_path, run_cli
+):
     code, _, err = run_cli("-i", SMALL_IMAGE, remote=store)
     assert code == 0, err
     code, paths, err = run_cli("-i", SMALL_IMAGE, "--no-seed", remote="s3://no-such-bucket-here/p")
@@ -40,7 +40,8 @@ def test_a_missing_bucket_fails_with_one_line_even_with_a_same_named_result_else
 
 
 def test_a_replaced_input_reruns_exactly_its_results_and_unchanged_inputs_are_not_downloaded_again(
-        store, tmp_path, run_cli):
+    store, tmp_path, run_cli
+):
     small_photo(mirror=True).save(store / "images" / "other.png")
     args = ("-i", SMALL_IMAGE, "-i", "other.png", "--style", "1")
     code, first, err = run_cli(*args, remote=store)
@@ -63,7 +64,9 @@ def test_a_replaced_input_reruns_exactly_its_results_and_unchanged_inputs_are_no
 
 
 def test_an_unreachable_luigid_is_one_line_and_non_zero(store, run_cli):
-    code, paths, err = run_cli("-i", SMALL_IMAGE, "--scheduler-url", "http://127.0.0.1:9", remote=store)
+    code, paths, err = run_cli(
+        "-i", SMALL_IMAGE, "--scheduler-url", "http://127.0.0.1:9", remote=store
+    )
     assert code != 0 and paths == []
     [line] = err.strip().splitlines()
     assert "cannot reach luigid at http://127.0.0.1:9" in line

@@ -55,8 +55,12 @@ def test_kill_9_mid_stylize_leaves_no_output_and_a_rerun_completes(store, tmp_pa
     assert child.returncode == -signal.SIGKILL
 
     # Nothing on the remote, and only a *-luigi-tmp-* leftover may remain locally.
-    assert not (store / "stylized").exists() or not any(p.is_file() for p in (store / "stylized").rglob("*"))
-    leftovers = [p.name for p in output_dir.rglob("*") if p.is_file()] if output_dir.exists() else []
+    assert not (store / "stylized").exists() or not any(
+        p.is_file() for p in (store / "stylized").rglob("*")
+    )
+    leftovers = (
+        [p.name for p in output_dir.rglob("*") if p.is_file()] if output_dir.exists() else []
+    )
     assert all("-luigi-tmp-" in name for name in leftovers), leftovers
 
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)

@@ -98,7 +98,9 @@ def test_requests_per_image_cold_and_warm(s3_server, bucket_root, tmp_path, run_
     for n in range(3):
         body = io.BytesIO()
         small_photo(64).rotate(n * 5).save(body, format="PNG")
-        s3_server.client().put_object(Bucket=bucket, Key=f"{prefix}/images/p{n}.png", Body=body.getvalue())
+        s3_server.client().put_object(
+            Bucket=bucket, Key=f"{prefix}/images/p{n}.png", Body=body.getvalue()
+        )
     request = re.compile(r'"(GET|HEAD|PUT|POST|DELETE) /(?!moto-api)')
     counts = {}
     caplog.set_level(logging.INFO, logger="werkzeug")
@@ -108,6 +110,8 @@ def test_requests_per_image_cold_and_warm(s3_server, bucket_root, tmp_path, run_
             code, _, err = run_cli(*[a for i in images for a in ("-i", i)], remote=bucket_root,
                                    output_dir=tmp_path / f"out-{len(images)}")
             assert code == 0, err
-            counts[len(images), phase] = sum(bool(request.search(r.getMessage())) for r in caplog.records)
+            counts[len(images), phase] = sum(
+                bool(request.search(r.getMessage())) for r in caplog.records
+            )
     assert counts[2, "cold"] - counts[1, "cold"] == 5, counts
     assert counts[2, "warm"] - counts[1, "warm"] == 2, counts
