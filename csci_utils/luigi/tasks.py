@@ -23,10 +23,10 @@ import luigi
 import luigi.format
 
 from .errors import TransferError
+from .folder_files import FolderFileTarget
 from .progress import TaskProgress
 from .roots import FolderRoot, join_relative, parse_root, remote_target
 from .run_report import explain_task
-from .target import SuffixPreservingLocalTarget
 from .transfer import download, upload
 
 logger = logging.getLogger("luigi-interface")
@@ -83,9 +83,10 @@ class _RootedFile:
     def remote_output(self):
         return remote_target(self.remote_root_url, self.relative_path)
 
-    def local_output(self) -> SuffixPreservingLocalTarget:
-        path = os.path.join(self.local_root_path, *self.relative_path.split("/"))
-        return SuffixPreservingLocalTarget(path, format=luigi.format.Nop)
+    def local_output(self) -> FolderFileTarget:
+        root = self.local_root_path
+        path = os.path.join(root, *self.relative_path.split("/"))
+        return FolderFileTarget(path, root=root, format=luigi.format.Nop)
 
 
 def _missing_message(task: luigi.Task, side: str) -> str:
@@ -148,7 +149,7 @@ class Download(_Transfer):
     def requires(self):
         return self._source(RemoteFile, remote_root=self.remote_root_url)
 
-    def output(self) -> SuffixPreservingLocalTarget:
+    def output(self) -> FolderFileTarget:
         return self.local_output()
 
     def run(self) -> None:
