@@ -1,7 +1,9 @@
 """``python -m neural_style eval|convert``.
 
-A NeuralStyleError becomes one line on stderr and exit status 1; --verbose adds
-the traceback.
+Every failure (a NeuralStyleError, running out of memory, anything unexpected)
+becomes one line on stderr, ``neural_style: error: ...``, and exit status 1;
+--verbose adds the traceback. Library warnings (Pillow's "Corrupt EXIF data",
+torch's) stay off stderr unless --verbose.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+import warnings
 
 from .errors import NeuralStyleError
 
@@ -70,10 +73,22 @@ def run_convert(arguments: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     try:
-        {"eval": run_eval, "convert": run_convert}[arguments.command](arguments)
-    except NeuralStyleError as error:
+        with warnings.catch_warnings():
+            if not arguments.verbose:
+                warnings.simplefilter("ignore")
+            {"eval": run_eval, "convert": run_convert}[arguments.command](arguments)
+    except Exception as error:  # noqa: BLE001 - the CLI's one place that turns errors into a line
         if arguments.verbose:
             traceback.print_exc()
-        print(f"{PROGRAM}: error: {error}", file=sys.stderr)
+        print(f"{PROGRAM}: error: {_one_line(error)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _one_line(error: BaseException) -> str:
+    if isinstance(error, NeuralStyleError):
+        return str(error)
+    if isinstance(error, MemoryError):
+        return "out of memory: use a smaller image or a larger --content-scale"
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__

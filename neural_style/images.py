@@ -17,6 +17,13 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import NeuralStyleError
 
+# The most pixels the network is run on (after --content-scale): the multi-style
+# net needs about 0.6 KB of memory per pixel, so this bounds a run to ~10 GB.
+# Pillow's own limit (MAX_IMAGE_PIXELS, ~89 megapixels) bounds the file decoded.
+MAX_NETWORK_PIXELS = 4096 * 4096
+# The key in Image.info that remembers which file an image came from (for messages).
+SOURCE_KEY = "neural_style.source"
+
 # Fixed encoder settings: the same pixels always give the same bytes.
 ENCODER_OPTIONS = {
     "PNG": {"compress_level": 6},
@@ -26,7 +33,11 @@ ENCODER_OPTIONS = {
 
 
 def load_image(path) -> Image.Image:
-    """Read an image file as RGB (EXIF orientation applied, alpha over white)."""
+    """Read an image file as RGB (EXIF orientation applied, alpha over white).
+
+    16-bit greyscale is rescaled to 8 bits (65535 -> 255), float images on the
+    0..1 or 0..255 scale likewise; other ranges are refused with one line.
+    """
     try:
         with warnings.catch_warnings():
             # Pillow only warns between 1x and 2x its pixel limit; refuse both.
@@ -47,7 +58,34 @@ def load_image(path) -> Image.Image:
     if image.mode in ("RGBA", "LA", "PA", "P"):
         image = image.convert("RGBA")
         image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image)
-    return image.convert("RGB")
+    elif image.mode.startswith(("I", "F")):
+        image = _to_8_bits(image, path)
+    rgb = image.convert("RGB")
+    rgb.info[SOURCE_KEY] = str(path)
+    return rgb
+
+
+def _to_8_bits(image: Image.Image, path) -> Image.Image:
+    """A 16/32-bit integer or float greyscale image as 8-bit "L", rescaled."""
+    values = np.asarray(image, dtype=np.float64)
+    if values.size == 0 or not np.isfinite(values).all():
+        raise NeuralStyleError(f"cannot read image {path}: its {image.mode} pixels are not all "
+                               "finite numbers; save it as an 8-bit PNG or JPEG")
+    low, high = float(values.min()), float(values.max())
+    if image.mode.startswith("I;16"):
+        full_scale = 65535.0
+    elif image.mode == "F" and low >= 0 and high <= 1:
+        full_scale = 1.0
+    elif low >= 0 and high <= 255:
+        full_scale = 255.0
+    elif image.mode == "I" and low >= 0 and high <= 65535:
+        full_scale = 65535.0
+    else:
+        raise NeuralStyleError(
+            f"cannot read image {path}: its {image.mode} pixels range {low:g}..{high:g}, not "
+            "0..1, 0..255 or 0..65535; save it as an 8-bit PNG or JPEG")
+    eight_bits = np.rint(values * (255.0 / full_scale)).clip(0, 255).astype(np.uint8)
+    return Image.fromarray(eight_bits, mode="L")
 
 
 def save_image(image: Image.Image, path_or_binary_file: str | os.PathLike | BinaryIO,
@@ -83,19 +121,32 @@ def tensor_to_image(tensor: torch.Tensor) -> Image.Image:
     return Image.fromarray(pixels.permute(1, 2, 0).contiguous().numpy(), mode="RGB")
 
 
-def scale_image(image: Image.Image, content_scale: float | None) -> Image.Image:
+def scale_image(image: Image.Image, content_scale: float | None,
+                min_side: int = 1) -> Image.Image:
     """Shrink by ``content_scale`` as pytorch/examples does (LANCZOS, now that
-    Pillow 10 has dropped its ANTIALIAS alias)."""
-    if content_scale is None or content_scale == 1:
-        return image
-    if not content_scale > 0:
+    Pillow 10 has dropped its ANTIALIAS alias).
+
+    The size the network will see is checked first: each side at least
+    ``min_side`` pixels, and at most MAX_NETWORK_PIXELS in all (a scale below 1
+    enlarges), so nothing is allocated for an image that cannot be run.
+    """
+    if content_scale is not None and not content_scale > 0:
         raise NeuralStyleError(f"--content-scale must be a positive number, got {content_scale}")
     width, height = image.size
-    size = (int(width / content_scale), int(height / content_scale))
-    if min(size) < 1:
+    scale = 1 if content_scale is None else content_scale
+    size = (int(width / scale), int(height / scale))
+    name = image.info.get(SOURCE_KEY, "the content image")
+    scaled = "" if scale == 1 else f" after --content-scale {content_scale:g}"
+    if size[0] * size[1] > MAX_NETWORK_PIXELS:
         raise NeuralStyleError(
-            f"--content-scale {content_scale} shrinks a {width}x{height} image to nothing; "
-            "use a smaller scale")
+            f"{name} would be stylized at {size[0]}x{size[1]}{scaled}, more than the "
+            f"{MAX_NETWORK_PIXELS:,} pixels allowed; use a larger --content-scale")
+    if min(size) < min_side:
+        raise NeuralStyleError(
+            f"{name} is {size[0]}x{size[1]}{scaled}; both sides need at least {min_side} "
+            "pixels: use a larger image" + (" or a smaller --content-scale" if scaled else ""))
+    if scale == 1:
+        return image
     return image.resize(size, Image.LANCZOS)
 
 

@@ -18,7 +18,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import multistyle, transformer_net
-from .checkpoint import CHECKPOINT_FORMAT, load_weights_strictly, read_checkpoint
+from .checkpoint import (
+    CHECKPOINT_FORMAT, load_weights_strictly, looks_like_onnx, read_checkpoint, split_checkpoint,
+)
 from .errors import NeuralStyleError
 
 ENGINES = ("torch", "onnx")
@@ -115,7 +117,8 @@ def load_model(path, style: int | None = None, device: str = "cpu",
         raise NeuralStyleError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
     path = Path(path)
     device = check_device(device)
-    if path.suffix.lower() == ".onnx":
+    is_onnx = path.suffix.lower() == ".onnx" or (path.is_file() and looks_like_onnx(path))
+    if is_onnx:
         from .conversion import checkpoint_from_onnx
 
         checkpoint = checkpoint_from_onnx(path)
@@ -125,7 +128,7 @@ def load_model(path, style: int | None = None, device: str = "cpu",
     num_styles = metadata["num_styles"]
     style = check_style(style, metadata, path)
     if engine == "onnx":
-        onnx_model = str(path) if path.suffix.lower() == ".onnx" else export_onnx(network, metadata)
+        onnx_model = str(path) if is_onnx else export_onnx(network, metadata)
         model = OnnxStyleModel(onnx_model, metadata["architecture"], style, metadata, num_styles,
                                device)
     else:
@@ -136,8 +139,7 @@ def load_model(path, style: int | None = None, device: str = "cpu",
 def build_network(checkpoint: dict, path: Path) -> tuple[nn.Module, dict]:
     """The torch network and metadata of a loaded checkpoint dict."""
     if checkpoint.get("format") == CHECKPOINT_FORMAT:
-        metadata = {key: value for key, value in checkpoint.items() if key != "state_dict"}
-        state_dict = checkpoint["state_dict"]
+        metadata, state_dict = split_checkpoint(checkpoint, path)
     elif checkpoint and all(isinstance(value, torch.Tensor) for value in checkpoint.values()):
         # A raw pytorch/examples state_dict: always a TransformerNet.
         metadata = {"format": None, "architecture": transformer_net.ARCHITECTURE,
