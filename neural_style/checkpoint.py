@@ -21,7 +21,8 @@ from pathlib import Path
 
 import torch
 
-from csci_utils.luigi.target import SuffixPreservingLocalTarget
+from csci_utils.atomic import atomic_path
+from csci_utils.one_line import first_line
 
 from . import multistyle, transformer_net
 from .errors import NeuralStyleError
@@ -47,7 +48,7 @@ def make_checkpoint(architecture: str, state_dict: dict, *, num_styles: int, sty
 
 def save_checkpoint(checkpoint: dict, path) -> Path:
     path = Path(path)
-    with SuffixPreservingLocalTarget(str(path)).temporary_path() as temporary:
+    with atomic_path(path) as temporary:
         torch.save(checkpoint, temporary)
     return path
 
@@ -67,10 +68,12 @@ def read_checkpoint(path, device: str = "cpu") -> dict:
             "or an .onnx file"
         ) from None
     except MemoryError:
-        raise NeuralStyleError(f"cannot read model {path}: out of memory while loading it") from None
+        raise NeuralStyleError(
+            f"cannot read model {path}: out of memory while loading it") from None
     except Exception as error:  # a corrupt file can fail anywhere in the unpickler (KeyError...)
         raise NeuralStyleError(
-            f"cannot read model {path}: {_first_line(error)}; pass a .pth checkpoint or an .onnx file"
+            f"cannot read model {path}: {first_line(error)}; pass a .pth checkpoint or an .onnx "
+            "file"
         ) from None
     if not isinstance(loaded, dict):
         raise NeuralStyleError(
@@ -131,21 +134,21 @@ def split_checkpoint(checkpoint: dict, path: Path) -> tuple[dict, dict]:
         raise NeuralStyleError(
             f"{path}: num_styles is {num_styles!r}, not a positive whole number; reconvert it")
     table = STYLE_TABLE[architecture]
-    found = 1 if table is None else (
-        state_dict[table].shape[0] if table in state_dict and state_dict[table].dim() == 2 else None)
+    found = None
+    if table is None:
+        found = 1
+    elif table in state_dict and state_dict[table].dim() == 2:
+        found = state_dict[table].shape[0]
     if found != num_styles:
         raise NeuralStyleError(
             f"{path}: num_styles is {num_styles} but its weights hold "
             f"{'no style table' if found is None else found}; reconvert it")
     style = metadata.get("style")
     if style is not None and (type(style) is not int or not 0 <= style < num_styles):
-        raise NeuralStyleError(f"{path}: style is {style!r}, not in 0..{num_styles - 1}; reconvert it")
+        raise NeuralStyleError(
+            f"{path}: style is {style!r}, not in 0..{num_styles - 1}; reconvert it")
     return metadata, state_dict
 
-
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
 
 
 def load_weights_strictly(network: torch.nn.Module, state_dict: dict, describe) -> None:

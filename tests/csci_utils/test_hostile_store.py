@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 
 import pytest
+from transfer_helpers import DownloadImage, FolderStore, UploadImage, build, files_under
 
 from csci_utils.luigi import explain_failures
-from transfer_helpers import DownloadImage, FolderStore, UploadImage, build, files_under
 
 SECRET = b"outside the store: must never be copied"
 

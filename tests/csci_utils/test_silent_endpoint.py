@@ -8,12 +8,12 @@ import time
 
 import luigi.configuration
 import pytest
+from transfer_helpers import DownloadImage, build, files_under
 
 from csci_utils.luigi import explain_failures
 from csci_utils.luigi.s3_files import S3Timeouts
 from csci_utils.urls import redact_userinfo
 from fixtures.s3 import s3_environment
-from transfer_helpers import DownloadImage, build, files_under
 
 
 @pytest.fixture
@@ -60,7 +60,8 @@ def test_the_default_timeouts_give_up_within_a_minute():
     assert S3Timeouts().bound() <= 60
 
 
-def test_a_silent_endpoint_gives_up_within_the_bound_with_one_line(silent_endpoint, short_timeouts, tmp_path):
+def test_a_silent_endpoint_gives_up_within_the_bound_with_one_line(
+        silent_endpoint, short_timeouts, tmp_path):
     with s3_environment(silent_endpoint):
         started = time.monotonic()
         result = build(
@@ -72,14 +73,17 @@ def test_a_silent_endpoint_gives_up_within_the_bound_with_one_line(silent_endpoi
     assert elapsed < short_timeouts.bound() + 3, elapsed
     lines = explain_failures(result)
     assert lines and all("did not answer" in line for line in lines), lines
-    assert f"the S3 endpoint {silent_endpoint} did not answer for s3://bucket/x/images/a.jpg" in lines[0]
+    expected = f"the S3 endpoint {silent_endpoint} did not answer for s3://bucket/x/images/a.jpg"
+    assert expected in lines[0]
     assert files_under(tmp_path) == []
 
 
-def test_credentials_in_the_endpoint_url_are_never_printed(silent_endpoint, short_timeouts, tmp_path):
+def test_credentials_in_the_endpoint_url_are_never_printed(
+        silent_endpoint, short_timeouts, tmp_path):
     host = silent_endpoint.split("://")[1]
     with s3_environment(f"http://KEYID:TOPSECRET@{host}"):
-        result = build(DownloadImage(name="a.jpg", remote_root="s3://bucket/x", local_root=str(tmp_path)))
+        result = build(DownloadImage(name="a.jpg", remote_root="s3://bucket/x",
+                                     local_root=str(tmp_path)))
     [line] = explain_failures(result)
     assert "TOPSECRET" not in line and "KEYID" not in line
     assert f"http://***@{host}" in line

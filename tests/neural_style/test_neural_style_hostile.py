@@ -78,7 +78,8 @@ class _RunsCode:
         return os.system, ("true",)
 
 
-def test_a_refused_pickle_says_it_contains_code_and_never_suggests_unsafe_loading(tmp_path, small_png):
+def test_a_refused_pickle_says_it_contains_code_and_never_suggests_unsafe_loading(
+        tmp_path, small_png):
     path = tmp_path / "evil.pth"
     torch.save({"state_dict": _RunsCode()}, path)
     result = run_eval("--content-image", small_png, "--model", path,
@@ -121,7 +122,8 @@ def _png16_rgb(path, values):
     raw = b"".join(b"\x00" + values[row].astype(">u2").tobytes() for row in range(height))
 
     def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
 
     path.write_bytes(b"\x89PNG\r\n\x1a\n"
                      + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0))
@@ -158,7 +160,7 @@ def test_the_pixel_budget_applies_to_the_size_after_content_scale(small_png, mul
     with pytest.raises(NeuralStyleError, match=r"photo\.png would be stylized at 6400x4800 after "
                                                r"--content-scale 0\.01, more than the"):
         stylize(image, load_model(multistyle_checkpoint, style=0), content_scale=0.01)
-    assert 6400 * 4800 > MAX_NETWORK_PIXELS
+    assert MAX_NETWORK_PIXELS < 6400 * 4800
     result = run_eval("--content-image", small_png, "--model", multistyle_checkpoint, "--style", 0,
                       "--content-scale", "0.01", "--output-image", tmp_path / "out.png")
     assert_one_line_failure(result, "would be stylized at 6400x4800")
