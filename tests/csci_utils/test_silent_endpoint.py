@@ -91,3 +91,18 @@ def test_credentials_in_the_endpoint_url_are_never_printed(
 
 def test_redact_userinfo():
     assert redact_userinfo("at https://u:p@h:1/x, s3://b/k") == "at https://***@h:1/x, s3://b/k"
+
+
+def test_the_pipeline_cli_gives_up_on_a_silent_endpoint_with_one_redacted_line(
+        silent_endpoint, short_timeouts, tmp_path, capsys):
+    from pset_4 import cli
+
+    host = silent_endpoint.split("://")[1]
+    started = time.monotonic()
+    with s3_environment(f"http://KEYID:TOPSECRET@{host}"):
+        code = cli.main(["--remote", "s3://bucket/x", "--no-seed", "--local-root",
+                         str(tmp_path / "data"), "--output-dir", str(tmp_path / "out")])
+    assert time.monotonic() - started < short_timeouts.bound() + 5
+    [line] = capsys.readouterr().err.splitlines()
+    assert code != 0 and line.startswith("pset_4: error: ") and "did not answer" in line, line
+    assert "TOPSECRET" not in line and f"http://***@{host}" in line
