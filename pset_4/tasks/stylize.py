@@ -17,7 +17,7 @@ from luigi.contrib.external_program import ExternalProgramRunError, ExternalProg
 from luigi.format import Nop
 
 from csci_utils.luigi.failure import OneLineFailure
-from csci_utils.luigi.target import SuffixPreservingLocalTarget
+from csci_utils.luigi.target import ResultFileTarget
 
 from ..config import RootSettings, SettingParameter
 from ..contact_sheet import make_contact_sheet
@@ -71,7 +71,7 @@ class _StylizedImage(OneLineFailure, _Settings, luigi.Task):
 
     def output(self):
         relative = stylized_relative_path(self.image, self.model, self.style, self.content_scale)
-        return SuffixPreservingLocalTarget(os.path.join(self.output_dir, relative), format=Nop)
+        return ResultFileTarget(os.path.join(self.output_dir, relative), format=Nop)
 
     def _describe(self) -> str:
         style = "" if self.style is None else f" style {self.style}"
@@ -207,7 +207,7 @@ class ContactSheet(_Batch, luigi.Task):
         relative = contact_sheet_relative_path(
             self.image, self.models, self.styles, self.content_scale
         )
-        return SuffixPreservingLocalTarget(os.path.join(self.output_dir, relative), format=Nop)
+        return ResultFileTarget(os.path.join(self.output_dir, relative), format=Nop)
 
     def run(self):
         import neural_style
