@@ -6,9 +6,9 @@ from __future__ import annotations
 import luigi
 import pytest
 from PIL import Image
+from sample_photos import SMALL_IMAGE
 
 from pset_4.tasks.stylize import Stylize
-from sample_photos import SMALL_IMAGE
 
 
 @pytest.mark.parametrize("squatter", ["empty file", "directory"])
