@@ -2,7 +2,9 @@
 
 A name is a plain file name inside ``<remote>/images`` or ``<remote>/saved_models``.
 It is joined to local folders and S3 keys, so anything that could climb out of
-them (separators, ``..``) is refused before a task is built.
+them is refused before a task is built: path separators, a whole ``.`` or
+``..``, control characters, an empty name. Dots inside a name are fine
+(``photo..v2.jpg``). The command line exits 2 for a refused name.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ def validate_name(name: str, kind: str) -> str:
     problem = None
     if "/" in name or "\\" in name:
         problem = "contains a path separator"
-    elif ".." in name:
-        problem = "contains '..'"
+    elif name.strip() in (".", ".."):
+        # Only a whole "." or ".." names a folder; "photo..v2.jpg" is a plain file name.
+        problem = "names a folder, not a file"
     elif any(ord(char) < 32 or ord(char) == 127 for char in name):
         problem = "contains a control character"
     if problem:
