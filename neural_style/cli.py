@@ -28,11 +28,13 @@ def build_parser() -> argparse.ArgumentParser:
                           help=".pth checkpoint (converted or pytorch/examples) or .onnx file")
     evaluate.add_argument("--output-image", required=True,
                           help="where to write the result (written atomically)")
-    evaluate.add_argument("--style", type=int, default=None,
-                          help="style index 0..25, required for multistyle26.pth")
+    evaluate.add_argument("--style", default=None,
+                          help="style index 0..25 (required for multistyle26.pth) or a blend "
+                               "such as 3:0.5,12:0.5 (weights are normalised to sum to 1)")
     evaluate.add_argument("--content-scale", type=float, default=None,
                           help="shrink the content image by this factor first")
     evaluate.add_argument("--cuda", type=int, choices=(0, 1), default=0, help="1: run on the GPU")
+    add_control_arguments(evaluate)
     evaluate.add_argument("--engine", choices=("torch", "onnx"), default="torch")
 
     convert = commands.add_parser("convert", parents=[common],
@@ -47,16 +49,36 @@ def run_eval(arguments: argparse.Namespace) -> None:
     from csci_utils.luigi.target import SuffixPreservingLocalTarget
 
     from .images import load_image, save_image
+    from .controls import Controls, engine_for, stylize_with_controls
     from .model import load_model
-    from .stylize import stylize
 
+    controls = Controls.of(arguments.style, arguments.strength, arguments.preserve_color,
+                           arguments.max_size, arguments.tile_size)
     image = load_image(arguments.content_image)
-    model = load_model(arguments.model, style=arguments.style,
-                       device="cuda" if arguments.cuda else "cpu", engine=arguments.engine)
-    stylized = stylize(image, model, content_scale=arguments.content_scale)
+    engine = engine_for(controls, image.size, arguments.content_scale, arguments.engine)
+    style = None if controls.style is None else controls.style.first
+    model = load_model(arguments.model, style=style,
+                       device="cuda" if arguments.cuda else "cpu", engine=engine)
+    stylized = stylize_with_controls(image, model, controls, arguments.content_scale)
+    print(f"{PROGRAM}: {arguments.content_image} -> {arguments.output_image} "
+          f"({stylized.width}x{stylized.height}, {controls.describe() or 'defaults'})",
+          file=sys.stderr)
     with SuffixPreservingLocalTarget(arguments.output_image).temporary_path() as temporary:
         save_image(stylized, temporary)
     print(arguments.output_image)
+
+
+def add_control_arguments(parser: argparse.ArgumentParser) -> None:
+    """--strength, --preserve-color, --max-size, --tile-size (neural_style/controls.py)."""
+    parser.add_argument("--strength", type=float, default=1.0, metavar="F",
+                        help="0 gives the content back, 1 (default) the full style")
+    parser.add_argument("--preserve-color", action="store_true",
+                        help="keep the content's colours (luminance from the stylized image)")
+    parser.add_argument("--max-size", type=int, default=None, metavar="N",
+                        help="shrink the image so that its longer side is at most N first")
+    parser.add_argument("--tile-size", type=int, default=None, metavar="N",
+                        help="stylize in overlapping tiles of N px (automatic above 2 MP; "
+                             "uses the torch engine)")
 
 
 def run_convert(arguments: argparse.Namespace) -> None:
