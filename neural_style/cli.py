@@ -24,8 +24,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("eval", parents=[common], help="stylize one image")
     evaluate.add_argument("--content-image", required=True, help="image to stylize")
-    evaluate.add_argument("--model", required=True,
+    evaluate.add_argument("--model", default=None,
                           help=".pth checkpoint (converted or pytorch/examples) or .onnx file")
+    evaluate.add_argument("--style-image", default=None, metavar="PATH",
+                          help="any picture as the style (Magenta's arbitrary-style network; "
+                               "instead of --model)")
     evaluate.add_argument("--output-image", required=True,
                           help="where to write the result (written atomically)")
     evaluate.add_argument("--style", default=None,
@@ -49,23 +52,38 @@ def run_eval(arguments: argparse.Namespace) -> None:
     from csci_utils.luigi.target import SuffixPreservingLocalTarget
 
     from .images import load_image, save_image
+    from .arbitrary import ArbitraryStyle
     from .controls import Controls, engine_for, stylize_with_controls
     from .model import load_model
 
     controls = Controls.of(arguments.style, arguments.strength, arguments.preserve_color,
                            arguments.max_size, arguments.tile_size)
-    image = load_image(arguments.content_image)
-    engine = engine_for(controls, image.size, arguments.content_scale, arguments.engine)
-    style = None if controls.style is None else controls.style.first
-    model = load_model(arguments.model, style=style,
-                       device="cuda" if arguments.cuda else "cpu", engine=engine)
+    if (arguments.model is None) == (arguments.style_image is None):
+        raise NeuralStyleError("pass exactly one of --model PATH and --style-image PATH")
+    device = "cuda" if arguments.cuda else "cpu"
+    if arguments.style_image is not None:
+        if controls.style is not None:
+            raise NeuralStyleError("--style picks one of a model's styles; drop it with "
+                                   "--style-image")
+        model = ArbitraryStyle(arguments.style_image, device)
+        image = load_image(arguments.content_image)
+    else:
+        image = load_image(arguments.content_image)
+        engine = engine_for(controls, image.size, arguments.content_scale, arguments.engine)
+        style = None if controls.style is None else controls.style.first
+        model = load_model(arguments.model, style=style, device=device, engine=engine)
     stylized = stylize_with_controls(image, model, controls, arguments.content_scale)
     print(f"{PROGRAM}: {arguments.content_image} -> {arguments.output_image} "
-          f"({stylized.width}x{stylized.height}, {controls.describe() or 'defaults'})",
+          f"({stylized.width}x{stylized.height}, {describe(controls, arguments)})",
           file=sys.stderr)
     with SuffixPreservingLocalTarget(arguments.output_image).temporary_path() as temporary:
         save_image(stylized, temporary)
     print(arguments.output_image)
+
+
+def describe(controls, arguments: argparse.Namespace) -> str:
+    words = [f"style image {arguments.style_image}"] if arguments.style_image else []
+    return ", ".join(words + [controls.describe()] if controls.describe() else words) or "defaults"
 
 
 def add_control_arguments(parser: argparse.ArgumentParser) -> None:
@@ -77,7 +95,7 @@ def add_control_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-size", type=int, default=None, metavar="N",
                         help="shrink the image so that its longer side is at most N first")
     parser.add_argument("--tile-size", type=int, default=None, metavar="N",
-                        help="stylize in overlapping tiles of N px (automatic above 2 MP; "
+                        help="stylize in overlapping tiles of N px (automatic above 1.5 MP; "
                              "uses the torch engine)")
 
 

@@ -219,7 +219,9 @@ def stylize_with_controls(image: Image.Image, model, controls: Controls,
 
     content = scale_image(fit_max_size(image.convert("RGB"), controls.max_size), content_scale)
     model = with_style_weights(model, controls.style)
-    if needs_tiles(content.size, controls.tile_size):
+    if hasattr(model, "style_vector"):  # ArbitraryStyle: a fixed 384 px network, never tiled
+        stylized = model.stylize(content)
+    elif needs_tiles(content.size, controls.tile_size):
         stylized = stylize_tiled(content, model, controls.tile_size)
     else:
         stylized = stylize(content, model)

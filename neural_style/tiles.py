@@ -32,9 +32,9 @@ from PIL import Image
 
 from .errors import NeuralStyleError
 
-AUTO_TILE_PIXELS = 2_000_000  # above this, tile: an untiled 2 MP run peaks near 1.1 GiB
-DEFAULT_TILE = 1024
-STATS_PIXELS = 1_000_000
+AUTO_TILE_PIXELS = 1_500_000  # above this, tile: an untiled 1 MP run already peaks near 1 GiB
+DEFAULT_TILE = 768
+STATS_PIXELS = 500_000
 OVERLAP = 64  # per seam, a multiple of ALIGN; the feather ramp spans it
 MIN_TILE = 2 * OVERLAP
 NORM_EPS = 1e-5

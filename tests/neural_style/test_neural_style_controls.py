@@ -201,3 +201,57 @@ def test_cli_bad_value_in_a_subprocess(grace_hopper_png, multistyle_checkpoint, 
     assert result.returncode == 1
     assert result.stderr == "neural_style: error: --strength must be between 0 and 1, got 1.5\n"
     assert not output.exists()
+
+
+@pytest.fixture(scope="module")
+def style_pictures(tmp_path_factory):
+    """Two real pictures of matplotlib's sample data as styles."""
+    from matplotlib import cbook
+
+    folder = tmp_path_factory.mktemp("styles")
+    paths = []
+    for name in ("logo2.png", "Minduka_Present_Blue_Pack.png"):
+        path = folder / name
+        Image.open(cbook.get_sample_data(name, asfileobj=False)).convert("RGB").save(path)
+        paths.append(path)
+    return paths
+
+
+def test_two_style_pictures_give_visibly_different_results(grace_hopper, style_pictures):
+    from neural_style.arbitrary import ArbitraryStyle
+
+    first, second = (pixels(stylize_with_controls(grace_hopper, ArbitraryStyle(path),
+                                                  Controls.of()))
+                     for path in style_pictures)
+    assert first.shape == second.shape == pixels(grace_hopper).shape
+    assert np.abs(first - second).mean() > 15
+    assert np.abs(first - pixels(grace_hopper)).mean() > 15
+
+
+def test_style_image_strength_zero_is_the_content(grace_hopper, style_pictures):
+    from neural_style.arbitrary import ArbitraryStyle
+
+    result = stylize_with_controls(grace_hopper, ArbitraryStyle(style_pictures[0]),
+                                   Controls.of(strength=0))
+    assert np.array_equal(pixels(result), pixels(grace_hopper))
+
+
+@pytest.mark.parametrize("kind", ["missing", "corrupt"])
+def test_cli_bad_style_image(kind, grace_hopper_png, tmp_path, capsys):
+    style = tmp_path / "style.jpg"
+    if kind == "corrupt":
+        style.write_bytes(b"\xff\xd8 not really a jpeg")
+    output = tmp_path / "out" / "result.png"
+    assert main(["eval", "--content-image", str(grace_hopper_png), "--style-image", str(style),
+                 "--output-image", str(output)]) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and error.startswith("neural_style: error: --style-image: ")
+    assert not output.parent.exists()
+
+
+def test_cli_style_image_writes_the_result(grace_hopper_png, style_pictures, tmp_path, capsys):
+    output = tmp_path / "result.png"
+    assert main(["eval", "--content-image", str(grace_hopper_png), "--style-image",
+                 str(style_pictures[1]), "--preserve-color", "--output-image", str(output)]) == 0
+    assert f"style image {style_pictures[1]}, preserve colour" in capsys.readouterr().err
+    assert Image.open(output).size == (109, 128)
