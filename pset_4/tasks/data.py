@@ -7,6 +7,7 @@ Layout (``remote`` is S3 or the embedded folder, ``local`` the cache):
 
     <remote>/images/<image>          ContentImage   --DownloadImage-->  <local>/images/<image>
     <remote>/saved_models/<model>    SavedModel     --DownloadModel-->  <local>/saved_models/<model>
+    <remote>/styles/<picture>        StylePicture   --DownloadStyle-->  <local>/styles/<picture>
 
 Seeding (a fresh machine, empty store): SampleImage and BundledModel write the
 installed sample photo and the converted bundled model under ``<local>/seed``;
@@ -35,6 +36,7 @@ luigi.namespace("pset_4", scope=__name__)
 
 IMAGES = "images"
 SAVED_MODELS = "saved_models"
+STYLES = "styles"  # pictures used as the style (--style-image)
 SEED_FOLDER = "seed"  # under the local root: staged copies that the Upload tasks push
 
 
@@ -45,6 +47,11 @@ class ContentImage(RemoteFile):
 
 class SavedModel(RemoteFile):
     SHARED_RELATIVE_PATH = SAVED_MODELS
+    CONFIG_SECTION = config.SECTION
+
+
+class StylePicture(RemoteFile):
+    SHARED_RELATIVE_PATH = STYLES
     CONFIG_SECTION = config.SECTION
 
 
@@ -68,6 +75,12 @@ class DownloadModel(Download):
     SHARED_RELATIVE_PATH = SAVED_MODELS
     CONFIG_SECTION = config.SECTION
     SOURCE = SavedModel
+
+
+class DownloadStyle(Download):
+    SHARED_RELATIVE_PATH = STYLES
+    CONFIG_SECTION = config.SECTION
+    SOURCE = StylePicture
 
 
 class UploadImage(Upload):

@@ -23,7 +23,8 @@ from ..contact_sheet import make_contact_sheet
 from ..errors import PipelineError
 from ..model_cache import cached_model
 from ..names import contact_sheet_relative_path, stylized_relative_path, validate_name
-from .data import DownloadImage, DownloadModel, resolved_roots
+from ..names import controls_key
+from .data import DownloadImage, DownloadModel, DownloadStyle, resolved_roots
 
 # Task families are "pset_4.DownloadImage" etc.: Luigi looks tasks up by family
 # (dynamic dependencies, luigid, the `luigi` CLI), and a bare "UploadImage"
@@ -49,32 +50,79 @@ class ModelNameParameter(luigi.Parameter):
         return validate_name(value, "model")
 
 
+class StyleParameter(luigi.OptionalParameter):
+    """A style index or blend (``3:0.5,12:0.5``), kept in its normalised form so
+    that ``3:1`` and ``3`` are one task; a bad spec is kept as given and fails
+    the task with neural_style's one-line message."""
+
+    expected_type = (int, str)
+
+    def normalize(self, value):
+        from neural_style import NeuralStyleError
+        from neural_style.controls import parse_style
+
+        if value is None or value == "":
+            return None
+        try:
+            blend = parse_style(value)
+        except NeuralStyleError:
+            return str(value)
+        return blend.first if len(blend.weights) == 1 else str(blend)
+
+
+class StylePictureParameter(luigi.OptionalParameter):
+    """A file name in ``<remote>/styles``, or None for the model's own styles."""
+
+    def normalize(self, value):
+        return None if value in (None, "") else validate_name(value, "style picture")
+
+
 class _StylizedImage(luigi.Task):
     """What both options share: parameters, inputs and the output path."""
 
     image = ImageNameParameter()
     model = ModelNameParameter()
-    style = luigi.OptionalIntParameter(default=None, description="style index for multi-style models")
+    style = StyleParameter(default=None, description="style index or blend (3:0.5,12:0.5)")
     content_scale = luigi.OptionalFloatParameter(default=None, description="shrink the content image by this factor first")
+    strength = luigi.FloatParameter(default=1.0, description="0: the content, 1: the full style")
+    preserve_color = luigi.BoolParameter(default=False, description="keep the content's colours")
+    max_size = luigi.OptionalIntParameter(default=None, description="bound the longer side first")
+    tile_size = luigi.OptionalIntParameter(default=None, description="stylize in tiles of N px")
+    style_image = StylePictureParameter(default=None, description="a picture in <remote>/styles as the style")
     remote_root = luigi.Parameter(default="", description="s3://bucket/prefix or a folder; empty: luigi.cfg [pset_4]")
     local_root = luigi.Parameter(default="", description="local cache folder; empty: luigi.cfg [pset_4]")
     output_dir = luigi.Parameter(default="", description="where results go; empty: luigi.cfg [pset_4]")
 
     def requires(self):
         roots = resolved_roots(self)
-        return {
+        inputs = {
             "image": DownloadImage(name=self.image, **roots),
             "model": DownloadModel(name=self.model, **roots),
         }
+        if self.style_image:
+            inputs["style_image"] = DownloadStyle(name=self.style_image, **roots)
+        return inputs
+
+    def controls(self):
+        """The validated neural_style controls; a bad value fails the task in one line."""
+        from neural_style.controls import Controls
+
+        return Controls.of(self.style, self.strength, self.preserve_color, self.max_size,
+                           self.tile_size)
 
     def output(self):
-        relative = stylized_relative_path(self.image, self.model, self.style, self.content_scale)
+        controls = controls_key(self.strength, self.preserve_color, self.max_size,
+                                self.tile_size, self.style_image)
+        relative = stylized_relative_path(self.image, self.model, self.style, self.content_scale,
+                                          controls)
         path = os.path.join(config.setting("output_dir", self.output_dir), relative)
         return SuffixPreservingLocalTarget(path, format=Nop)
 
     def _describe(self) -> str:
         style = "" if self.style is None else f" style {self.style}"
-        return f"{self.image} with {self.model}{style}"
+        picture = f" picture {self.style_image}" if self.style_image else ""
+        strength = "" if self.strength == 1 else f" strength {self.strength:g}"
+        return f"{self.image} with {self.model}{style}{picture}{strength}"
 
     def _report(self, stage: str, percentage: int) -> None:
         """Progress for the scheduler (luigid's visualizer shows both) and the log."""
@@ -98,12 +146,23 @@ class Stylize(_StylizedImage):
     def run(self):
         import neural_style
 
-        inputs = self.input()
+        from neural_style.controls import engine_for, stylize_with_controls
+
+        inputs, controls = self.input(), self.controls()
         self._report("loading the model", 0)
-        model = cached_model(inputs["model"].path, self.style)
         content = neural_style.load_image(inputs["image"].path)
+        if self.style_image:
+            from neural_style.arbitrary import ArbitraryStyle
+
+            model = ArbitraryStyle(inputs["style_image"].path)
+        else:
+            style = None if controls.style is None else controls.style.first
+            model = cached_model(inputs["model"].path, style)
+            engine = engine_for(controls, content.size, self.content_scale, "auto")
+            if engine == "torch" and getattr(model, "engine", "torch") != "torch":
+                model = neural_style.load_model(inputs["model"].path, style, engine="torch")
         self._report(f"stylizing {content.width}x{content.height}", 20)
-        result = neural_style.stylize(content, model, content_scale=self.content_scale)
+        result = stylize_with_controls(content, model, controls, self.content_scale)
         self._report(f"saving {result.width}x{result.height}", 90)
         with self.output().temporary_path() as temporary:
             neural_style.save_image(result, temporary)
@@ -122,11 +181,20 @@ class StylizeProgram(_StylizedImage, ExternalProgramTask):
         args = [
             sys.executable, "-m", "neural_style", "eval",
             "--content-image", inputs["image"].path,
-            "--model", inputs["model"].path,
             "--output-image", self._temporary_output,
         ]
-        if self.style is not None:
+        if self.style_image:
+            args += ["--style-image", inputs["style_image"].path]
+        else:
+            args += ["--model", inputs["model"].path]
+        if self.style is not None and not self.style_image:
             args += ["--style", str(self.style)]
+        args += ["--strength", repr(self.strength)]
+        if self.preserve_color:
+            args += ["--preserve-color"]
+        for flag, value in (("--max-size", self.max_size), ("--tile-size", self.tile_size)):
+            if value is not None:
+                args += [flag, str(value)]
         if self.content_scale is not None:
             args += ["--content-scale", repr(self.content_scale)]
         return args
@@ -156,6 +224,16 @@ def _image_size(path: str) -> tuple[int, int]:
 TASK_FOR_OPTION = {"A": StylizeProgram, "B": Stylize}
 
 
+def _label(task: _StylizedImage) -> str:
+    """A contact-sheet label: what makes this result differ from its neighbours."""
+    words = [task.style_image or task.model]
+    if task.style is not None and not task.style_image:
+        words.append(f"style {task.style}")
+    if task.strength != 1:
+        words.append(f"x{task.strength:g}")
+    return " ".join(words)
+
+
 class _Batch:
     """Parameters and the task grid shared by StylizeAll and ContactSheet."""
 
@@ -163,19 +241,30 @@ class _Batch:
     styles = luigi.ListParameter(default=[None], description="style indices; [null] for the model's default")
     option = luigi.ChoiceParameter(choices=OPTIONS, default="B")
     content_scale = luigi.OptionalFloatParameter(default=None)
+    strengths = luigi.ListParameter(default=[1.0], description="one result per strength (a ramp)")
+    preserve_color = luigi.BoolParameter(default=False)
+    max_size = luigi.OptionalIntParameter(default=None)
+    tile_size = luigi.OptionalIntParameter(default=None)
+    style_image = StylePictureParameter(default=None)
     remote_root = luigi.Parameter(default="")
     local_root = luigi.Parameter(default="")
     output_dir = luigi.Parameter(default="")
+
+    def _controls(self) -> dict:
+        return {"preserve_color": self.preserve_color, "max_size": self.max_size,
+                "tile_size": self.tile_size, "style_image": self.style_image}
 
     def _stylize_tasks(self, image: str):
         task_class = TASK_FOR_OPTION[self.option]
         return [
             task_class(
                 image=image, model=model, style=style, content_scale=self.content_scale,
+                strength=strength, **self._controls(),
                 remote_root=self.remote_root, local_root=self.local_root, output_dir=self.output_dir,
             )
             for model in self.models
             for style in self.styles
+            for strength in self.strengths
         ]
 
 
@@ -200,7 +289,12 @@ class ContactSheet(_Batch, luigi.Task):
         }
 
     def output(self):
-        relative = contact_sheet_relative_path(self.image, self.models, self.styles, self.content_scale)
+        controls = {**self._controls(), "strengths": list(self.strengths)}
+        if controls == {"preserve_color": False, "max_size": None, "tile_size": None,
+                        "style_image": None, "strengths": [1.0]}:
+            controls = None  # the defaults keep the sheet's earlier name
+        relative = contact_sheet_relative_path(self.image, self.models, self.styles,
+                                               self.content_scale, controls)
         path = os.path.join(config.setting("output_dir", self.output_dir), relative)
         return SuffixPreservingLocalTarget(path, format=Nop)
 
@@ -209,8 +303,7 @@ class ContactSheet(_Batch, luigi.Task):
 
         content = neural_style.load_image(self.input()["content"].path)
         results = [
-            (task.model if task.style is None else f"{task.model} style {task.style}",
-             neural_style.load_image(target.path))
+            (_label(task), neural_style.load_image(target.path))
             for task, target in zip(self.requires()["results"], self.input()["results"])
         ]
         sheet = make_contact_sheet(content, results)
