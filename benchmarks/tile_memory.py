@@ -41,7 +41,10 @@ def main() -> None:
         big, small = folder / "big.png", folder / "small.png"
         photo.convert("RGB").resize((6000, 4000), Image.BICUBIC).save(big, compress_level=1)
         photo.convert("RGB").resize((1224, 816), Image.BICUBIC).save(small, compress_level=1)
+        tiny = folder / "tiny.png"
+        photo.convert("RGB").resize((128, 96), Image.BICUBIC).save(tiny)
         runs = {
+            "128x96 untiled (the runtime)": [str(tiny), []],
             "1224x816 untiled (1 MP)": [str(small), []],
             
             "6000x4000 tiles 768 (auto)": [str(big), []],

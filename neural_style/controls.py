@@ -217,7 +217,8 @@ def stylize_with_controls(image: Image.Image, model, controls: Controls,
     from .stylize import stylize
     from .tiles import needs_tiles, stylize_tiled
 
-    content = scale_image(fit_max_size(image.convert("RGB"), controls.max_size), content_scale)
+    image = image if image.mode == "RGB" else image.convert("RGB")  # no copy of a big photo
+    content = scale_image(fit_max_size(image, controls.max_size), content_scale)
     model = with_style_weights(model, controls.style)
     if hasattr(model, "style_vector"):  # ArbitraryStyle: a fixed 384 px network, never tiled
         stylized = model.stylize(content)

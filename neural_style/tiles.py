@@ -12,8 +12,8 @@ normalises with the same statistics. So:
    linear ramps (the weights are separable, so they are normalised with two 1-D
    sums and no full-size weight image).
 
-Memory: the uint8 input, one float32 HxWx3 accumulator (12 bytes/pixel) and
-one tile's activations. Images above ``AUTO_TILE_PIXELS`` are tiled even
+Memory: besides the input and output images (uint8), one float32 band of tile
+rows (width x (tile + 2 x OVERLAP) x 12 bytes) and one tile's activations. Images above ``AUTO_TILE_PIXELS`` are tiled even
 without ``--tile-size`` (tiles of ``DEFAULT_TILE``). See docs/neural_style.md.
 
 Needs the torch engine (the norms of onnxruntime's graph cannot be fed outside
@@ -59,24 +59,37 @@ def stylize_tiled(image: Image.Image, model, tile_size: int | None = None) -> Im
             "load the model with engine='torch' (--engine torch)")
     tile = tile_size or DEFAULT_TILE
     width, height = image.size
-    pixels = np.asarray(image.convert("RGB"))  # HxWx3 uint8, the only full-size input copy
     statistics = record_statistics(model, _stats_image(image))
-    output = np.zeros((height, width, 3), np.float32)
     rows, columns = _spans(height, tile), _spans(width, tile)
     row_sum, column_sum = _weight_sums(rows, height), _weight_sums(columns, width)
+    result = np.empty((height, width, 3), np.uint8)
+    carry, carry_top = None, 0  # rows of the previous band that the next one overlaps
     with torch.inference_mode(), _norms(network, replay=statistics):
-        for top, bottom, row_weight in rows:
+        for index, (top, bottom, row_weight) in enumerate(rows):
+            # One band of tile rows in float32 at a time, not the whole image.
+            band = np.zeros((bottom - top, width, 3), np.float32)
+            if carry is not None:
+                band[carry_top - top:carry_top - top + len(carry)] += carry
             for left, right, column_weight in columns:
-                piece = _to_tensor(pixels[top:bottom, left:right], model.device)
+                piece = _to_tensor(np.asarray(image.crop((left, top, right, bottom))),
+                                   model.device)
                 statistics.rewind()
                 stylized = model(piece)[0].float().cpu().numpy().transpose(1, 2, 0)
-                weight = row_weight[:, None, None] * column_weight[None, :, None]
-                output[top:bottom, left:right] += stylized * weight
-    output /= row_sum[:, None, None]
-    output /= column_sum[None, :, None]
-    np.clip(output, 0, 1, out=output)
-    output *= 255
-    return Image.fromarray(np.rint(output, out=output).astype(np.uint8), mode="RGB")
+                stylized *= row_weight[:, None, None] * column_weight[None, :, None]
+                band[:, left:right] += stylized
+            done = rows[index + 1][0] if index + 1 < len(rows) else bottom
+            result[top:done] = _finish(band[:done - top], row_sum[top:done], column_sum)
+            carry, carry_top = band[done - top:], done
+    return Image.fromarray(result, mode="RGB")
+
+
+def _finish(band: np.ndarray, row_sum: np.ndarray, column_sum: np.ndarray) -> np.ndarray:
+    """Weighted sums -> uint8 pixels, rounded as tensor_to_image rounds."""
+    band /= row_sum[:, None, None]
+    band /= column_sum[None, :, None]
+    np.clip(band, 0, 1, out=band)
+    band *= 255
+    return np.rint(band, out=band).astype(np.uint8)
 
 
 class Statistics:
