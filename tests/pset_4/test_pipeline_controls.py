@@ -119,3 +119,19 @@ def test_contact_sheet_strength_ramp(store, tmp_path, run_cli):
     content = Image.open(store / "images" / SMALL_IMAGE).convert("RGB")
     assert np.array_equal(np.asarray(Image.open(zero)), np.asarray(content))
     assert ContactSheet  # the task the flag builds
+
+
+def test_options_a_and_b_agree_on_every_control(store, tmp_path):
+    (store / "styles").mkdir()
+    Image.open(cbook.get_sample_data("logo2.png", asfileobj=False)).convert("RGB").save(
+        store / "styles" / "logo2.png")
+    settings = [dict(style="3:1,12:3", strength=0.7, preserve_color=True, max_size=80,
+                     tile_size=128),
+                dict(style_image="logo2.png", strength=0.5)]
+    for index, controls in enumerate(settings):
+        tasks = [task_class(image=SMALL_IMAGE, model=MODEL, **controls,
+                            **roots(store, tmp_path / f"{task_class.__name__}-{index}"))
+                 for task_class in (Stylize, StylizeProgram)]
+        assert build(*tasks).status == luigi.execution_summary.LuigiStatusCode.SUCCESS
+        in_process, program = (open(task.output().path, "rb").read() for task in tasks)
+        assert in_process == program
