@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help=".pth checkpoint (converted or pytorch/examples) or .onnx file")
     evaluate.add_argument("--style-image", default=None, metavar="PATH",
                           help="any picture as the style (Magenta's arbitrary-style network; "
-                               "instead of --model)")
+                               "--model may then name a `convert --arbitrary` checkpoint)")
     evaluate.add_argument("--output-image", required=True,
                           help="where to write the result (written atomically)")
     evaluate.add_argument("--style", default=None,
@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--onnx", default=None,
                          help="the .onnx file to convert (default: the bundled multistyle26.onnx)")
     convert.add_argument("--output-dir", required=True, help="directory for the .pth files")
+    convert.add_argument("--arbitrary", action="store_true",
+                         help="convert the bundled style-image network (arbitrary_predict.onnx, "
+                              "arbitrary_transform.onnx) into magenta_arbitrary.pth instead")
     return parser
 
 
@@ -58,14 +61,15 @@ def run_eval(arguments: argparse.Namespace) -> None:
 
     controls = Controls.of(arguments.style, arguments.strength, arguments.preserve_color,
                            arguments.max_size, arguments.tile_size)
-    if (arguments.model is None) == (arguments.style_image is None):
-        raise NeuralStyleError("pass exactly one of --model PATH and --style-image PATH")
+    if arguments.model is None and arguments.style_image is None:
+        raise NeuralStyleError("pass --model PATH or --style-image PATH")
     device = "cuda" if arguments.cuda else "cpu"
     if arguments.style_image is not None:
         if controls.style is not None:
             raise NeuralStyleError("--style picks one of a model's styles; drop it with "
                                    "--style-image")
-        model = ArbitraryStyle(arguments.style_image, device)
+        model = ArbitraryStyle(arguments.style_image, device, arguments.engine,
+                               checkpoint=arguments.model)
         image = load_image(arguments.content_image)
     else:
         image = load_image(arguments.content_image)
@@ -103,6 +107,11 @@ def run_convert(arguments: argparse.Namespace) -> None:
     from .bundled import bundled_multistyle_onnx
     from .conversion import convert
 
+    if arguments.arbitrary:
+        from .arbitrary import convert_arbitrary
+
+        print(convert_arbitrary(arguments.output_dir))
+        return
     for path in convert(arguments.onnx or bundled_multistyle_onnx(), arguments.output_dir):
         print(path)
 

@@ -255,3 +255,36 @@ def test_cli_style_image_writes_the_result(grace_hopper_png, style_pictures, tmp
                  str(style_pictures[1]), "--preserve-color", "--output-image", str(output)]) == 0
     assert f"style image {style_pictures[1]}, preserve colour" in capsys.readouterr().err
     assert Image.open(output).size == (109, 128)
+
+
+def test_style_image_torch_and_onnxruntime_engines_agree(grace_hopper, style_pictures):
+    from neural_style.arbitrary import ArbitraryStyle
+
+    onnx_result, torch_result = (
+        pixels(stylize_with_controls(grace_hopper, ArbitraryStyle(style_pictures[0], engine=e),
+                                     Controls.of()))
+        for e in ("onnx", "torch"))
+    # every op matches onnxruntime's to 1e-4; the int8 quantize steps turn float
+    # rounding into a whole quantization step in places, hence a mean, not a max
+    assert np.abs(onnx_result - torch_result).mean() <= 6
+
+
+def test_convert_arbitrary_writes_a_tensors_only_checkpoint(grace_hopper, style_pictures,
+                                                            tmp_path, capsys):
+    import torch
+
+    from neural_style.arbitrary import ArbitraryStyle
+
+    assert main(["convert", "--arbitrary", "--output-dir", str(tmp_path)]) == 0
+    path = tmp_path / "magenta_arbitrary.pth"
+    assert capsys.readouterr().out.strip() == str(path)
+    loaded = torch.load(path, weights_only=True)
+    assert loaded["architecture"] == "magenta_arbitrary"
+    assert set(loaded["graphs"]) == {"predict", "transform"}
+    assert all(isinstance(t, torch.Tensor) for t in loaded["state_dict"].values())
+    from_file = ArbitraryStyle(style_pictures[0], checkpoint=path)
+    in_memory = ArbitraryStyle(style_pictures[0], engine="torch")
+    assert np.array_equal(pixels(from_file.stylize(grace_hopper)),
+                          pixels(in_memory.stylize(grace_hopper)))
+    with pytest.raises(NeuralStyleError, match="runs on --engine torch"):
+        ArbitraryStyle(style_pictures[0], engine="onnx", checkpoint=path)
