@@ -77,11 +77,11 @@ def run_eval(arguments: argparse.Namespace) -> None:
         style = None if controls.style is None else controls.style.first
         model = load_model(arguments.model, style=style, device=device, engine=engine)
     stylized = stylize_with_controls(image, model, controls, arguments.content_scale)
+    with SuffixPreservingLocalTarget(arguments.output_image).temporary_path() as temporary:
+        save_image(stylized, temporary)
     print(f"{PROGRAM}: {arguments.content_image} -> {arguments.output_image} "
           f"({stylized.width}x{stylized.height}, {describe(controls, arguments)})",
           file=sys.stderr)
-    with SuffixPreservingLocalTarget(arguments.output_image).temporary_path() as temporary:
-        save_image(stylized, temporary)
     print(arguments.output_image)
 
 
