@@ -46,7 +46,7 @@ def main() -> None:
         runs = {
             "128x96 untiled (the runtime)": [str(tiny), []],
             "1224x816 untiled (1 MP)": [str(small), []],
-            
+
             "6000x4000 tiles 768 (auto)": [str(big), []],
         }
         print(f"{'job':32} | {'peak RSS':>10} | {'wall':>7}")

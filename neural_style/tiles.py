@@ -13,8 +13,9 @@ normalises with the same statistics. So:
    sums and no full-size weight image).
 
 Memory: besides the input and output images (uint8), one float32 band of tile
-rows (width x (tile + 2 x OVERLAP) x 12 bytes) and one tile's activations. Images above ``AUTO_TILE_PIXELS`` are tiled even
-without ``--tile-size`` (tiles of ``DEFAULT_TILE``). See docs/neural_style.md.
+rows (width x (tile + 2 x OVERLAP) x 12 bytes) and one tile's activations.
+Images above ``AUTO_TILE_PIXELS`` are tiled even without ``--tile-size``
+(tiles of ``DEFAULT_TILE``). See docs/neural_style.md.
 
 Needs the torch engine (the norms of onnxruntime's graph cannot be fed outside
 statistics); ``stylize_tiled`` on another engine is a one-line error, and the

@@ -89,7 +89,8 @@ class _StylizedImage(luigi.Task):
     preserve_color = luigi.BoolParameter(default=False, description="keep the content's colours")
     max_size = luigi.OptionalIntParameter(default=None, description="bound the longer side first")
     tile_size = luigi.OptionalIntParameter(default=None, description="stylize in tiles of N px")
-    style_image = StylePictureParameter(default=None, description="a picture in <remote>/styles as the style")
+    style_image = StylePictureParameter(default=None,
+                                        description="a picture in <remote>/styles as the style")
     remote_root = luigi.Parameter(default="", description="s3://bucket/prefix or a folder; empty: luigi.cfg [pset_4]")
     local_root = luigi.Parameter(default="", description="local cache folder; empty: luigi.cfg [pset_4]")
     output_dir = luigi.Parameter(default="", description="where results go; empty: luigi.cfg [pset_4]")

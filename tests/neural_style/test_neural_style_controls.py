@@ -9,11 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from neural_style import NeuralStyleError, load_model, stylize
-from neural_style import tiles
+from neural_style import NeuralStyleError, load_model, stylize, tiles
 from neural_style.cli import main
 from neural_style.controls import Controls, parse_style, stylize_with_controls
-
 
 
 def run_cli(*arguments) -> subprocess.CompletedProcess:
