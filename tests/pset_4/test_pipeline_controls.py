@@ -115,7 +115,7 @@ def test_contact_sheet_strength_ramp(store, tmp_path, run_cli):
     results = [path for path in paths if "contact-sheet" not in path]
     assert len(results) == 3 and any("strength-0.5" in path for path in results)
     # strength 0 gives the content back
-    zero = next(path for path in results if "--strength-0--" in path)
+    zero = next(path for path in results if path.endswith("--strength-0.png"))
     content = Image.open(store / "images" / SMALL_IMAGE).convert("RGB")
     assert np.array_equal(np.asarray(Image.open(zero)), np.asarray(content))
     assert ContactSheet  # the task the flag builds
