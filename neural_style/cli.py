@@ -10,6 +10,8 @@ import argparse
 import sys
 import traceback
 
+from csci_utils.atomic import atomic_path
+
 from .errors import NeuralStyleError
 
 PROGRAM = "neural_style"
@@ -52,11 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_eval(arguments: argparse.Namespace) -> None:
-    from csci_utils.luigi.target import SuffixPreservingLocalTarget
-
-    from .images import load_image, save_image
     from .arbitrary import ArbitraryStyle
     from .controls import Controls, engine_for, stylize_with_controls
+    from .images import load_image, save_image
     from .model import load_model
 
     controls = Controls.of(arguments.style, arguments.strength, arguments.preserve_color,
@@ -77,7 +77,7 @@ def run_eval(arguments: argparse.Namespace) -> None:
         style = None if controls.style is None else controls.style.first
         model = load_model(arguments.model, style=style, device=device, engine=engine)
     stylized = stylize_with_controls(image, model, controls, arguments.content_scale)
-    with SuffixPreservingLocalTarget(arguments.output_image).temporary_path() as temporary:
+    with atomic_path(arguments.output_image) as temporary:
         save_image(stylized, temporary)
     print(f"{PROGRAM}: {arguments.content_image} -> {arguments.output_image} "
           f"({stylized.width}x{stylized.height}, {describe(controls, arguments)})",

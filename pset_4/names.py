@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-from typing import Iterable, Optional
+from collections.abc import Iterable
+
+import luigi
 
 from .errors import PipelineError
 
@@ -40,7 +42,37 @@ def validate_name(name: str, kind: str) -> str:
     return name
 
 
-def style_key(style, content_scale: Optional[float] = None, controls: str = "") -> str:
+class NameParameter(luigi.Parameter):
+    """A file name in one of the remote's folders; validated by ``validate_name``."""
+
+    KIND = ""
+
+    def normalize(self, x):
+        return validate_name(x, self.KIND)
+
+
+class ImageNameParameter(NameParameter):
+    """A file name in ``<remote>/images``; separators and ``..`` are refused."""
+
+    KIND = "image"
+
+
+class ModelNameParameter(NameParameter):
+    """A file name in ``<remote>/saved_models``; separators and ``..`` are refused."""
+
+    KIND = "model"
+
+
+class StylePictureNameParameter(NameParameter):
+    """A file name in ``<remote>/styles`` (--style-image), or None for the model's styles."""
+
+    KIND = "style picture"
+
+    def normalize(self, x):
+        return None if x in (None, "") else super().normalize(x)
+
+
+def style_key(style, content_scale: float | None = None, controls: str = "") -> str:
     """The readable part of an output name that says how the model was applied.
 
     ``style`` is an index or a blend (``3:0.5,12:0.5`` reads ``3_0.5+12_0.5``);
@@ -54,8 +86,8 @@ def style_key(style, content_scale: Optional[float] = None, controls: str = "") 
 
 
 def controls_key(strength: float = 1.0, preserve_color: bool = False,
-                 max_size: Optional[int] = None, tile_size: Optional[int] = None,
-                 style_image: Optional[str] = None) -> str:
+                 max_size: int | None = None, tile_size: int | None = None,
+                 style_image: str | None = None) -> str:
     """``strength-0.5--keep-color--max-1024--tiles-512--picture-<name>``: the
     controls that differ from the defaults, so default outputs keep their names."""
     words = []
@@ -73,7 +105,7 @@ def controls_key(strength: float = 1.0, preserve_color: bool = False,
 
 
 def stylized_relative_path(
-    image: str, model: str, style, content_scale: Optional[float] = None, controls: str = ""
+    image: str, model: str, style, content_scale: float | None = None, controls: str = ""
 ) -> str:
     """``<image>/<model>--style-<K>[--<controls>].png``: every parameter that changes
     the pixels is in the path, so changing one of them makes a new output (and a new run)."""
@@ -86,9 +118,9 @@ def stylized_relative_path(
 def contact_sheet_relative_path(
     image: str,
     models: Iterable[str],
-    styles: Iterable[Optional[int]],
-    content_scale: Optional[float] = None,
-    controls: Optional[dict] = None,
+    styles: Iterable[int | str | None],
+    content_scale: float | None = None,
+    controls: dict | None = None,
 ) -> str:
     """``<image>/contact-sheet--<N>-results--<hash>.png``.
 

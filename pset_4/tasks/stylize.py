@@ -16,15 +16,22 @@ import luigi
 from luigi.contrib.external_program import ExternalProgramRunError, ExternalProgramTask
 from luigi.format import Nop
 
+from csci_utils.luigi.failure import OneLineFailure
 from csci_utils.luigi.target import SuffixPreservingLocalTarget
 
-from .. import config
+from ..config import RootSettings, SettingParameter
 from ..contact_sheet import make_contact_sheet
 from ..errors import PipelineError
 from ..model_cache import cached_model
-from ..names import contact_sheet_relative_path, stylized_relative_path, validate_name
-from ..names import controls_key
-from .data import DownloadImage, DownloadModel, DownloadStyle, resolved_roots
+from ..names import (
+    ImageNameParameter,
+    ModelNameParameter,
+    StylePictureNameParameter,
+    contact_sheet_relative_path,
+    controls_key,
+    stylized_relative_path,
+)
+from .data import DownloadImage, DownloadModel, DownloadStyle
 
 # Task families are "pset_4.DownloadImage" etc.: Luigi looks tasks up by family
 # (dynamic dependencies, luigid, the `luigi` CLI), and a bare "UploadImage"
@@ -35,20 +42,6 @@ logger = logging.getLogger("pset_4")
 
 OPTIONS = ("A", "B")
 STYLE_IMAGE_ENGINE = "onnx"  # both options alike, so that they write the same bytes
-
-
-class ImageNameParameter(luigi.Parameter):
-    """A file name in ``<remote>/images``; separators and ``..`` are refused."""
-
-    def normalize(self, value):
-        return validate_name(value, "image")
-
-
-class ModelNameParameter(luigi.Parameter):
-    """A file name in ``<remote>/saved_models``; separators and ``..`` are refused."""
-
-    def normalize(self, value):
-        return validate_name(value, "model")
 
 
 class StyleParameter(luigi.OptionalParameter):
@@ -71,32 +64,34 @@ class StyleParameter(luigi.OptionalParameter):
         return blend.first if len(blend.weights) == 1 else str(blend)
 
 
-class StylePictureParameter(luigi.OptionalParameter):
-    """A file name in ``<remote>/styles``, or None for the model's own styles."""
+class _Settings(RootSettings):
+    """Mixin: where inputs come from and results go, defaulting from pset_4.config.Settings."""
 
-    def normalize(self, value):
-        return None if value in (None, "") else validate_name(value, "style picture")
+    output_dir = SettingParameter("output_dir")
+
+    def _roots(self) -> dict:
+        return {"remote_root": self.remote_root, "local_root": self.local_root}
 
 
-class _StylizedImage(luigi.Task):
+class _StylizedImage(OneLineFailure, _Settings, luigi.Task):
     """What both options share: parameters, inputs and the output path."""
 
     image = ImageNameParameter()
     model = ModelNameParameter()
     style = StyleParameter(default=None, description="style index or blend (3:0.5,12:0.5)")
-    content_scale = luigi.OptionalFloatParameter(default=None, description="shrink the content image by this factor first")
+    content_scale = luigi.OptionalFloatParameter(
+        default=None, description="shrink the content image by this factor first"
+    )
     strength = luigi.FloatParameter(default=1.0, description="0: the content, 1: the full style")
     preserve_color = luigi.BoolParameter(default=False, description="keep the content's colours")
     max_size = luigi.OptionalIntParameter(default=None, description="bound the longer side first")
     tile_size = luigi.OptionalIntParameter(default=None, description="stylize in tiles of N px")
-    style_image = StylePictureParameter(default=None,
-                                        description="a picture in <remote>/styles as the style")
-    remote_root = luigi.Parameter(default="", description="s3://bucket/prefix or a folder; empty: luigi.cfg [pset_4]")
-    local_root = luigi.Parameter(default="", description="local cache folder; empty: luigi.cfg [pset_4]")
-    output_dir = luigi.Parameter(default="", description="where results go; empty: luigi.cfg [pset_4]")
+    style_image = StylePictureNameParameter(
+        default=None, description="a picture in <remote>/styles as the style"
+    )
 
     def requires(self):
-        roots = resolved_roots(self)
+        roots = self._roots()
         inputs = {
             "image": DownloadImage(name=self.image, **roots),
             "model": DownloadModel(name=self.model, **roots),
@@ -117,8 +112,7 @@ class _StylizedImage(luigi.Task):
                                 self.tile_size, self.style_image)
         relative = stylized_relative_path(self.image, self.model, self.style, self.content_scale,
                                           controls)
-        path = os.path.join(config.setting("output_dir", self.output_dir), relative)
-        return SuffixPreservingLocalTarget(path, format=Nop)
+        return SuffixPreservingLocalTarget(os.path.join(self.output_dir, relative), format=Nop)
 
     def _describe(self) -> str:
         style = "" if self.style is None else f" style {self.style}"
@@ -133,13 +127,10 @@ class _StylizedImage(luigi.Task):
         self.set_progress_percentage(percentage)
         logger.info("%s", message)
 
-    def on_failure(self, exception: BaseException) -> str:
-        # The scheduler (the CLI's error line, luigid's page) shows this, not a traceback.
-        from neural_style import NeuralStyleError
+    def expected_errors(self) -> tuple[type[BaseException], ...]:
+        from neural_style import NeuralStyleError  # lazy: importing neural_style loads torch
 
-        if isinstance(exception, (PipelineError, NeuralStyleError)):
-            return str(exception)
-        return super().on_failure(exception)
+        return (PipelineError, NeuralStyleError)
 
 
 class Stylize(_StylizedImage):
@@ -147,7 +138,6 @@ class Stylize(_StylizedImage):
 
     def run(self):
         import neural_style
-
         from neural_style.controls import engine_for, stylize_with_controls
 
         inputs, controls = self.input(), self.controls()
@@ -212,7 +202,9 @@ class StylizeProgram(_StylizedImage, ExternalProgramTask):
                 lines = (error.err or "").strip().splitlines()
                 # The child's own one line, without its "neural_style: error: " prefix.
                 reason = lines[-1].split(" error: ", 1)[-1] if lines else "it exited non-zero"
-                raise PipelineError(f"neural_style eval failed on {self._describe()}: {reason}") from None
+                raise PipelineError(
+                    f"neural_style eval failed on {self._describe()}: {reason}"
+                ) from None
         self._report(f"done, {size}", 100)
 
 
@@ -236,21 +228,20 @@ def _label(task: _StylizedImage) -> str:
     return " ".join(words)
 
 
-class _Batch:
+class _Batch(_Settings):
     """Parameters and the task grid shared by StylizeAll and ContactSheet."""
 
     models = luigi.ListParameter()
-    styles = luigi.ListParameter(default=[None], description="style indices; [null] for the model's default")
+    styles = luigi.ListParameter(
+        default=[None], description="style indices; [null] for the model's default"
+    )
     option = luigi.ChoiceParameter(choices=OPTIONS, default="B")
     content_scale = luigi.OptionalFloatParameter(default=None)
     strengths = luigi.ListParameter(default=[1.0], description="one result per strength (a ramp)")
     preserve_color = luigi.BoolParameter(default=False)
     max_size = luigi.OptionalIntParameter(default=None)
     tile_size = luigi.OptionalIntParameter(default=None)
-    style_image = StylePictureParameter(default=None)
-    remote_root = luigi.Parameter(default="")
-    local_root = luigi.Parameter(default="")
-    output_dir = luigi.Parameter(default="")
+    style_image = StylePictureNameParameter(default=None)
 
     def _controls(self) -> dict:
         return {"preserve_color": self.preserve_color, "max_size": self.max_size,
@@ -260,9 +251,15 @@ class _Batch:
         task_class = TASK_FOR_OPTION[self.option]
         return [
             task_class(
-                image=image, model=model, style=style, content_scale=self.content_scale,
-                strength=strength, **self._controls(),
-                remote_root=self.remote_root, local_root=self.local_root, output_dir=self.output_dir,
+                image=image,
+                model=model,
+                style=style,
+                content_scale=self.content_scale,
+                strength=strength,
+                **self._controls(),
+                remote_root=self.remote_root,
+                local_root=self.local_root,
+                output_dir=self.output_dir,
             )
             for model in self.models
             for style in self.styles
@@ -286,7 +283,7 @@ class ContactSheet(_Batch, luigi.Task):
 
     def requires(self):
         return {
-            "content": DownloadImage(name=self.image, **resolved_roots(self)),
+            "content": DownloadImage(name=self.image, **self._roots()),
             "results": self._stylize_tasks(self.image),
         }
 
@@ -295,10 +292,10 @@ class ContactSheet(_Batch, luigi.Task):
         if controls == {"preserve_color": False, "max_size": None, "tile_size": None,
                         "style_image": None, "strengths": [1.0]}:
             controls = None  # the defaults keep the sheet's earlier name
-        relative = contact_sheet_relative_path(self.image, self.models, self.styles,
-                                               self.content_scale, controls)
-        path = os.path.join(config.setting("output_dir", self.output_dir), relative)
-        return SuffixPreservingLocalTarget(path, format=Nop)
+        relative = contact_sheet_relative_path(
+            self.image, self.models, self.styles, self.content_scale, controls
+        )
+        return SuffixPreservingLocalTarget(os.path.join(self.output_dir, relative), format=Nop)
 
     def run(self):
         import neural_style

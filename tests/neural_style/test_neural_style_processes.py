@@ -35,7 +35,9 @@ def test_pixels_do_not_depend_on_the_thread_count(model_fixture, request, grace_
 
 
 def stylize_in_child(checkpoint, image, results):
-    results.put((torch.get_num_threads(), png_digest(stylize(image, load_model(checkpoint, style=3)))))
+    results.put(
+        (torch.get_num_threads(), png_digest(stylize(image, load_model(checkpoint, style=3))))
+    )
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
