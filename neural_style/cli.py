@@ -33,7 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--content-scale", type=float, default=None,
                           help="shrink the content image by this factor first")
     evaluate.add_argument("--cuda", type=int, choices=(0, 1), default=0, help="1: run on the GPU")
-    evaluate.add_argument("--engine", choices=("torch", "onnx"), default="torch")
+    evaluate.add_argument("--engine", choices=("auto", "torch", "onnx"), default="auto",
+                          help="auto (default): onnxruntime when installed, else torch")
+    evaluate.add_argument("--threads", type=int, default=None, metavar="N",
+                          help="engine threads (default: the engine's own, one per core)")
 
     convert = commands.add_parser("convert", parents=[common],
                                   help="turn an ONNX model into tensors-only checkpoint(s)")
@@ -49,7 +52,9 @@ def run_eval(arguments: argparse.Namespace) -> None:
     from .images import load_image, save_image
     from .model import load_model
     from .stylize import stylize
+    from .threads import set_threads
 
+    set_threads(arguments.threads)
     image = load_image(arguments.content_image)
     model = load_model(arguments.model, style=arguments.style,
                        device="cuda" if arguments.cuda else "cpu", engine=arguments.engine)

@@ -174,6 +174,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     roots = {"remote_root": args.remote, "local_root": args.local_root}
     batch = {**roots, "models": args.models, "styles": args.styles, "option": args.option,
              "content_scale": args.content_scale, "output_dir": args.output_dir}
+    if args.workers > 1:
+        import neural_style
+
+        # N forked workers share the cores: each engine gets cores // N threads.
+        neural_style.set_threads(neural_style.threads.per_worker(args.workers))
     try:
         if args.seed:
             code = _build([SeedStore(**roots)], args)
