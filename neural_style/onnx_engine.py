@@ -76,10 +76,10 @@ class OnnxStyleModel:
         feed = {self.input_name: np.ascontiguousarray(pixels, dtype=np.float32)}
         if self.style_weights is not None:
             feed[STYLE_INPUT] = self.style_weights
-        stylized = self.session.run(None, feed)[0][..., :height, :width]
+        stylized = self.session.run(None, feed)[0]  # ours: scale and clamp in place
         if self.input_scale != 1:
-            stylized = stylized / self.input_scale
-        return np.clip(stylized, 0, 1)
+            np.divide(stylized, self.input_scale, out=stylized)
+        return np.clip(stylized, 0, 1, out=stylized)[..., :height, :width]
 
 
 def onnxruntime_providers(device: str) -> list[str]:
