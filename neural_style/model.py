@@ -62,6 +62,15 @@ def quickest_engine(device: str) -> str:
     return "onnx" if "CUDAExecutionProvider" in onnxruntime.get_available_providers() else "torch"
 
 
+def padding_for(height: int, width: int) -> tuple[int, int]:
+    """(bottom, right) reflect-padding that makes both sides a multiple of 4; both
+    networks downsample by 4, and the result is cropped back to the input's size."""
+    if min(height, width) < MIN_SIDE:
+        raise NeuralStyleError(
+            f"image is {width}x{height}; both sides need at least {MIN_SIDE} pixels")
+    return (-height) % SIZE_MULTIPLE, (-width) % SIZE_MULTIPLE
+
+
 def check_style(style: int | None, metadata: dict, path: Path) -> int | None:
     if metadata["architecture"] == MULTISTYLE:
         num_styles = metadata["num_styles"]

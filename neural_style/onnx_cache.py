@@ -19,12 +19,12 @@ workers at worst build the same file twice.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
 
 from .architectures import MULTISTYLE
+from .content import sha256_of
 from .errors import NeuralStyleError
 
 # Bump when what a miss writes changes, so older cached files are not used.
@@ -40,7 +40,7 @@ def cache_dir() -> Path:
 
 def cached_onnx(model_path: Path) -> Path:
     """The cached ONNX file for ``model_path`` (a checkpoint or .onnx), made if missing."""
-    target = cache_dir() / f"{content_digest(model_path)}-{CACHE_VERSION}.onnx"
+    target = cache_dir() / f"{sha256_of(model_path)}-{CACHE_VERSION}.onnx"
     if target.is_file():
         return target
     data = onnx_bytes(model_path)
@@ -55,14 +55,6 @@ def cached_onnx(model_path: Path) -> Path:
             f"cannot write the ONNX cache file {target}: {error.strerror or error}; "
             "set NEURAL_STYLE_CACHE to a writable folder") from None
     return target
-
-
-def content_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def onnx_bytes(model_path: Path) -> bytes:

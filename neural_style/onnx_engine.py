@@ -17,7 +17,7 @@ import numpy as np
 from . import threads
 from .architectures import INPUT_SCALES, MULTISTYLE, STYLE_INPUT
 from .errors import NeuralStyleError
-from .model import MIN_SIDE, SIZE_MULTIPLE, check_style
+from .model import check_style, padding_for
 
 METADATA_KEY = "neural_style"  # the model's metadata_props entry written by onnx_cache
 
@@ -64,10 +64,7 @@ class OnnxStyleModel:
 
     def stylize_pixels(self, pixels: np.ndarray) -> np.ndarray:
         height, width = pixels.shape[-2:]
-        if min(height, width) < MIN_SIDE:
-            raise NeuralStyleError(
-                f"image is {width}x{height}; both sides need at least {MIN_SIDE} pixels")
-        pad_bottom, pad_right = (-height) % SIZE_MULTIPLE, (-width) % SIZE_MULTIPLE
+        pad_bottom, pad_right = padding_for(height, width)
         if pad_bottom or pad_right:
             pixels = np.pad(pixels, ((0, 0), (0, 0), (0, pad_bottom), (0, pad_right)),
                             mode="reflect")

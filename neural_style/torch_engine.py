@@ -21,7 +21,7 @@ from torch.nn import functional as F
 from . import multistyle, transformer_net
 from .checkpoint import CHECKPOINT_FORMAT, load_weights_strictly, read_checkpoint
 from .errors import NeuralStyleError
-from .model import MIN_SIDE, SIZE_MULTIPLE, check_style
+from .model import check_style, padding_for
 
 
 class StyleModel(nn.Module):
@@ -41,10 +41,7 @@ class StyleModel(nn.Module):
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         height, width = image.shape[-2:]
-        if min(height, width) < MIN_SIDE:
-            raise NeuralStyleError(
-                f"image is {width}x{height}; both sides need at least {MIN_SIDE} pixels")
-        pad_bottom, pad_right = (-height) % SIZE_MULTIPLE, (-width) % SIZE_MULTIPLE
+        pad_bottom, pad_right = padding_for(height, width)
         padded = F.pad(image, (0, pad_right, 0, pad_bottom), mode="reflect")
         stylized = self.run_network(padded * self.input_scale) / self.input_scale
         return stylized[..., :height, :width].clamp(0, 1)
