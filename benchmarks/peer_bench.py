@@ -127,6 +127,8 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="peer-bench-") as temp:
         work = Path(temp)
+        # A private ONNX cache: the warm-up run fills it, as a user's first run would.
+        os.environ["NEURAL_STYLE_CACHE"] = str(work / "onnx-cache")
         source = work / "remote" / "images"
         names = make_photos(source, args.images, args.size)
         print(f"{args.images} photos of {args.size}x{args.size}, style {STYLE}, "
