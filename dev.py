@@ -49,7 +49,10 @@ def ensure_environment() -> Path:
     if not python.exists():
         print(f"dev.py: creating {VENV}", file=sys.stderr)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    print("dev.py: installing -e .[all] (setup.py, Pipfile or the package list changed)", file=sys.stderr)
+    print(
+        "dev.py: installing -e .[all] (setup.py, Pipfile or the package list changed)",
+        file=sys.stderr,
+    )
     subprocess.run(
         [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
          "-e", f"{ROOT}[all]"],
@@ -67,7 +70,9 @@ def main(argv: list[str]) -> int:
     try:
         python = ensure_environment()
     except subprocess.CalledProcessError as error:
-        print(f"dev.py: installing the environment failed (exit {error.returncode})", file=sys.stderr)
+        print(
+            f"dev.py: installing the environment failed (exit {error.returncode})", file=sys.stderr
+        )
         return 1
     env = {**os.environ, "VIRTUAL_ENV": str(VENV),
            "PATH": f"{python.parent}{os.pathsep}{os.environ.get('PATH', '')}"}

@@ -32,6 +32,8 @@ EXTRAS = {
         "flask-cors",
         "awscli",
         "playwright",
+        # The lint step of the test suite (tests/test_lint.py); config in pyproject.toml.
+        "ruff>=0.6",
     ],
 }
 EXTRAS["all"] = sorted({req for reqs in EXTRAS.values() for req in reqs})

@@ -38,9 +38,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "benchmarks"), str(REPO / "tests")]
 
-from fixtures.luigid import running_luigid  # noqa: E402  (the tests' luigid launcher)
 from pipeline_bench import make_photos  # noqa: E402  (the pipeline benchmark's photos)
 
+from fixtures.luigid import running_luigid  # noqa: E402  (the tests' luigid launcher)
 from pset_4.tasks.stylize import Stylize  # noqa: E402
 
 STYLIZE = Stylize.get_task_family()  # "pset_4.Stylize", as luigid lists it
@@ -70,9 +70,16 @@ def pset_4_command(work: Path, names: list[str], output_dir: Path, *options: str
 def timed_processes(commands: list[list[str]], cwd: Path, env: dict | None = None) -> float:
     """Start every command at once; seconds until the last one exits."""
     start = time.perf_counter()
-    processes = [subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                  env={**os.environ, **(env or {})})
-                 for command in commands]
+    processes = [
+        subprocess.Popen(
+            command,
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env={**os.environ, **(env or {})},
+        )
+        for command in commands
+    ]
     for process in processes:
         _, err = process.communicate()
         # 25: luigi's NOT_RUN for tasks the other process ran; the batch is checked below.
@@ -95,14 +102,24 @@ def run_on_luigid(work: Path, names: list[str], label: str, processes: int, work
     folder = f"{label.replace(' ', '-')}-{attempt}"
     output_dir = work / "out" / folder
     with running_luigid(work / "luigid" / folder) as server:
-        command = pset_4_command(work, names, output_dir, "--no-seed", "--scheduler-url", server.url,
-                                 "--workers", str(workers))
+        command = pset_4_command(
+            work,
+            names,
+            output_dir,
+            "--no-seed",
+            "--scheduler-url",
+            server.url,
+            "--workers",
+            str(workers),
+        )
         wall = timed_processes([command] * processes, cwd=work, env=env)
         spans = stylize_spans(server)
     stylized = [path for path in output_dir.rglob("*.png") if path.is_file()]
     if len(spans) != len(names) or len(stylized) != len(names):
-        raise SystemExit(f"luigid_bench: {label}: expected {len(names)} stylized images, "
-                         f"luigid ran {len(spans)} Stylize tasks, {output_dir} holds {len(stylized)}")
+        raise SystemExit(
+            f"luigid_bench: {label}: expected {len(names)} stylized images, "
+            f"luigid ran {len(spans)} Stylize tasks, {output_dir} holds {len(stylized)}"
+        )
     print(f"  {label}: {wall:.2f} s", flush=True)
     return wall, spans
 
@@ -119,16 +136,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=12)
     parser.add_argument("--size", type=int, default=256)
-    parser.add_argument("--repeat", type=int, default=2, help="rounds; each figure is the best round")
+    parser.add_argument(
+        "--repeat", type=int, default=2, help="rounds; each figure is the best round"
+    )
     args = parser.parse_args()
     count = args.images
     with tempfile.TemporaryDirectory(prefix="luigid-bench-") as temp:
         work = Path(temp)
         names = make_photos(work / "remote" / "images", count, args.size)
-        print(f"{count} photos of {args.size}x{args.size}, option B, style {STYLE}, "
-              f"{os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f}; warming up ...", flush=True)
+        print(
+            f"{count} photos of {args.size}x{args.size}, option B, style {STYLE}, "
+            f"{os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f}; warming up ...",
+            flush=True,
+        )
         # Seed (model conversion), download and warm up, with the local scheduler.
-        warm_up = timed_processes([pset_4_command(work, names, work / "out" / "warm-up", "--seed")], cwd=work)
+        warm_up = timed_processes(
+            [pset_4_command(work, names, work / "out" / "warm-up", "--seed")], cwd=work
+        )
         print(f"  warm-up (seed + download + stylize): {warm_up:.2f} s", flush=True)
 
         # Every configuration once per round, best of the rounds: the cores are shared,
@@ -139,7 +163,9 @@ def main() -> int:
             for label, processes, workers, env in RUNS:
                 results.setdefault(label, []).append(
                     run_on_luigid(work, names, label, processes, workers, env, attempt))
-    runs = {label: min(attempts, key=lambda result: result[0]) for label, attempts in results.items()}
+    runs = {
+        label: min(attempts, key=lambda result: result[0]) for label, attempts in results.items()
+    }
     local = runs.pop(LOCAL)[0]
 
     one_worker, one_worker_spans = runs["luigid, 1 worker"]
@@ -149,20 +175,30 @@ def main() -> int:
     print(f"{LOCAL:<42}{local:>8.2f}{local / count:>13.3f}{'(reference)':>21}")
     for label, (wall, _) in runs.items():
         print(f"{label:<42}{wall:>8.2f}{wall / count:>13.3f}{one_worker / wall:>21.2f}")
-    single = runs["luigid, 1 worker, 1 thread"][0] / runs["luigid, 2 processes x 1 worker, 1 thread"][0]
+    single = (
+        runs["luigid, 1 worker, 1 thread"][0] / runs["luigid, 2 processes x 1 worker, 1 thread"][0]
+    )
     print(f"2 workers vs 1 worker, one torch thread each: speedup {single:.2f}")
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (other processes share these cores)")
     print()
     # With one worker, the gap between one task's DONE and the next one's RUNNING is
     # pure scheduling: report DONE, ask for work, get it, report RUNNING.
-    gaps = sorted(after[0] - before[1] for before, after in zip(one_worker_spans, one_worker_spans[1:]))
+    gaps = sorted(
+        after[0] - before[1] for before, after in zip(one_worker_spans, one_worker_spans[1:])
+    )
     bodies = [done - started for started, done in one_worker_spans]
     print(f"scheduler overhead per task on luigid (1 worker, gap DONE -> next RUNNING): "
           f"median {statistics.median(gaps) * 1000:.0f} ms, max {gaps[-1] * 1000:.0f} ms")
-    print(f"wall difference luigid - local scheduler (1 worker), per task: {(one_worker - local) / count * 1000:+.0f} ms")
-    print(f"Stylize task body on luigid (1 worker): median {statistics.median(bodies) * 1000:.0f} ms; "
-          f"wall outside task bodies {(one_worker - sum(bodies)) / count * 1000:.0f} ms per task "
-          "(process start, imports, model load, scheduling)")
+    print(
+        f"wall difference luigid - local scheduler (1 worker), per task: "
+        f"{(one_worker - local) / count * 1000:+.0f} ms"
+    )
+    print(
+        f"Stylize task body on luigid (1 worker): median {statistics.median(bodies) * 1000:.0f} "
+        "ms; "
+        f"wall outside task bodies {(one_worker - sum(bodies)) / count * 1000:.0f} ms per task "
+        "(process start, imports, model load, scheduling)"
+    )
     return 0
 
 

@@ -73,7 +73,9 @@ def cpu_peak() -> tuple[float, str]:
     extras = [name for name, flag in (("bf16 x2", "avx512_bf16"), ("int8 x4", "avx512_vnni"))
               if flag in flags]
     how = (f"{cores} cores x {mhz / 1000:.2f} GHz x {per_cycle} FP32 FLOP/cycle "
-           f"({simd}, 2 FMA pipes)" + (f"; reduced precision: {', '.join(extras)}" if extras else ""))
+           f"({simd}, 2 FMA pipes)")
+    if extras:
+        how += f"; reduced precision: {', '.join(extras)}"
     return peak, how
 
 

@@ -94,7 +94,7 @@ def print_table(title: str, rows: dict[str, dict], reference: str, count: int) -
         print(f"{label:<58}{row['wall']:>8.2f}{row['cpu']:>8.2f}{row['peak']:>10.0f}"
               f"{row['wall'] / base['wall']:>8.2f}{row['cpu'] / base['cpu']:>7.2f}"
               f"{row['peak'] / base['peak']:>8.2f}")
-    print(f"per image: " + ", ".join(f"{label.split()[0]} {row['wall'] / count:.3f} s"
+    print("per image: " + ", ".join(f"{label.split()[0]} {row['wall'] / count:.3f} s"
                                       for label, row in rows.items()))
 
 
@@ -102,7 +102,8 @@ def verdict(ours: dict, peer: dict) -> str:
     parts = []
     for key, goal in GOALS.items():
         ratio = ours[key] / peer[key]
-        parts.append(f"{key} {ratio:.2f}x (goal <= {goal}: {'met' if ratio <= goal else 'NOT met'})")
+        met = "met" if ratio <= goal else "NOT met"
+        parts.append(f"{key} {ratio:.2f}x (goal <= {goal}: {met})")
     return "; ".join(parts)
 
 
@@ -146,10 +147,11 @@ def main() -> int:
                                        **{label: [] for label in worker_labels.values()}}
         for round_ in range(args.rounds):
             contenders = [
-                (ours_label, lambda: measured(pipeline_command(
+                (ours_label, lambda round_=round_: measured(pipeline_command(
                     work, names, "B", work / f"ours-{round_}"))),
-                (peer_label, lambda: measured(peer_command(source, work / f"peer-{round_}"))),
-                *[(label, lambda count=count: measured(pipeline_command(
+                (peer_label, lambda round_=round_: measured(
+                    peer_command(source, work / f"peer-{round_}"))),
+                *[(label, lambda count=count, round_=round_: measured(pipeline_command(
                     work, names, "B", work / f"workers{count}-{round_}", workers=count)))
                   for count, label in worker_labels.items()],
             ]

@@ -99,7 +99,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as temp:
         work = Path(temp)
         names = make_photos(work / "remote" / "images", args.images, args.size)
-        print(f"{args.images} photos of {args.size}x{args.size}, style {STYLE}; warming up ...", flush=True)
+        print(
+            f"{args.images} photos of {args.size}x{args.size}, style {STYLE}; warming up ...",
+            flush=True,
+        )
         warm = run_pipeline(work, names, "B", work / "warm")  # seeds, downloads, converts
         print(f"warm-up (seed + download + B): {warm:.1f} s", flush=True)
 

@@ -1,6 +1,7 @@
 """Option B with --workers 1 vs --workers 2, side by side, on a few small photos.
 
-    python3 dev.py run python benchmarks/pipeline_workers_bench.py [--images 6] [--size 256] [--rounds 2]
+    python3 dev.py run python benchmarks/pipeline_workers_bench.py \
+        [--images 6] [--size 256] [--rounds 2]
 
 Each run is one fresh ``python -m pset_4 --option B`` process timed from the
 outside, into its own empty output folder, after a warm-up run that seeds the
@@ -44,16 +45,23 @@ def main() -> int:
         run_pipeline(work, names, 1, work / "warm")
         for round_ in range(args.rounds):
             for workers in (1, 2):
-                times[workers].append(run_pipeline(work, names, workers, work / f"w{workers}-{round_}"))
+                times[workers].append(
+                    run_pipeline(work, names, workers, work / f"w{workers}-{round_}")
+                )
         identical = all(
             len({(work / f"w{workers}-{round_}" / name / f"{MODEL}--style-{STYLE}.png").read_bytes()
                  for workers in (1, 2) for round_ in range(args.rounds)}) == 1
             for name in names
         )
     best = {workers: min(runs) for workers, runs in times.items()}
-    print(f"{args.images} photos of {args.size}x{args.size}, option B, best of {args.rounds} rounds")
+    print(
+        f"{args.images} photos of {args.size}x{args.size}, option B, best of {args.rounds} rounds"
+    )
     for workers, runs in times.items():
-        print(f"--workers {workers}: best {best[workers]:.2f} s  (runs: {', '.join(f'{t:.2f}' for t in runs)})")
+        print(
+            f"--workers {workers}: best {best[workers]:.2f} s  (runs: "
+            f"{', '.join(f'{t:.2f}' for t in runs)})"
+        )
     print(f"workers 2 / workers 1 = {best[2] / best[1]:.2f}")
     print(f"outputs byte-identical: {identical}")
     return 0 if identical else 1

@@ -38,9 +38,9 @@ from contextlib import contextmanager
 import numpy as np
 import onnxruntime
 import torch
+from machine_limits import conv_flops, cpu_peak, random_feed
 from torch.nn import functional as F
 
-from machine_limits import conv_flops, cpu_peak, random_feed
 from neural_style import bundled_multistyle_onnx, convert, load_model
 from neural_style.multistyle import NORM_EPS, STYLE_INPUT, ConditionalInstanceNorm, one_hot_style
 
@@ -147,8 +147,8 @@ def main() -> None:
             return run
 
         runs = {
-            "ort": lambda: ort_default.run(None, feed),
-            "default": lambda: default.stylize_pixels(feed["image"]),
+            "ort": lambda feed=feed: ort_default.run(None, feed),
+            "default": lambda feed=feed: default.stylize_pixels(feed["image"]),
             "torch": torch_run(),
         }
         if arguments.torch_variants:
@@ -156,7 +156,7 @@ def main() -> None:
                 "no_grad": torch_run(no_grad=True),
                 "channels_last": torch_run(network=channels_last_model, tensor=image_channels_last),
                 "instance_norm": torch_run(norm=plain_instance_norm),
-                "ort_1": lambda: ort_single.run(None, feed),
+                "ort_1": lambda feed=feed: ort_single.run(None, feed),
                 "torch_1": torch_run(threads=1),
             })
         seconds = time_interleaved(runs, arguments.rounds, arguments.repeats)

@@ -47,13 +47,17 @@ def write_random_file(path: Path, size_mb: int) -> None:
 
 def run_aws(*args: str) -> tuple[float, float]:
     """Run the aws CLI; return (seconds, its peak RSS in MB)."""
-    program = shutil.which("aws", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    program = shutil.which(
+        "aws", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    )
     start = time.perf_counter()
     process = subprocess.Popen([program, *args], stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status):
-        raise SystemExit(f"aws {' '.join(args)} failed with exit {os.waitstatus_to_exitcode(status)}")
+        raise SystemExit(
+            f"aws {' '.join(args)} failed with exit {os.waitstatus_to_exitcode(status)}"
+        )
     return elapsed, usage.ru_maxrss / 1024
 
 
@@ -87,23 +91,39 @@ def main() -> int:
             write_random_file(source, args.size_mb)
             expected = file_digests(str(source))["sha256"]
             rss_before = peak_rss_mb()
-            times: dict[str, list[float]] = {k: [] for k in ("aws up", "ours up", "aws down", "ours down")}
+            times: dict[str, list[float]] = {
+                k: [] for k in ("aws up", "ours up", "aws down", "ours down")
+            }
             aws_peak = 0.0
             for round_number in range(args.rounds):
                 root = f"s3://{bucket}/round{round_number}"
                 seconds, rss = aws_cp(str(source), f"{root}/aws/big.bin")
                 times["aws up"].append(seconds)
                 aws_peak = max(aws_peak, rss)
-                times["ours up"].append(luigi_run(Upload(remote_root=f"{root}/ours", local_root=str(source_root), name="big.bin")))
+                times["ours up"].append(
+                    luigi_run(
+                        Upload(
+                            remote_root=f"{root}/ours", local_root=str(source_root), name="big.bin"
+                        )
+                    )
+                )
 
                 aws_copy = work / f"aws{round_number}" / "big.bin"
                 seconds, rss = aws_cp(f"{root}/aws/big.bin", str(aws_copy))
                 times["aws down"].append(seconds)
                 aws_peak = max(aws_peak, rss)
                 ours_root = work / f"ours{round_number}"
-                times["ours down"].append(luigi_run(Download(remote_root=f"{root}/ours", local_root=str(ours_root), name="big.bin")))
+                times["ours down"].append(
+                    luigi_run(
+                        Download(
+                            remote_root=f"{root}/ours", local_root=str(ours_root), name="big.bin"
+                        )
+                    )
+                )
                 for copy in (aws_copy, ours_root / "big.bin"):
-                    assert file_digests(str(copy))["sha256"] == expected, f"{copy} differs from the source"
+                    assert file_digests(str(copy))["sha256"] == expected, (
+                        f"{copy} differs from the source"
+                    )
                     copy.unlink()
             best = {name: min(values) for name, values in times.items()}
             # What every `aws` call pays before moving a byte: interpreter, imports, one request.
@@ -113,12 +133,18 @@ def main() -> int:
         shutil.rmtree(work, ignore_errors=True)
 
     size = args.size_mb
-    print(f"transfer benchmark: {size} MB, moto S3 in a separate process, best of {args.rounds} rounds")
+    print(
+        f"transfer benchmark: {size} MB, moto S3 in a separate process, best of {args.rounds} "
+        "rounds"
+    )
     print(f"{'':10}{'aws s3 cp':>12}{'ours':>12}{'ratio':>9}{'ratio w/o aws start-up':>25}")
     for direction in ("up", "down"):
         aws, ours = best[f"aws {direction}"], best[f"ours {direction}"]
-        print(f"{direction + 'load':10}{aws:>10.2f} s{ours:>10.2f} s{ours / aws:>9.2f}"
-              f"{ours / max(aws - startup, 1e-9):>25.2f}   (ours {size / ours:.0f} MB/s, aws {size / aws:.0f} MB/s)")
+        print(
+            f"{direction + 'load':10}{aws:>10.2f} s{ours:>10.2f} s{ours / aws:>9.2f}"
+            f"{ours / max(aws - startup, 1e-9):>25.2f}   (ours {size / ours:.0f} MB/s, aws "
+            f"{size / aws:.0f} MB/s)"
+        )
     print(f"aws start-up (`aws s3api head-bucket`, best of 3): {startup:.2f} s; "
           "the first ratio is the one the target applies to")
     print(f"peak RSS: this process (Luigi tasks) {peak_rss_mb():.0f} MB "

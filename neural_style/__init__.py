@@ -1,6 +1,7 @@
 """Fast neural style transfer as a package.
 
-    from neural_style import bundled_multistyle_onnx, convert, load_model, stylize, load_image, save_image
+    from neural_style import (bundled_multistyle_onnx, convert, load_image, load_model,
+                              save_image, stylize)
     [checkpoint] = convert(bundled_multistyle_onnx(), "models")   # models/multistyle26.pth
     model = load_model(checkpoint, style=7)      # onnxruntime when installed, else torch
     save_image(stylize(load_image("photo.jpg"), model), "out.png")

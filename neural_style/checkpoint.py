@@ -19,7 +19,8 @@ from pathlib import Path
 
 import torch
 
-from csci_utils.luigi.target import SuffixPreservingLocalTarget
+from csci_utils.atomic import atomic_path
+from csci_utils.one_line import first_line
 
 from .content import sha256_of  # noqa: F401  (conversion imports it from here)
 from .errors import NeuralStyleError
@@ -43,7 +44,7 @@ def make_checkpoint(architecture: str, state_dict: dict, *, num_styles: int, sty
 
 def save_checkpoint(checkpoint: dict, path) -> Path:
     path = Path(path)
-    with SuffixPreservingLocalTarget(str(path)).temporary_path() as temporary:
+    with atomic_path(path) as temporary:
         torch.save(checkpoint, temporary)
     return path
 
@@ -62,7 +63,8 @@ def read_checkpoint(path, device: str = "cpu") -> dict:
         ) from None
     except Exception as error:  # a corrupt file can fail anywhere in the unpickler (KeyError...)
         raise NeuralStyleError(
-            f"cannot read model {path}: {_first_line(error)}; pass a .pth checkpoint or an .onnx file"
+            f"cannot read model {path}: {first_line(error)}; pass a .pth checkpoint or an .onnx "
+            "file"
         ) from None
     if not isinstance(loaded, dict):
         raise NeuralStyleError(
@@ -75,12 +77,7 @@ def _unpickler_reason(error: BaseException) -> str:
     for line in str(error).splitlines():
         if "WeightsUnpickler error" in line:
             return line.split("WeightsUnpickler error:", 1)[1].strip().rstrip(".")
-    return _first_line(error)
-
-
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0] if lines else type(error).__name__
+    return first_line(error)
 
 
 def load_weights_strictly(network: torch.nn.Module, state_dict: dict, describe) -> None:

@@ -10,6 +10,8 @@ import argparse
 import sys
 import traceback
 
+from csci_utils.atomic import atomic_path
+
 from .errors import NeuralStyleError
 
 PROGRAM = "neural_style"
@@ -47,8 +49,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_eval(arguments: argparse.Namespace) -> None:
-    from csci_utils.luigi.target import SuffixPreservingLocalTarget
-
     from .images import load_image, save_image
     from .model import load_model
     from .stylize import stylize
@@ -59,7 +59,7 @@ def run_eval(arguments: argparse.Namespace) -> None:
     model = load_model(arguments.model, style=arguments.style,
                        device="cuda" if arguments.cuda else "cpu", engine=arguments.engine)
     stylized = stylize(image, model, content_scale=arguments.content_scale)
-    with SuffixPreservingLocalTarget(arguments.output_image).temporary_path() as temporary:
+    with atomic_path(arguments.output_image) as temporary:
         save_image(stylized, temporary)
     print(arguments.output_image)
 

@@ -22,9 +22,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from csci_utils.one_line import first_line
+
 from . import multistyle, transformer_net
 from .checkpoint import load_weights_strictly, make_checkpoint, save_checkpoint, sha256_of
 from .errors import NeuralStyleError
+
 
 def convert(onnx_path, output_dir) -> list[Path]:
     """Write the checkpoint(s) for ``onnx_path`` into ``output_dir``; return their paths."""
@@ -59,9 +62,9 @@ def read_onnx(onnx_path: Path):
         model = onnx.load(str(onnx_path))
         onnx.checker.check_model(model)
     except Exception as error:  # onnx raises DecodeError, ValidationError, OSError...
-        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise NeuralStyleError(
-            f"cannot read ONNX model {onnx_path}: {first_line}; pass a valid .onnx file") from None
+            f"cannot read ONNX model {onnx_path}: {first_line(error)}; pass a valid .onnx file"
+        ) from None
     return model
 
 
@@ -126,5 +129,11 @@ def constant_values(graph) -> dict[str, np.ndarray]:
 
 
 def _check_loads(network: nn.Module, state_dict: dict, onnx_path: Path) -> None:
-    load_weights_strictly(network, state_dict, lambda name, detail: (
-        f"{onnx_path}: its weights do not fit the {name} layers ({detail}); pass an unmodified export"))
+    load_weights_strictly(
+        network,
+        state_dict,
+        lambda name, detail: (
+            f"{onnx_path}: its weights do not fit the {name} layers ({detail}); pass an "
+            "unmodified export"
+        ),
+    )

@@ -15,6 +15,8 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from csci_utils.one_line import first_line
+
 from .errors import NeuralStyleError
 
 # Fixed encoder settings: the same pixels always give the same bytes. For PNG,
@@ -42,11 +44,11 @@ def load_image(path) -> Image.Image:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise NeuralStyleError(
             f"refusing image {path}: it is a possible decompression bomb "
-            f"({_one_line(error).split(', could be')[0]}, Pillow's limit); use a smaller image"
+            f"({first_line(error).split(', could be')[0]}, Pillow's limit); use a smaller image"
         ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise NeuralStyleError(
-            f"cannot read image {path}: {_one_line(error)}; use a PNG or JPEG file") from None
+            f"cannot read image {path}: {first_line(error)}; use a PNG or JPEG file") from None
     if image.mode in ("RGBA", "LA", "PA", "P"):
         image = image.convert("RGBA")
         image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image)
@@ -70,7 +72,7 @@ def save_image(image: Image.Image, path_or_binary_file: str | os.PathLike | Bina
     except (KeyError, ValueError, OSError) as error:
         raise NeuralStyleError(
             f"cannot write image {_describe(path_or_binary_file)} as {image_format}: "
-            f"{_one_line(error)}; use a .png or .jpg name") from None
+            f"{first_line(error)}; use a .png or .jpg name") from None
 
 
 def image_to_array(image: Image.Image) -> np.ndarray:
@@ -128,8 +130,3 @@ def _format_from_name(path_or_binary_file) -> str:
 
 def _describe(path_or_binary_file) -> str:
     return str(getattr(path_or_binary_file, "name", path_or_binary_file))
-
-
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__

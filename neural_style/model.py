@@ -76,12 +76,15 @@ def check_style(style: int | None, metadata: dict, path: Path) -> int | None:
         num_styles = metadata["num_styles"]
         if style is None:
             raise NeuralStyleError(
-                f"{path.name} holds {num_styles} styles; pick one with --style K (0..{num_styles - 1})")
+                f"{path.name} holds {num_styles} styles; pick one with --style K "
+                f"(0..{num_styles - 1})"
+            )
         if not 0 <= int(style) < num_styles:
             raise NeuralStyleError(
                 f"--style {style} is out of range for {path.name}; use 0..{num_styles - 1}")
         return int(style)
     if style not in (None, 0):
         raise NeuralStyleError(
-            f"{path.name} is a single-style TransformerNet; --style {style} does not apply, drop it")
+            f"{path.name} is a single-style TransformerNet; --style {style} does not apply, drop it"
+        )
     return None

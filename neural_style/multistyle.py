@@ -17,8 +17,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .architectures import MULTISTYLE as ARCHITECTURE
-from .architectures import MULTISTYLE_INPUT_SCALE as INPUT_SCALE
 from .architectures import NUM_STYLES, STYLE_INPUT  # noqa: F401  (part of this module's API)
 
 NORM_EPS = 1e-5

@@ -23,6 +23,8 @@ import json
 import os
 from pathlib import Path
 
+from csci_utils.atomic import atomic_path
+
 from .architectures import MULTISTYLE
 from .content import sha256_of
 from .errors import NeuralStyleError
@@ -44,11 +46,8 @@ def cached_onnx(model_path: Path) -> Path:
     if target.is_file():
         return target
     data = onnx_bytes(model_path)
-    from csci_utils.luigi.target import SuffixPreservingLocalTarget
-
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with SuffixPreservingLocalTarget(str(target)).temporary_path() as temporary:
+        with atomic_path(target) as temporary:
             Path(temporary).write_bytes(data)
     except OSError as error:
         raise NeuralStyleError(

@@ -10,9 +10,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .architectures import TRANSFORMER_NET as ARCHITECTURE
-from .architectures import TRANSFORMER_NET_INPUT_SCALE as INPUT_SCALE
-
 # Old PyTorch versions saved running statistics for InstanceNorm2d even though it
 # never tracks them; pytorch/examples deletes these keys before loading.
 DEPRECATED_KEY_SUFFIXES = (".running_mean", ".running_var")

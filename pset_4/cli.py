@@ -11,62 +11,92 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import luigi
 import luigi.configuration
 
-from . import config
+from csci_utils.cli import OneLineErrorParser, run_build
+from csci_utils.exit_codes import UNEXPECTED, USAGE_ERROR
+
+from .config import Settings, is_s3
 from .errors import PipelineError
-from .names import validate_name
-from .outcome import exit_code, failure_reason
+from .names import ImageNameParameter, ModelNameParameter
+from .outcome import failure_reason
 from .seed import BUNDLED_MODEL, SAMPLE_IMAGE
 
-USAGE_ERROR = 2
 DEFAULT_STYLE = 0  # for multi-style models such as the bundled multistyle26.pth
 
 
-class _OneLineErrorParser(argparse.ArgumentParser):
-    """argparse, but a bad argument gives one line on stderr, not the whole usage."""
-
-    def error(self, message):
-        self.exit(USAGE_ERROR, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _OneLineErrorParser(
+def build_parser() -> OneLineErrorParser:
+    defaults = Settings()
+    parser = OneLineErrorParser(
         prog="python -m pset_4",
         description="Stylize content images with saved models, as Luigi tasks. "
         "Images are read from <remote>/images, models from <remote>/saved_models.",
     )
-    parser.add_argument("-i", "--image", action="append", dest="images", metavar="IMAGE",
-                        help=f"content image name on the remote; repeatable (default: {SAMPLE_IMAGE})")
-    parser.add_argument("-m", "--model", action="append", dest="models", metavar="MODEL",
-                        help=f"saved model name on the remote; repeatable (default: {BUNDLED_MODEL})")
-    parser.add_argument("--style", action="append", dest="styles", type=int, metavar="K",
-                        help=f"style index of a multi-style model, 0-25; repeatable (default: {DEFAULT_STYLE})")
+    parser.add_argument(
+        "-i",
+        "--image",
+        action="append",
+        dest="images",
+        metavar="IMAGE",
+        help=f"content image name on the remote; repeatable (default: {SAMPLE_IMAGE})",
+    )
+    parser.add_argument(
+        "-m",
+        "--model",
+        action="append",
+        dest="models",
+        metavar="MODEL",
+        help=f"saved model name on the remote; repeatable (default: {BUNDLED_MODEL})",
+    )
+    parser.add_argument(
+        "--style",
+        action="append",
+        dest="styles",
+        type=int,
+        metavar="K",
+        help=f"style index of a multi-style model, 0-25; repeatable (default: {DEFAULT_STYLE})",
+    )
     parser.add_argument("--content-scale", type=float, metavar="F",
                         help="shrink content images by this factor before stylizing")
     parser.add_argument("--remote", default="", metavar="ROOT",
-                        help="s3://bucket/prefix or a folder (default: luigi.cfg [pset_4] remote_root, "
-                        f"else the embedded store {config.DEFAULTS['remote_root']})")
-    parser.add_argument("--local-root", default="", metavar="DIR",
-                        help=f"local cache of images and models (default: luigi.cfg, else {config.DEFAULTS['local_root']})")
-    parser.add_argument("--output-dir", default="", metavar="DIR",
-                        help=f"where results go (default: luigi.cfg, else {config.DEFAULTS['output_dir']})")
+                        help="s3://bucket/prefix or a folder (default: luigi.cfg [pset_4] "
+                        f"remote_root, now {defaults.remote_root})")
+    parser.add_argument(
+        "--local-root",
+        default="",
+        metavar="DIR",
+        help=f"local cache of images and models (default: [pset_4] local_root, now "
+             f"{defaults.local_root})",
+    )
+    parser.add_argument(
+        "--output-dir",
+        default="",
+        metavar="DIR",
+        help=f"where results go (default: [pset_4] output_dir, now {defaults.output_dir})",
+    )
     parser.add_argument("--option", choices=("A", "B"), default="B",
                         help="B: stylize in-process, model loaded once (default); "
                         "A: one `python -m neural_style eval` process per image")
-    parser.add_argument("--workers", type=int, default=1, metavar="N", help="Luigi worker processes (default 1)")
+    parser.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="Luigi worker processes (default 1)"
+    )
     scheduler = parser.add_mutually_exclusive_group()
     scheduler.add_argument("--local-scheduler", action="store_true",
                            help="schedule in this process (the default, unless luigi.cfg "
                            "[core] default_scheduler_url names a luigid)")
     scheduler.add_argument("--scheduler-url", metavar="URL", help="use a central luigid, e.g. http://127.0.0.1:8082")
     seeding = parser.add_mutually_exclusive_group()
-    seeding.add_argument("--seed", dest="seed", action="store_true", default=None,
-                         help=f"first upload {SAMPLE_IMAGE} and {BUNDLED_MODEL} to the remote if it lacks them "
-                         "(default: only for a local-folder remote)")
+    seeding.add_argument(
+        "--seed",
+        dest="seed",
+        action="store_true",
+        default=None,
+        help=f"first upload {SAMPLE_IMAGE} and {BUNDLED_MODEL} to the remote if it lacks them "
+        "(default: only for a local-folder remote)",
+    )
     seeding.add_argument("--no-seed", dest="seed", action="store_false")
     parser.add_argument("--contact-sheet", action="store_true",
                         help="also make one PNG grid per image of the content and all its results")
@@ -74,28 +104,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.images = args.images or [SAMPLE_IMAGE]
     args.models = args.models or [BUNDLED_MODEL]
     args.styles = args.styles or [DEFAULT_STYLE]
     try:
-        for image in args.images:
-            validate_name(image, "image")
-        for model in args.models:
-            validate_name(model, "model")
+        args.images = [ImageNameParameter().normalize(image) for image in args.images]
+        args.models = [ModelNameParameter().normalize(model) for model in args.models]
     except PipelineError as error:
         parser.error(str(error))
     if args.workers < 1:
         parser.error(f"--workers must be at least 1, got {args.workers}")
     if args.content_scale is not None and args.content_scale <= 0:
         parser.error(f"--content-scale must be positive, got {args.content_scale}")
-    args.remote = config.setting("remote_root", args.remote)
-    args.local_root = config.setting("local_root", args.local_root)
-    args.output_dir = config.setting("output_dir", args.output_dir)
+    settings = Settings()  # an option not given: luigi.cfg [pset_4], else its default
+    args.remote = args.remote or settings.remote_root
+    args.local_root = args.local_root or settings.local_root
+    args.output_dir = args.output_dir or settings.output_dir
     if args.seed is None:
-        args.seed = not config.is_s3(args.remote)
+        args.seed = not is_s3(args.remote)
     return args
 
 
@@ -121,17 +150,20 @@ def _keep_luigi_from_configuring_logging() -> None:
 
 
 def _scheduling(args) -> dict:
-    """--scheduler-url, else --local-scheduler, else luigi.cfg [core] default_scheduler_url, else local."""
+    """--scheduler-url, else --local-scheduler, else luigi.cfg [core] default_scheduler_url,
+    else local."""
     if args.scheduler_url:
         return {"scheduler_url": args.scheduler_url, "local_scheduler": False}
-    if not args.local_scheduler and luigi.configuration.get_config().get("core", "default_scheduler_url", ""):
+    if not args.local_scheduler and luigi.configuration.get_config().get(
+        "core", "default_scheduler_url", ""
+    ):
         return {"local_scheduler": False}  # luigi reads the URL from its config
     return {"local_scheduler": True}
 
 
 def _build(tasks, args) -> int:
-    result = luigi.build(tasks, detailed_summary=True, workers=args.workers, **_scheduling(args))
-    return _report(result, tasks, args.verbose)
+    return run_build(tasks, prog="pset_4", verbose=args.verbose, explain=failure_reason,
+                     workers=args.workers, **_scheduling(args))
 
 
 def _preload_models(args, roots: dict) -> int:
@@ -152,16 +184,7 @@ def _preload_models(args, roots: dict) -> int:
     return code
 
 
-def _report(result, requested, verbose: bool) -> int:
-    if verbose:
-        print(result.summary_text, file=sys.stderr)
-    code = exit_code(result, requested)
-    if code:
-        print(f"pset_4: error: {failure_reason(result)}", file=sys.stderr)
-    return code
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     from .tasks.data import SeedStore
     from .tasks.stylize import ContactSheet, StylizeAll
 
@@ -189,13 +212,17 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if code:
                 return code
         stylized = StylizeAll(images=args.images, **batch)
-        sheets = [ContactSheet(image=image, **batch) for image in args.images] if args.contact_sheet else []
+        sheets = (
+            [ContactSheet(image=image, **batch) for image in args.images]
+            if args.contact_sheet
+            else []
+        )
         code = _build([stylized, *sheets], args)
     except Exception as error:  # noqa: BLE001 - the CLI's one place that turns errors into a line
         if args.verbose:
             raise
         print(f"pset_4: error: {error}", file=sys.stderr)
-        return 1
+        return UNEXPECTED
     if code == 0:
         for task in [*stylized.requires(), *sheets]:
             print(task.output().path)

@@ -1,24 +1,44 @@
-"""The ``[pset_4]`` section of luigi.cfg, with the embedded-store defaults."""
+"""The pipeline's settings: one luigi.Config, read from luigi.cfg ``[pset_4]``."""
 
 from __future__ import annotations
 
-import luigi.configuration
+import luigi
 
 SECTION = "pset_4"
-DEFAULTS = {
-    # The embedded store: a local folder that plays the part of the S3 bucket.
-    "remote_root": "data/remote/pset_4",
-    # Local cache of downloaded images and models.
-    "local_root": "data",
-    "output_dir": "data/stylized",
-}
 
 
-def setting(key: str, given: str = "") -> str:
-    """``given`` if non-empty, else luigi.cfg ``[pset_4] key``, else the built-in default."""
-    if given:
-        return given
-    return luigi.configuration.get_config().get(SECTION, key, DEFAULTS[key])
+class Settings(luigi.Config):
+    """``[pset_4]`` in luigi.cfg; each option's default is the embedded store's."""
+
+    @classmethod
+    def get_task_family(cls) -> str:
+        return SECTION  # luigi reads a Config's options from the section named like its family
+
+    remote_root = luigi.Parameter(
+        default="data/remote/pset_4",
+        description="where images and models live: s3://bucket/prefix, or a folder (the "
+        "embedded store, a local folder that plays the part of the S3 bucket)")
+    local_root = luigi.Parameter(default="data", description="local cache of downloaded "
+                                 "images and models")
+    output_dir = luigi.Parameter(default="data/stylized", description="where results go")
+
+
+class SettingParameter(luigi.Parameter):
+    """A task parameter that defaults from Settings: empty means luigi.cfg's (or the default)."""
+
+    def __init__(self, setting: str, **kwargs) -> None:
+        super().__init__(default="", description=Settings.__dict__[setting].description, **kwargs)
+        self.setting = setting
+
+    def normalize(self, x):
+        return x or getattr(Settings(), self.setting)
+
+
+class RootSettings:
+    """Mixin: remote_root and local_root default from Settings."""
+
+    remote_root = SettingParameter("remote_root")
+    local_root = SettingParameter("local_root")
 
 
 def is_s3(root: str) -> bool:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from typing import Iterable, Optional
+from collections.abc import Iterable
 
 logger = logging.getLogger("pset_4")
 
@@ -23,7 +23,7 @@ MAX_MODELS = 8  # a converted model is a few MB; this bounds memory for long bat
 
 
 @functools.lru_cache(maxsize=MAX_MODELS)
-def _load(real_path: str, mtime_ns: int, size: int, style: Optional[int]):
+def _load(real_path: str, mtime_ns: int, size: int, style: int | None):
     import neural_style
 
     # One line per real load, naming the process: how a forked child that loads
@@ -32,13 +32,13 @@ def _load(real_path: str, mtime_ns: int, size: int, style: Optional[int]):
     return neural_style.load_model(real_path, style=style)
 
 
-def cached_model(path: str, style: Optional[int] = None):
+def cached_model(path: str, style: int | None = None):
     """``neural_style.load_model(path, style)``, loaded at most once per process."""
     stat = os.stat(path)
     return _load(os.path.realpath(path), stat.st_mtime_ns, stat.st_size, style)
 
 
-def preload(models: Iterable[tuple[str, Optional[int]]]) -> None:
+def preload(models: Iterable[tuple[str, int | None]]) -> None:
     """Load each ``(path, style)`` into this process's cache, before luigi forks workers.
 
     Safe to fork afterwards: neural_style gives every forked child one torch

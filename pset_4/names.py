@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-from typing import Iterable, Optional
+from collections.abc import Iterable
+
+import luigi
 
 from .errors import PipelineError
 
@@ -39,7 +41,28 @@ def validate_name(name: str, kind: str) -> str:
     return name
 
 
-def style_key(style: Optional[int], content_scale: Optional[float] = None) -> str:
+class NameParameter(luigi.Parameter):
+    """A file name in one of the remote's folders; validated by ``validate_name``."""
+
+    KIND = ""
+
+    def normalize(self, x):
+        return validate_name(x, self.KIND)
+
+
+class ImageNameParameter(NameParameter):
+    """A file name in ``<remote>/images``; separators and ``..`` are refused."""
+
+    KIND = "image"
+
+
+class ModelNameParameter(NameParameter):
+    """A file name in ``<remote>/saved_models``; separators and ``..`` are refused."""
+
+    KIND = "model"
+
+
+def style_key(style: int | None, content_scale: float | None = None) -> str:
     """The readable part of an output name that says how the model was applied."""
     key = "style-default" if style is None else f"style-{style}"
     if content_scale is not None:
@@ -48,7 +71,7 @@ def style_key(style: Optional[int], content_scale: Optional[float] = None) -> st
 
 
 def stylized_relative_path(
-    image: str, model: str, style: Optional[int], content_scale: Optional[float] = None
+    image: str, model: str, style: int | None, content_scale: float | None = None
 ) -> str:
     """``<image>/<model>--style-<K>.png``: every parameter that changes the pixels
     is in the path, so changing one of them makes a new output (and a new run)."""
@@ -60,8 +83,8 @@ def stylized_relative_path(
 def contact_sheet_relative_path(
     image: str,
     models: Iterable[str],
-    styles: Iterable[Optional[int]],
-    content_scale: Optional[float] = None,
+    styles: Iterable[int | None],
+    content_scale: float | None = None,
 ) -> str:
     """``<image>/contact-sheet--<N>-results--<hash>.png``.
 

@@ -1,13 +1,10 @@
-"""Turn a LuigiRunResult into an exit code and one line saying what went wrong."""
+"""One line saying what went wrong in a pipeline run (csci_utils.cli.run_build prints it)."""
 
 from __future__ import annotations
 
 from luigi.execution_summary import _summary_dict
 
-from csci_utils.luigi import explain_failures
-from csci_utils.luigi.run_report import EXIT_CODES, UNEXPECTED_EXIT, exit_code
-
-__all__ = ["EXIT_CODES", "UNEXPECTED_EXIT", "describe_missing", "exit_code", "failure_reason"]
+from csci_utils.luigi.run_report import failure_line
 
 # What a missing remote file is to the user, by the folder it was expected in.
 MISSING_WHAT = {"images": "image", "saved_models": "model"}
@@ -25,10 +22,8 @@ def failure_reason(result) -> str:
     missing = sorted(_summary_dict(result.worker)["still_pending_ext"], key=str)
     if missing:
         described = "; ".join(
-            describe_missing(getattr(task, "relative_path", ""), task.output().path) for task in missing
+            describe_missing(getattr(task, "relative_path", ""), task.output().path)
+            for task in missing
         )
         return f"missing on the remote: {described}; upload it, or check the names and --remote"
-    explanations = explain_failures(result)
-    if explanations:
-        return explanations[0]
-    return f"luigi reported {result.status.name}; rerun with --verbose for its log"
+    return failure_line(result)

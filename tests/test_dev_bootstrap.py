@@ -18,7 +18,12 @@ def run_dev(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_warm_call_runs_inside_the_venv_without_reinstalling():
-    done = run_dev("run", "python", "-c", "import sys, csci_utils; print(sys.prefix); print(csci_utils.__file__)")
+    done = run_dev(
+        "run",
+        "python",
+        "-c",
+        "import sys, csci_utils; print(sys.prefix); print(csci_utils.__file__)",
+    )
     assert done.returncode == 0, done.stderr
     prefix, package = done.stdout.split()
     assert Path(prefix).resolve() == Path(os.environ.get("CSCI_VENV", ROOT / ".venv")).resolve()

@@ -11,30 +11,28 @@ one line on stderr saying why; 2 for bad arguments.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
+
+from csci_utils.cli import OneLineErrorParser, run_build
+from csci_utils.exit_codes import USAGE_ERROR
 
 from .head_start import NEEDS, head_start
 
-USAGE_ERROR = 2
 PROG = "python -m csci_utils.audit"
 TASKS = tuple(NEEDS)
 
 
-class _OneLineErrorParser(argparse.ArgumentParser):
-    def error(self, message):
-        self.exit(USAGE_ERROR, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _OneLineErrorParser(prog=PROG, description=__doc__.splitlines()[0])
+def build_parser() -> OneLineErrorParser:
+    parser = OneLineErrorParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("task", nargs="?", default="AuditAll", choices=TASKS,
                         help="what to produce (default: AuditAll, every output)")
     parser.add_argument("--project-dir", default=".", help="the Pipenv project (default: .)")
-    parser.add_argument("--audit-dir", default="", help="where outputs go (default: PROJECT/.audit)")
+    parser.add_argument(
+        "--audit-dir", default="", help="where outputs go (default: PROJECT/.audit)"
+    )
     parser.add_argument("--main-python", default="", help="the MAIN interpreter (default: the "
                         "base Python behind the current environment)")
     parser.add_argument("--pipenv", default="", help="the pipenv command (default: on PATH)")
@@ -49,19 +47,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exit_:
-        return exit_.code if isinstance(exit_.code, int) else USAGE_ERROR
+def main(argv: Sequence[str] | None = None) -> int:
+    args, code = build_parser().parse_or_exit_code(argv)
+    if args is None:
+        return code
     project = Path(args.project_dir).resolve()
     audit_root = Path(args.audit_dir).resolve() if args.audit_dir else project / ".audit"
     head_start(args.task, project, audit_root, args.main_python, args.pipenv)
 
-    import luigi  # noqa: E402 - after the head start, on purpose
+    from csci_utils.tasks import audit as tasks  # imports luigi: after the head start, on purpose
 
-    from csci_utils.luigi.run_report import exit_code, explain_failures
-    from csci_utils.tasks import audit as tasks
+    tasks.quiet_audit_errors()
 
     task_class = getattr(tasks, args.task)
     given = {"project_dir": args.project_dir, "audit_dir": args.audit_dir,
@@ -75,13 +71,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return USAGE_ERROR
     task = task_class(**{name: value for name, value in given.items()
                          if name in accepted and value is not None})
-    result = luigi.build([task], local_scheduler=True, detailed_summary=True,
-                         workers=args.workers, log_level="INFO" if args.verbose else "CRITICAL")
-    code = exit_code(result, [task])
-    if code and not tasks.reported_errors:
-        reasons = explain_failures(result)
-        print(f"audit: error: {reasons[0] if reasons else result.status.name}", file=sys.stderr)
-    return code
+    return run_build([task], prog="audit", verbose=args.verbose, local_scheduler=True,
+                     workers=args.workers, log_level="INFO" if args.verbose else "CRITICAL")
 
 
 def run() -> None:

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import os
 
-from .models import (DECLARED_NOT_INSTALLED, INSTALLED_NOT_LOCKED, OPTIONAL_MAIN_ONLY,
-                     UNRESOLVED_IMPORT, VERSION_DRIFT, WILL_BREAK_ON_CI, Diagnosis, Finding,
-                     ImportSite, Inventory, PipenvProject, is_inside)
+from .models import (
+    DECLARED_NOT_INSTALLED,
+    INSTALLED_NOT_LOCKED,
+    OPTIONAL_MAIN_ONLY,
+    UNRESOLVED_IMPORT,
+    VERSION_DRIFT,
+    WILL_BREAK_ON_CI,
+    Diagnosis,
+    Finding,
+    ImportSite,
+    Inventory,
+    PipenvProject,
+    is_inside,
+)
 from .tree import BOOTSTRAP_DISTRIBUTIONS
 
 

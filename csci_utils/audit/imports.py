@@ -99,10 +99,15 @@ def _collect_parser(project_dir: Path) -> None:
         return  # whatever is missing is parsed here
     for path, size, mtime_ns, found in parsed:
         _parsed[(path, size, mtime_ns)] = (
-            None if found is None else [(module, line, optional) for module, line, optional in found])
+            None
+            if found is None
+            else [(module, line, optional) for module, line, optional in found]
+        )
 
 
-def scan_imports(project_dir: str | os.PathLike, stdlib: frozenset[str] | set[str]) -> list[ImportSite]:
+def scan_imports(
+    project_dir: str | os.PathLike, stdlib: frozenset[str] | set[str]
+) -> list[ImportSite]:
     """Every absolute import of a third-party module in the project's code.
 
     The standard library (``stdlib``: the venv interpreter's

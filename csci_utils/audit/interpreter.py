@@ -1,4 +1,5 @@
-"""Inspect an interpreter from the outside: which Python is MAIN, what it holds, and a cheap fingerprint.
+"""Inspect an interpreter from the outside: which Python is MAIN, what it holds, and a cheap
+fingerprint.
 
 Everything runs the interpreter in a subprocess, without ``-I``: isolated mode
 would hide the user site and PYTHONPATH, the very places where "it works at
@@ -16,6 +17,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from csci_utils.one_line import last_line
 
 from .errors import AuditError
 from .models import Inventory
@@ -57,7 +60,9 @@ def _start(python: str, *arguments: str) -> subprocess.Popen:
         process = subprocess.Popen([python, "-c", PROBE_SOURCE, *arguments], stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
     except OSError as error:
-        raise AuditError(f"cannot run {python}: {error.strerror}; pass a working interpreter") from None
+        raise AuditError(
+            f"cannot run {python}: {error.strerror}; pass a working interpreter"
+        ) from None
     stop_at_exit(process)
     return process
 
@@ -70,8 +75,8 @@ def _answer(process: subprocess.Popen, python: str, what: str) -> dict:
         process.communicate()
         raise AuditError(f"{python} did not answer the {what} in {PROBE_TIMEOUT_S} s") from None
     if process.returncode != 0:
-        last = (stderr.strip().splitlines() or ["no output"])[-1]
-        raise AuditError(f"{python} failed the {what} (exit {process.returncode}): {last}")
+        raise AuditError(f"{python} failed the {what} (exit {process.returncode}): "
+                         f"{last_line(stderr, 'no output')}")
     try:
         return json.loads(stdout)
     except ValueError:
@@ -118,7 +123,7 @@ class Started:
     answer: dict | None = None
 
     @classmethod
-    def now(cls, process: subprocess.Popen, python: str, what: str) -> "Started":
+    def now(cls, process: subprocess.Popen, python: str, what: str) -> Started:
         key = _shape_key(python)
         return cls(process, python, what, environment_state(python) if key in _shapes else None)
 

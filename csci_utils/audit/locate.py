@@ -1,4 +1,5 @@
-"""Where each distribution and top-level module lives in MAIN and in the venv, and what shadows what."""
+"""Where each distribution and top-level module lives in MAIN and in the venv, and what
+shadows what."""
 
 from __future__ import annotations
 

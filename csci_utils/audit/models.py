@@ -44,7 +44,7 @@ class Distribution:
     requires: tuple[str, ...] = ()
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Distribution":
+    def from_dict(cls, data: dict) -> Distribution:
         return cls(**{**data, "top_level": tuple(data["top_level"]),
                       "requires": tuple(data.get("requires", ()))})
 
@@ -65,12 +65,13 @@ class Inventory:
     user_site_enabled: bool
     stdlib_modules: tuple[str, ...]
     distributions: tuple[Distribution, ...]
-    # sys.path directory -> {top-level module name -> [package|module|extension|namespace, file name]}
+    # sys.path directory ->
+    #     {top-level module name -> [package|module|extension|namespace, file name]}
     modules: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     sys_version: str = ""  # the whole sys.version: build date and compiler too
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Inventory":
+    def from_dict(cls, data: dict) -> Inventory:
         return cls(**{
             **data,
             "sys_path": tuple(data["sys_path"]),
@@ -136,7 +137,7 @@ class LockedPackage:
     extra: dict  # everything else pipenv recorded (path, editable, index, ...)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "LockedPackage":
+    def from_dict(cls, data: dict) -> LockedPackage:
         return cls(**{**data, "hashes": tuple(data["hashes"])})
 
 
@@ -148,10 +149,12 @@ class Pipfile:
     requires: dict[str, str]
     scripts: dict[str, str]
     sources: tuple[dict, ...]
-    hash: str | None  # sha256 the way pipenv computes it (Pipfile.lock records it); None: not computed
+    hash: (
+        str | None
+    )  # sha256 the way pipenv computes it (Pipfile.lock records it); None: not computed
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Pipfile":
+    def from_dict(cls, data: dict) -> Pipfile:
         return cls(**{**data, "sources": tuple(data["sources"])})
 
     def declared(self) -> dict[str, tuple[str, ...]]:
@@ -172,7 +175,7 @@ class Lock:
     categories: dict[str, dict[str, LockedPackage]]
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Lock":
+    def from_dict(cls, data: dict) -> Lock:
         return cls(**{**data, "categories": {
             category: {name: LockedPackage.from_dict(pin) for name, pin in pins.items()}
             for category, pins in data["categories"].items()}})
@@ -193,7 +196,7 @@ class PipenvProject:
     lock: Lock | None
 
     @classmethod
-    def from_dict(cls, data: dict) -> "PipenvProject":
+    def from_dict(cls, data: dict) -> PipenvProject:
         return cls(**{**data,
                       "inventory": Inventory.from_dict(data["inventory"]),
                       "pipfile": Pipfile.from_dict(data["pipfile"]),
@@ -229,7 +232,7 @@ class Locations:
     shadowing: tuple[Shadowing, ...]
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Locations":
+    def from_dict(cls, data: dict) -> Locations:
         return cls(placements=tuple(Placement(**{**p, "main_paths": tuple(p["main_paths"]),
                                                  "venv_paths": tuple(p["venv_paths"])})
                                     for p in data["placements"]),
@@ -257,7 +260,7 @@ class TreeNode:
     declared_in: tuple[str, ...]  # Pipfile categories declaring it; empty when transitive
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TreeNode":
+    def from_dict(cls, data: dict) -> TreeNode:
         return cls(**{**data, "dependencies": tuple(Edge(**e) for e in data["dependencies"]),
                       "declared_in": tuple(data["declared_in"])})
 
@@ -281,7 +284,7 @@ class DependencyTree:
     cycles: tuple[tuple[str, ...], ...]
 
     @classmethod
-    def from_dict(cls, data: dict) -> "DependencyTree":
+    def from_dict(cls, data: dict) -> DependencyTree:
         return cls(nodes=tuple(TreeNode.from_dict(n) for n in data["nodes"]),
                    roots=tuple(data["roots"]), declared_roots=tuple(data["declared_roots"]),
                    undeclared_roots=tuple(data["undeclared_roots"]), summary=data["summary"],
@@ -317,7 +320,7 @@ class Diagnosis:
     notes: tuple[str, ...]
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Diagnosis":
+    def from_dict(cls, data: dict) -> Diagnosis:
         return cls(project_dir=data["project_dir"],
                    findings=tuple(Finding(**{**f, "where": tuple(f["where"])})
                                   for f in data["findings"]),

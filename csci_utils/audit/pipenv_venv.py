@@ -24,9 +24,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .pipfile import peek_toml, tomllib
-
 from .errors import AuditError
+from .pipfile import peek_toml, tomllib
 
 PIPENV_TIMEOUT_S = 120
 STEERING_ENV_PREFIXES = ("PIPENV_", "WORKON_HOME", "XDG_DATA_HOME", "HOME")
@@ -137,8 +136,15 @@ def _mtime(path: Path) -> int | None:
 def _cache_key(project_dir: Path, command: list[str]) -> str:
     steering = {k: v for k, v in os.environ.items() if k.startswith(STEERING_ENV_PREFIXES)}
     in_project = project_dir / ".venv"
-    payload = json.dumps([str(project_dir), command, sorted(steering.items()),
-                          in_project.exists(), str(in_project.resolve()) if in_project.exists() else None])
+    payload = json.dumps(
+        [
+            str(project_dir),
+            command,
+            sorted(steering.items()),
+            in_project.exists(),
+            str(in_project.resolve()) if in_project.exists() else None,
+        ]
+    )
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

@@ -14,9 +14,9 @@ import hashlib
 import json
 import os
 import re
-from urllib.parse import urlparse
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 try:
     import tomllib
@@ -207,7 +207,8 @@ def read_pipfile(path: str | Path, compute_hash: bool = True) -> Pipfile:
 
 
 def read_lock(path: str | Path, pipfile: Pipfile) -> Lock | None:
-    """Parse Pipfile.lock if it exists: pins, markers, hashes, and whether it matches the Pipfile."""
+    """Parse Pipfile.lock if it exists: pins, markers, hashes, and whether it matches the
+    Pipfile."""
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

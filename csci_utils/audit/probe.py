@@ -67,7 +67,7 @@ def list_dir(directory):
 
 
 def importable_modules(directory, entries):
-    """{module name: [kind, file name]} for the top-level modules one sys.path directory provides."""
+    """{module name: [kind, file name]}: the top-level modules one sys.path directory provides."""
     found = {}
     for entry_name, is_dir in entries:
         name = module_name_of(entry_name, is_dir)
@@ -89,7 +89,7 @@ def importable_modules(directory, entries):
     return found
 
 
-class FolderDistribution(object):
+class FolderDistribution:
     """A ``*.dist-info`` / ``*.egg-info`` folder (or a single-file ``*.egg-info``)."""
 
     def __init__(self, path, is_dir):
@@ -110,7 +110,7 @@ class FolderDistribution(object):
             return None
 
 
-class ZippedDistribution(object):
+class ZippedDistribution:
     """An importlib.metadata distribution inside a zip file on sys.path."""
 
     def __init__(self, dist):
@@ -273,17 +273,21 @@ def inventory():
         if not meta["Name"] or not meta["Version"]:
             continue  # a broken leftover dist-info folder
         found_distributions.append(describe(dist, meta))
-    found.update({
-        "executable": sys.executable,
-        "version": ".".join(str(part) for part in sys.version_info[:3]),
-        "implementation": sys.implementation.name,
-        "prefix": sys.prefix,
-        "base_prefix": getattr(sys, "base_prefix", sys.prefix),
-        "user_site_enabled": bool(site.ENABLE_USER_SITE),
-        "stdlib_modules": sorted(getattr(sys, "stdlib_module_names", ())),
-        "distributions": found_distributions,
-        "modules": {entry: importable_modules(entry, entries) for entry, entries in listings.items()},
-    })
+    found.update(
+        {
+            "executable": sys.executable,
+            "version": ".".join(str(part) for part in sys.version_info[:3]),
+            "implementation": sys.implementation.name,
+            "prefix": sys.prefix,
+            "base_prefix": getattr(sys, "base_prefix", sys.prefix),
+            "user_site_enabled": bool(site.ENABLE_USER_SITE),
+            "stdlib_modules": sorted(getattr(sys, "stdlib_module_names", ())),
+            "distributions": found_distributions,
+            "modules": {
+                entry: importable_modules(entry, entries) for entry, entries in listings.items()
+            },
+        }
+    )
     return found
 
 

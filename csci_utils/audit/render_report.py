@@ -19,8 +19,11 @@ def render_diagnosis(diagnosis: Diagnosis) -> str:
         lines.append(f"{category.upper() if category == WILL_BREAK_ON_CI else category} "
                      f"({len(found)}):")
         for finding in found:
-            where = f" [{', '.join(finding.where[:3])}{', ...' if len(finding.where) > 3 else ''}]" \
-                if finding.where else ""
+            where = (
+                f" [{', '.join(finding.where[:3])}{', ...' if len(finding.where) > 3 else ''}]"
+                if finding.where
+                else ""
+            )
             lines.append(f"  - {finding.name}: {finding.detail}{where}")
     lines.extend(f"note: {note}" for note in diagnosis.notes)
     return "\n".join(lines) + "\n"

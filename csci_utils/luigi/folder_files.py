@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import stat as stat_module
-from typing import Callable
+from collections.abc import Callable
 
 from .errors import TransferError
 from .integrity import READ_CHUNK, ObjectInfo
@@ -19,7 +19,9 @@ def folder_stat(path: str) -> ObjectInfo | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as error:
-        raise TransferError(f"cannot read {path} ({error.strerror}): check its permissions") from error
+        raise TransferError(
+            f"cannot read {path} ({error.strerror}): check its permissions"
+        ) from error
     if not stat_module.S_ISREG(status.st_mode):
         raise TransferError(f"{path} is not a regular file: point the root at a folder of files")
     return ObjectInfo(
@@ -44,10 +46,16 @@ def copy_into(source: str, expected: ObjectInfo, fileobj, on_bytes: ByteCounter)
                 copied += count
                 on_bytes(count)
     except FileNotFoundError as error:
-        raise TransferError(f"{source} disappeared during the copy: nothing was kept, run again") from error
+        raise TransferError(
+            f"{source} disappeared during the copy: nothing was kept, run again"
+        ) from error
     except OSError as error:
-        raise TransferError(f"cannot copy {source} ({error.strerror}): check the folder and its permissions") from error
+        raise TransferError(
+            f"cannot copy {source} ({error.strerror}): check the folder and its permissions"
+        ) from error
     after = folder_stat(source)
     if after is None or after.version != expected.version:
-        raise TransferError(f"{source} changed while it was being copied: nothing was kept, run again")
+        raise TransferError(
+            f"{source} changed while it was being copied: nothing was kept, run again"
+        )
     return copied

@@ -136,7 +136,9 @@ class HashingWriter:
                             self._changed.wait()
                         target, finished = self._prefix, self._finished
                     while self._hashed < target:
-                        count = reader.readinto(memoryview(buffer)[: min(READ_CHUNK, target - self._hashed)])
+                        count = reader.readinto(
+                            memoryview(buffer)[: min(READ_CHUNK, target - self._hashed)]
+                        )
                         if not count:
                             raise OSError(f"{self.path} is shorter than what was written")
                         self._hasher.update(memoryview(buffer)[:count])

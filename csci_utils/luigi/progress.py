@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 MiB = 1024 * 1024
 ProgressCallback = Callable[[int, int], None]  # (bytes done, bytes in total)

@@ -85,7 +85,9 @@ def s3_file_target(url: str, client=None):
     try:
         from .s3_files import S3FileTarget  # boto3 is only needed for s3:// roots
     except ImportError as error:
-        raise TransferError(f"{url} needs boto3: install this package with the [s3] extra") from error
+        raise TransferError(
+            f"{url} needs boto3: install this package with the [s3] extra"
+        ) from error
     return S3FileTarget(url, client=client)
 
 

@@ -7,20 +7,23 @@ import json
 import luigi
 from luigi.execution_summary import LuigiRunResult, LuigiStatusCode, _summary_dict
 
+from csci_utils.exit_codes import RETCODES, SUCCESS, UNEXPECTED
+from csci_utils.one_line import first_line, last_line
+
 from .errors import TransferError
 
-# The numbers of luigi.cfg [retcode], so `luigi` and our own command lines agree.
+# luigi.cfg [retcode]'s numbers (csci_utils.exit_codes), so `luigi` and our command lines agree.
 EXIT_CODES = {
-    LuigiStatusCode.SUCCESS: 0,
+    LuigiStatusCode.SUCCESS: SUCCESS,
     # Every output exists; one task needed a retry (scheduler retry policy) to get there.
-    LuigiStatusCode.SUCCESS_WITH_RETRY: 0,
-    LuigiStatusCode.MISSING_EXT: 20,
-    LuigiStatusCode.NOT_RUN: 25,
-    LuigiStatusCode.FAILED: 30,
-    LuigiStatusCode.FAILED_AND_SCHEDULING_FAILED: 35,
-    LuigiStatusCode.SCHEDULING_FAILED: 35,
+    LuigiStatusCode.SUCCESS_WITH_RETRY: SUCCESS,
+    LuigiStatusCode.MISSING_EXT: RETCODES["missing_data"],
+    LuigiStatusCode.NOT_RUN: RETCODES["not_run"],
+    LuigiStatusCode.FAILED: RETCODES["task_failed"],
+    LuigiStatusCode.FAILED_AND_SCHEDULING_FAILED: RETCODES["scheduling_error"],
+    LuigiStatusCode.SCHEDULING_FAILED: RETCODES["scheduling_error"],
 }
-UNEXPECTED_EXIT = 1
+UNEXPECTED_EXIT = UNEXPECTED
 
 
 def exit_code(result: LuigiRunResult, requested=()) -> int:
@@ -29,7 +32,11 @@ def exit_code(result: LuigiRunResult, requested=()) -> int:
     NOT_RUN with every requested output present means other workers (a shared
     batch on luigid) ran the tasks this process was not granted: that is success.
     """
-    if result.status == LuigiStatusCode.NOT_RUN and requested and all(t.complete() for t in requested):
+    if (
+        result.status == LuigiStatusCode.NOT_RUN
+        and requested
+        and all(t.complete() for t in requested)
+    ):
         return 0
     return EXIT_CODES.get(result.status, UNEXPECTED_EXIT)
 
@@ -54,11 +61,7 @@ def explain_task(task: luigi.Task) -> str:
     except TransferError as error:
         return str(error)
     except Exception as error:  # noqa: BLE001 - a report must not fail
-        return _first_line(f"{task}: {type(error).__name__}: {error}")
-
-
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), text.strip())
+        return first_line(f"{task}: {type(error).__name__}: {error}")
 
 
 def _failure_of(worker, task: luigi.Task) -> str:
@@ -67,11 +70,12 @@ def _failure_of(worker, task: luigi.Task) -> str:
         explanation = json.loads(error) if error.startswith('"') else error
     except Exception:  # noqa: BLE001 - fall back on the task's name
         explanation = ""
-    lines = [line.strip() for line in str(explanation).splitlines() if line.strip()]
+    lines = [line for line in str(explanation).splitlines() if line.strip()]
     if not lines:
         return f"{task} failed"
-    # A TransferError arrives as its one line; a traceback ends with the exception.
-    return lines[0] if len(lines) == 1 else f"{task.task_family} failed: {lines[-1]}"
+    # A one-line failure (OneLineFailure) arrives as its line; a traceback ends with the exception.
+    return first_line(explanation) if len(lines) == 1 else \
+        f"{task.task_family} failed: {last_line(explanation)}"
 
 
 def explain_failures(result: LuigiRunResult) -> list[str]:
@@ -85,3 +89,11 @@ def explain_failures(result: LuigiRunResult) -> list[str]:
     for status in ("scheduling_error", "still_pending_ext"):
         lines.extend(explain_task(task) for task in summary[status])
     return sorted(set(lines), key=lines.index)
+
+
+def failure_line(result: LuigiRunResult) -> str:
+    """The line a command line prints for a failed run: the first explanation, else the status."""
+    explanations = explain_failures(result)
+    if explanations:
+        return explanations[0]
+    return f"luigi reported {result.status.name}; rerun with --verbose for its log"

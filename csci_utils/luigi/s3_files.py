@@ -8,14 +8,17 @@ boto3 client is the one ``luigi.contrib.s3.S3Client`` builds, so luigi.cfg
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import luigi.format
 from boto3.s3.transfer import ProgressCallbackInvoker, TransferConfig, create_transfer_manager
 from botocore import exceptions as bx
 from luigi.contrib.s3 import S3Client, S3Target
 from s3transfer.exceptions import (
-    RetriesExceededError, S3DownloadFailedError, S3UploadFailedError, S3ValidationError,
+    RetriesExceededError,
+    S3DownloadFailedError,
+    S3UploadFailedError,
+    S3ValidationError,
 )
 from s3transfer.subscribers import BaseSubscriber
 
@@ -71,7 +74,8 @@ def describe_s3_error(error: BaseException, url: str, endpoint: str) -> Transfer
     code = _error_code(error)
     if code == "NoSuchBucket":
         return TransferError(
-            f"bucket {bucket!r} does not exist at {endpoint} ({url}): create it or fix the remote root"
+            f"bucket {bucket!r} does not exist at {endpoint} ({url}): create it or fix the "
+            "remote root"
         )
     if code in _MISSING_KEY_CODES:
         return TransferError(f"{url} does not exist: upload it first or fix the remote root")
@@ -85,7 +89,9 @@ def describe_s3_error(error: BaseException, url: str, endpoint: str) -> Transfer
             f"{url} changed while it was being copied ({code}): nothing was kept, run again"
         )
     detail = code or type(error).__name__
-    return TransferError(f"S3 request for {url} at {endpoint} failed ({detail}): check the store and run again")
+    return TransferError(
+        f"S3 request for {url} at {endpoint} failed ({detail}): check the store and run again"
+    )
 
 
 def transfer_config() -> TransferConfig:

@@ -23,56 +23,28 @@ from __future__ import annotations
 
 import io
 import os
-import random
-import shutil
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from luigi.local_target import LocalTarget, atomic_file
 
-TMP_MARKER = "-luigi-tmp-"
-# SystemRandom: processes forked by luigi's workers share the ``random`` state,
-# which would give two concurrent writers the same temporary name.
-_random = random.SystemRandom()
+from csci_utils.atomic import (
+    TMP_MARKER,
+    atomic_path,
+    remove_quietly,
+    split_suffixes,
+    suffix_preserving_tmp_path,
+    unique_marker,
+)
 
-
-def split_suffixes(filename: str) -> tuple[str, str]:
-    """Split a base name into (stem, all suffixes): ``a.tar.gz`` -> (``a``, ``.tar.gz``).
-
-    Leading dots belong to the stem, so ``.env`` has no suffix and
-    ``.config.json`` splits into (``.config``, ``.json``).
-    """
-    leading = len(filename) - len(filename.lstrip("."))
-    dot = filename.find(".", leading)
-    if dot <= leading or dot == len(filename) - 1:
-        return filename, ""
-    return filename[:dot], filename[dot:]
-
-
-def _unique_marker() -> str:
-    return f"{TMP_MARKER}{_random.randrange(10_000_000_000):010d}"
+__all__ = ["TMP_MARKER", "BaseAtomicProviderLocalTarget", "CleaningAtomicFile",
+           "SuffixPreservingLocalTarget", "luigi_style_tmp_path", "split_suffixes",
+           "suffix_preserving_atomic_file", "suffix_preserving_tmp_path"]
 
 
 def luigi_style_tmp_path(path: str) -> str:
     """luigi's naming, ``photo.jpg-luigi-tmp-N``: the suffix is lost."""
-    return os.fspath(path).rstrip("/") + _unique_marker()
-
-
-def suffix_preserving_tmp_path(path: str) -> str:
-    """A unique sibling of ``path`` that keeps every suffix: ``photo-luigi-tmp-N.jpg``."""
-    directory, filename = os.path.split(os.fspath(path).rstrip("/"))
-    stem, suffixes = split_suffixes(filename)
-    return os.path.join(directory, f"{stem}{_unique_marker()}{suffixes}")
-
-
-def _remove_quietly(path: str) -> None:
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        try:
-            os.remove(path)
-        except FileNotFoundError:
-            pass
+    return os.fspath(path).rstrip("/") + unique_marker()
 
 
 class CleaningAtomicFile(atomic_file):
@@ -92,7 +64,7 @@ class CleaningAtomicFile(atomic_file):
         if not self.closed:
             # Not atomic_file.close(): that one would move the file into place.
             io.BufferedWriter.close(self)
-        _remove_quietly(self.tmp_path)
+        remove_quietly(self.tmp_path)
 
     def __exit__(self, exc_type, exc, traceback):
         if exc_type is not None:
@@ -131,21 +103,8 @@ class BaseAtomicProviderLocalTarget(LocalTarget):
         output replaces any existing one atomically; an existing directory
         output raises ``FileExistsError`` (see the module docstring).
         """
-        self.makedirs()
-        tmp_path = self.atomic_provider.generate_tmp_path(self.path)
-        try:
+        with atomic_path(self.path, self.atomic_provider.generate_tmp_path) as tmp_path:
             yield tmp_path
-            if os.path.isdir(tmp_path) and os.path.isdir(self.path):
-                raise FileExistsError(
-                    f"{self.path} already exists and is a directory; remove it to rebuild it"
-                )
-            if os.path.isfile(tmp_path):
-                with open(tmp_path, "rb") as written:
-                    os.fsync(written.fileno())
-            os.replace(tmp_path, self.path)
-        except BaseException:
-            _remove_quietly(tmp_path)
-            raise
 
 
 class SuffixPreservingLocalTarget(BaseAtomicProviderLocalTarget):

@@ -23,6 +23,7 @@ import luigi
 import luigi.format
 
 from .errors import TransferError
+from .failure import OneLineFailure
 from .progress import TaskProgress
 from .roots import FolderRoot, join_relative, parse_root, remote_target
 from .run_report import explain_task
@@ -40,7 +41,9 @@ class _RootedFile:
     SHARED_RELATIVE_PATH = ""
     CONFIG_SECTION = DEFAULT_CONFIG_SECTION
 
-    name = luigi.Parameter(description="file name (may contain sub-folders) below SHARED_RELATIVE_PATH")
+    name = luigi.Parameter(
+        description="file name (may contain sub-folders) below SHARED_RELATIVE_PATH"
+    )
 
     # Why the last complete() raised, for explain_failures() after the run: by
     # then the store may answer differently (or the settings may have changed).
@@ -65,7 +68,8 @@ class _RootedFile:
         if not value:
             raise TransferError(
                 f"{type(self).__name__}: {parameter} is not set: pass "
-                f"--{parameter.replace('_', '-')} or set [{self.CONFIG_SECTION}] {parameter} in luigi.cfg"
+                f"--{parameter.replace('_', '-')} or set [{self.CONFIG_SECTION}] {parameter} in "
+                "luigi.cfg"
             )
         return value
 
@@ -77,7 +81,9 @@ class _RootedFile:
     def local_root_path(self) -> str:
         root = parse_root(self._root("local_root"))
         if not isinstance(root, FolderRoot):
-            raise TransferError(f"{type(self).__name__}: local_root must be a local folder, not an s3:// URL")
+            raise TransferError(
+                f"{type(self).__name__}: local_root must be a local folder, not an s3:// URL"
+            )
         return root.path
 
     def remote_output(self):
@@ -96,9 +102,14 @@ def _missing_message(task: luigi.Task, side: str) -> str:
 
 
 class RemoteFile(_RootedFile, luigi.ExternalTask):
-    """A file that must already be on the remote root: ``<remote_root>/<SHARED_RELATIVE_PATH>/<name>``."""
+    """A file that must already be on the remote root.
 
-    remote_root = luigi.Parameter(default="", description="s3://bucket/prefix, file:///dir or a folder")
+    ``<remote_root>/<SHARED_RELATIVE_PATH>/<name>``.
+    """
+
+    remote_root = luigi.Parameter(
+        default="", description="s3://bucket/prefix, file:///dir or a folder"
+    )
 
     def output(self):
         return self.remote_output()
@@ -108,7 +119,10 @@ class RemoteFile(_RootedFile, luigi.ExternalTask):
 
 
 class LocalFile(_RootedFile, luigi.ExternalTask):
-    """A file that must already be on the local disk: ``<local_root>/<SHARED_RELATIVE_PATH>/<name>``."""
+    """A file that must already be on the local disk.
+
+    ``<local_root>/<SHARED_RELATIVE_PATH>/<name>``.
+    """
 
     local_root = luigi.Parameter(default="", description="local folder")
 
@@ -119,13 +133,17 @@ class LocalFile(_RootedFile, luigi.ExternalTask):
         return _missing_message(self, "local")
 
 
-class _Transfer(_RootedFile, luigi.Task):
+class _Transfer(OneLineFailure, _RootedFile, luigi.Task):
+    EXPECTED_ERRORS = (TransferError,)
+
     # The ExternalTask class this copy starts from; None: the generic RemoteFile /
     # LocalFile. A subclass names its own (e.g. ContentImage) so the graph says
     # what the file is; it must share SHARED_RELATIVE_PATH.
     SOURCE: type[_RootedFile] | None = None
 
-    remote_root = luigi.Parameter(default="", description="s3://bucket/prefix, file:///dir or a folder")
+    remote_root = luigi.Parameter(
+        default="", description="s3://bucket/prefix, file:///dir or a folder"
+    )
     local_root = luigi.Parameter(default="", description="local folder")
 
     def _source(self, generic: type[_RootedFile], **root: str) -> luigi.Task:
@@ -135,15 +153,10 @@ class _Transfer(_RootedFile, luigi.Task):
             raise TypeError(f"{type(self).__name__}.SOURCE must share its SHARED_RELATIVE_PATH")
         return self.SOURCE(name=self.name, **root)
 
-    def on_failure(self, exception: BaseException) -> str:
-        # The scheduler (and luigid's page) shows this instead of a traceback.
-        if isinstance(exception, TransferError):
-            return str(exception)
-        return super().on_failure(exception)
-
 
 class Download(_Transfer):
-    """Copy a remote file to ``<local_root>/<SHARED_RELATIVE_PATH>/<name>``, atomically and verified."""
+    """Copy a remote file to ``<local_root>/<SHARED_RELATIVE_PATH>/<name>``, atomically and
+    verified."""
 
     def requires(self):
         return self._source(RemoteFile, remote_root=self.remote_root_url)

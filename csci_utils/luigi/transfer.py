@@ -47,7 +47,9 @@ def _as_atomic_local(target: FileSystemTarget) -> BaseAtomicProviderLocalTarget:
         return target
     if isinstance(target, LocalTarget):
         return SuffixPreservingLocalTarget(target.path, format=target.format)
-    raise TransferError(f"{target.path}: expected an S3 or a local file target, got {type(target).__name__}")
+    raise TransferError(
+        f"{target.path}: expected an S3 or a local file target, got {type(target).__name__}"
+    )
 
 
 def remote_stat(remote: FileSystemTarget) -> ObjectInfo | None:
@@ -114,7 +116,9 @@ def upload(local: FileSystemTarget, remote: FileSystemTarget,
         stored = s3_file.stat()
         after = folder_stat(source)
         if after is None or after.version != info.version:
-            raise TransferError(f"{source} changed while it was being uploaded: nothing was kept, run again")
+            raise TransferError(
+                f"{source} changed while it was being uploaded: nothing was kept, run again"
+            )
         if stored is None or stored.size != info.size or stored.sha256 != sha256:
             raise TransferError(
                 f"{remote.path} does not match {source} after the upload (size or sha256): "

@@ -25,18 +25,35 @@ from pathlib import Path
 
 import luigi
 
-from csci_utils.audit import (AuditError, base_python, ci_plan, diagnose, environment_fingerprint,
-                              inspect_interpreter, locate, locate_pipenv_venv, read_lock,
-                              read_pipfile, render_ci, render_diagnosis, render_pins,
-                              render_tree_mermaid, render_tree_text, scan_imports, venv_tree)
+from csci_utils.audit import (
+    AuditError,
+    base_python,
+    ci_plan,
+    diagnose,
+    environment_fingerprint,
+    head_start,
+    inspect_interpreter,
+    locate,
+    locate_pipenv_venv,
+    read_lock,
+    read_pipfile,
+    render_ci,
+    render_diagnosis,
+    render_pins,
+    render_tree_mermaid,
+    render_tree_text,
+    scan_imports,
+    venv_tree,
+)
 from csci_utils.audit.env_file import secret_names
-from csci_utils.audit import head_start
 from csci_utils.audit.imports import project_python_file_names
 from csci_utils.audit.interpreter import resolve_python, start_fingerprints
-from csci_utils.audit.pipfile import check_pipfile
 from csci_utils.audit.models import WILL_BREAK_ON_CI, Inventory, PipenvProject, to_json
+from csci_utils.audit.pipfile import check_pipfile
 from csci_utils.audit.render_ci import CI_KINDS, PINS_FILE, prepare_template
 from csci_utils.audit.validate import prepare_conflict_checks
+from csci_utils.cli import apply_default_retcodes
+from csci_utils.luigi.failure import OneLineFailure
 from csci_utils.luigi.target import SuffixPreservingLocalTarget
 
 # Bump when an output's format changes, so old files are not read as new ones.
@@ -80,8 +97,10 @@ def requirements_once(requires):
     return once
 
 
-class AuditTask(luigi.Task):
+class AuditTask(OneLineFailure, luigi.Task):
     """Shared parameters and the fingerprint-keyed output folder."""
+
+    EXPECTED_ERRORS = (AuditError,)  # the user's problem: its one-line message is enough
 
     # Base classes set ``_abstract = True``: luigi then leaves them out of its
     # registry, so they are neither runnable nor on every command line it parses.
@@ -196,11 +215,6 @@ class AuditTask(luigi.Task):
                 self.start_early()
         return done
 
-    def on_failure(self, exception: BaseException) -> str:
-        if isinstance(exception, AuditError):
-            return str(exception)  # what the scheduler and the summary show: one line
-        return super().on_failure(exception)
-
 
 class PipenvParameters(AuditTask):
     _abstract = True
@@ -285,6 +299,12 @@ def work_while_waiting(work, *args) -> None:
     """
     if (work, *args) in _helped:
         return
+    if not _helped:
+        # A helper thread may be importing a module when luigi forks a worker
+        # process (--workers N): the child would inherit that module half-imported,
+        # its lock held by a thread that does not exist there. Let the helpers
+        # finish first.
+        os.register_at_fork(before=finish_helpers)
     _helped.add((work, *args))
     thread = threading.Thread(target=work, args=args, daemon=True)
     thread.start()
@@ -294,12 +314,6 @@ def work_while_waiting(work, *args) -> None:
 def finish_helpers() -> None:
     while _helpers:
         _helpers.pop().join()
-
-
-# A helper thread may be importing a module when luigi forks a worker process
-# (--workers N): the child would inherit that module half-imported, its lock
-# held by a thread that does not exist there. Let the helpers finish first.
-os.register_at_fork(before=finish_helpers)
 
 
 def start_both_fingerprints(task: AuditTask) -> None:
@@ -516,18 +530,12 @@ class AuditAll(luigi.WrapperTask):
 
 # --- the `luigi` command line -------------------------------------------------------------
 # These tasks are usually run as `luigi --module csci_utils.tasks.audit ...` from some
-# other project's folder, where this repo's luigi.cfg is not read. Two adjustments make
-# that command behave like our other CLIs; both leave explicit settings alone.
+# other project's folder, where this repo's luigi.cfg is not read. There, importing this
+# module is the only entry point: setup_luigi_command_line() makes that command behave
+# like our other CLIs (leaving explicit settings alone). Any other import changes nothing.
 
-def _exit_non_zero_on_failure() -> None:
-    """Default [retcode] values, so a failed audit exits non-zero without our luigi.cfg."""
-    config = luigi.configuration.get_config()
-    for option, code in (("task_failed", 30), ("scheduling_error", 35), ("missing_data", 20),
-                         ("unhandled_exception", 40)):
-        if not config.has_option("retcode", option):
-            if not config.has_section("retcode"):
-                config.add_section("retcode")
-            config.set("retcode", option, str(code))
+# The [retcode] options the `luigi` command gets by default (luigi's own default is 0).
+LUIGI_CLI_RETCODES = ("task_failed", "scheduling_error", "missing_data", "unhandled_exception")
 
 
 class _NoTracebackForAuditErrors(logging.Filter):
@@ -539,15 +547,24 @@ class _NoTracebackForAuditErrors(logging.Filter):
         return True
 
 
-@AuditTask.event_handler(luigi.Event.FAILURE)
-def _report_audit_error(task: AuditTask, exception: BaseException) -> None:
+def quiet_audit_errors() -> None:
+    """Log an AuditError without its traceback (once per process)."""
+    log = logging.getLogger("luigi-interface")
+    if not any(isinstance(each, _NoTracebackForAuditErrors) for each in log.filters):
+        log.addFilter(_NoTracebackForAuditErrors())
+
+
+def _print_audit_error(task: AuditTask, exception: BaseException) -> None:
     if isinstance(exception, AuditError):
-        reported_errors.append(str(exception))
         print(f"audit: error: {exception}", file=sys.stderr)
 
 
-reported_errors: list[str] = []  # what this process has printed, for python -m csci_utils.audit
+def setup_luigi_command_line() -> None:
+    """[retcode] defaults, quiet AuditErrors and one ``audit: error:`` line per failure."""
+    apply_default_retcodes(LUIGI_CLI_RETCODES)
+    quiet_audit_errors()
+    AuditTask.event_handler(luigi.Event.FAILURE)(_print_audit_error)  # a set: added once
 
 
-_exit_non_zero_on_failure()
-logging.getLogger("luigi-interface").addFilter(_NoTracebackForAuditErrors())
+if os.path.basename(sys.argv[0]) == "luigi":  # imported by `luigi --module ...`
+    setup_luigi_command_line()

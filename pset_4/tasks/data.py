@@ -25,7 +25,7 @@ from luigi.format import Nop
 from csci_utils.luigi import Download, LocalFile, RemoteFile, Upload
 from csci_utils.luigi.target import SuffixPreservingLocalTarget
 
-from .. import config
+from ..config import SECTION, RootSettings, SettingParameter
 from ..seed import BUNDLED_MODEL, SAMPLE_IMAGE, convert_bundled_model, copy_sample_image
 
 # Task families are "pset_4.DownloadImage" etc.: Luigi looks tasks up by family
@@ -38,70 +38,44 @@ SAVED_MODELS = "saved_models"
 SEED_FOLDER = "seed"  # under the local root: staged copies that the Upload tasks push
 
 
-class ContentImage(RemoteFile):
-    SHARED_RELATIVE_PATH = IMAGES
-    CONFIG_SECTION = config.SECTION
+class _Images(RootSettings):
+    SHARED_RELATIVE_PATH, CONFIG_SECTION = IMAGES, SECTION
 
 
-class SavedModel(RemoteFile):
-    SHARED_RELATIVE_PATH = SAVED_MODELS
-    CONFIG_SECTION = config.SECTION
+class _Models(RootSettings):
+    SHARED_RELATIVE_PATH, CONFIG_SECTION = SAVED_MODELS, SECTION
 
 
-class LocalImage(LocalFile):
-    SHARED_RELATIVE_PATH = IMAGES
-    CONFIG_SECTION = config.SECTION
+class ContentImage(_Images, RemoteFile): ...
+class SavedModel(_Models, RemoteFile): ...
+class LocalImage(_Images, LocalFile): ...
+class LocalModel(_Models, LocalFile): ...
 
 
-class LocalModel(LocalFile):
-    SHARED_RELATIVE_PATH = SAVED_MODELS
-    CONFIG_SECTION = config.SECTION
-
-
-class DownloadImage(Download):
-    SHARED_RELATIVE_PATH = IMAGES
-    CONFIG_SECTION = config.SECTION
+class DownloadImage(_Images, Download):
     SOURCE = ContentImage
 
 
-class DownloadModel(Download):
-    SHARED_RELATIVE_PATH = SAVED_MODELS
-    CONFIG_SECTION = config.SECTION
+class DownloadModel(_Models, Download):
     SOURCE = SavedModel
 
 
-class UploadImage(Upload):
-    SHARED_RELATIVE_PATH = IMAGES
-    CONFIG_SECTION = config.SECTION
+class UploadImage(_Images, Upload):
     SOURCE = LocalImage
 
 
-class UploadModel(Upload):
-    SHARED_RELATIVE_PATH = SAVED_MODELS
-    CONFIG_SECTION = config.SECTION
+class UploadModel(_Models, Upload):
     SOURCE = LocalModel
 
 
-def resolved_roots(task: luigi.Task) -> dict:
-    """The task's roots with empty ones filled from luigi.cfg or the built-in defaults.
-
-    csci_utils reads an empty root from luigi.cfg only, and fails without one;
-    the pipeline also works from a folder that has no luigi.cfg.
-    """
-    return {
-        "remote_root": config.setting("remote_root", task.remote_root),
-        "local_root": config.setting("local_root", task.local_root),
-    }
-
-
 def seed_root(local_root: str) -> str:
-    return os.path.join(config.setting("local_root", local_root), SEED_FOLDER)
+    return os.path.join(local_root, SEED_FOLDER)
 
 
 class SampleImage(luigi.Task):
     """matplotlib's grace_hopper.jpg, staged at ``<local>/seed/images/`` for upload."""
 
-    local_root = luigi.Parameter(default="")
+    local_root = SettingParameter("local_root")
 
     def output(self):
         path = os.path.join(seed_root(self.local_root), IMAGES, SAMPLE_IMAGE)
@@ -115,7 +89,7 @@ class SampleImage(luigi.Task):
 class BundledModel(luigi.Task):
     """multistyle26.pth converted by ``neural_style.convert``, staged for upload."""
 
-    local_root = luigi.Parameter(default="")
+    local_root = SettingParameter("local_root")
 
     def output(self):
         path = os.path.join(seed_root(self.local_root), SAVED_MODELS, BUNDLED_MODEL)
@@ -127,20 +101,16 @@ class BundledModel(luigi.Task):
             convert_bundled_model(checkpoint)
 
 
-class _SeedFile(luigi.Task):
+class _SeedFile(RootSettings, luigi.Task):
     """The remote has one seed file: stage it under ``<local>/seed``, then push it with UPLOAD."""
 
     STAGE: type[luigi.Task]
     UPLOAD: type[Upload]
     NAME: str
 
-    remote_root = luigi.Parameter(default="")
-    local_root = luigi.Parameter(default="")
-
     def _upload(self) -> Upload:
         return self.UPLOAD(
-            remote_root=resolved_roots(self)["remote_root"], local_root=seed_root(self.local_root),
-            name=self.NAME,
+            remote_root=self.remote_root, local_root=seed_root(self.local_root), name=self.NAME,
         )
 
     def requires(self):
@@ -166,11 +136,8 @@ class SeedModel(_SeedFile):
     STAGE, UPLOAD, NAME = BundledModel, UploadModel, BUNDLED_MODEL
 
 
-class SeedStore(luigi.WrapperTask):
+class SeedStore(RootSettings, luigi.WrapperTask):
     """The remote holds the sample image and the bundled model (no work if it already does)."""
-
-    remote_root = luigi.Parameter(default="")
-    local_root = luigi.Parameter(default="")
 
     def requires(self):
         return [

@@ -16,14 +16,20 @@ import luigi
 from luigi.contrib.external_program import ExternalProgramRunError, ExternalProgramTask
 from luigi.format import Nop
 
+from csci_utils.luigi.failure import OneLineFailure
 from csci_utils.luigi.target import SuffixPreservingLocalTarget
 
-from .. import config
+from ..config import RootSettings, SettingParameter
 from ..contact_sheet import make_contact_sheet
 from ..errors import PipelineError
 from ..model_cache import cached_model
-from ..names import contact_sheet_relative_path, stylized_relative_path, validate_name
-from .data import DownloadImage, DownloadModel, resolved_roots
+from ..names import (
+    ImageNameParameter,
+    ModelNameParameter,
+    contact_sheet_relative_path,
+    stylized_relative_path,
+)
+from .data import DownloadImage, DownloadModel
 
 # Task families are "pset_4.DownloadImage" etc.: Luigi looks tasks up by family
 # (dynamic dependencies, luigid, the `luigi` CLI), and a bare "UploadImage"
@@ -35,33 +41,29 @@ logger = logging.getLogger("pset_4")
 OPTIONS = ("A", "B")
 
 
-class ImageNameParameter(luigi.Parameter):
-    """A file name in ``<remote>/images``; separators and ``..`` are refused."""
+class _Settings(RootSettings):
+    """Mixin: where inputs come from and results go, defaulting from pset_4.config.Settings."""
 
-    def normalize(self, value):
-        return validate_name(value, "image")
+    output_dir = SettingParameter("output_dir")
 
-
-class ModelNameParameter(luigi.Parameter):
-    """A file name in ``<remote>/saved_models``; separators and ``..`` are refused."""
-
-    def normalize(self, value):
-        return validate_name(value, "model")
+    def _roots(self) -> dict:
+        return {"remote_root": self.remote_root, "local_root": self.local_root}
 
 
-class _StylizedImage(luigi.Task):
+class _StylizedImage(OneLineFailure, _Settings, luigi.Task):
     """What both options share: parameters, inputs and the output path."""
 
     image = ImageNameParameter()
     model = ModelNameParameter()
-    style = luigi.OptionalIntParameter(default=None, description="style index for multi-style models")
-    content_scale = luigi.OptionalFloatParameter(default=None, description="shrink the content image by this factor first")
-    remote_root = luigi.Parameter(default="", description="s3://bucket/prefix or a folder; empty: luigi.cfg [pset_4]")
-    local_root = luigi.Parameter(default="", description="local cache folder; empty: luigi.cfg [pset_4]")
-    output_dir = luigi.Parameter(default="", description="where results go; empty: luigi.cfg [pset_4]")
+    style = luigi.OptionalIntParameter(
+        default=None, description="style index for multi-style models"
+    )
+    content_scale = luigi.OptionalFloatParameter(
+        default=None, description="shrink the content image by this factor first"
+    )
 
     def requires(self):
-        roots = resolved_roots(self)
+        roots = self._roots()
         return {
             "image": DownloadImage(name=self.image, **roots),
             "model": DownloadModel(name=self.model, **roots),
@@ -69,8 +71,7 @@ class _StylizedImage(luigi.Task):
 
     def output(self):
         relative = stylized_relative_path(self.image, self.model, self.style, self.content_scale)
-        path = os.path.join(config.setting("output_dir", self.output_dir), relative)
-        return SuffixPreservingLocalTarget(path, format=Nop)
+        return SuffixPreservingLocalTarget(os.path.join(self.output_dir, relative), format=Nop)
 
     def _describe(self) -> str:
         style = "" if self.style is None else f" style {self.style}"
@@ -83,13 +84,10 @@ class _StylizedImage(luigi.Task):
         self.set_progress_percentage(percentage)
         logger.info("%s", message)
 
-    def on_failure(self, exception: BaseException) -> str:
-        # The scheduler (the CLI's error line, luigid's page) shows this, not a traceback.
-        from neural_style import NeuralStyleError
+    def expected_errors(self) -> tuple[type[BaseException], ...]:
+        from neural_style import NeuralStyleError  # lazy: importing neural_style loads torch
 
-        if isinstance(exception, (PipelineError, NeuralStyleError)):
-            return str(exception)
-        return super().on_failure(exception)
+        return (PipelineError, NeuralStyleError)
 
 
 class Stylize(_StylizedImage):
@@ -146,7 +144,9 @@ class StylizeProgram(_StylizedImage, ExternalProgramTask):
                 lines = (error.err or "").strip().splitlines()
                 # The child's own one line, without its "neural_style: error: " prefix.
                 reason = lines[-1].split(" error: ", 1)[-1] if lines else "it exited non-zero"
-                raise PipelineError(f"neural_style eval failed on {self._describe()}: {reason}") from None
+                raise PipelineError(
+                    f"neural_style eval failed on {self._describe()}: {reason}"
+                ) from None
         self._report(f"done, {size}", 100)
 
 
@@ -160,23 +160,27 @@ def _image_size(path: str) -> tuple[int, int]:
 TASK_FOR_OPTION = {"A": StylizeProgram, "B": Stylize}
 
 
-class _Batch:
+class _Batch(_Settings):
     """Parameters and the task grid shared by StylizeAll and ContactSheet."""
 
     models = luigi.ListParameter()
-    styles = luigi.ListParameter(default=[None], description="style indices; [null] for the model's default")
+    styles = luigi.ListParameter(
+        default=[None], description="style indices; [null] for the model's default"
+    )
     option = luigi.ChoiceParameter(choices=OPTIONS, default="B")
     content_scale = luigi.OptionalFloatParameter(default=None)
-    remote_root = luigi.Parameter(default="")
-    local_root = luigi.Parameter(default="")
-    output_dir = luigi.Parameter(default="")
 
     def _stylize_tasks(self, image: str):
         task_class = TASK_FOR_OPTION[self.option]
         return [
             task_class(
-                image=image, model=model, style=style, content_scale=self.content_scale,
-                remote_root=self.remote_root, local_root=self.local_root, output_dir=self.output_dir,
+                image=image,
+                model=model,
+                style=style,
+                content_scale=self.content_scale,
+                remote_root=self.remote_root,
+                local_root=self.local_root,
+                output_dir=self.output_dir,
             )
             for model in self.models
             for style in self.styles
@@ -199,14 +203,15 @@ class ContactSheet(_Batch, luigi.Task):
 
     def requires(self):
         return {
-            "content": DownloadImage(name=self.image, **resolved_roots(self)),
+            "content": DownloadImage(name=self.image, **self._roots()),
             "results": self._stylize_tasks(self.image),
         }
 
     def output(self):
-        relative = contact_sheet_relative_path(self.image, self.models, self.styles, self.content_scale)
-        path = os.path.join(config.setting("output_dir", self.output_dir), relative)
-        return SuffixPreservingLocalTarget(path, format=Nop)
+        relative = contact_sheet_relative_path(
+            self.image, self.models, self.styles, self.content_scale
+        )
+        return SuffixPreservingLocalTarget(os.path.join(self.output_dir, relative), format=Nop)
 
     def run(self):
         import neural_style

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from transfer_helpers import FolderStore, S3Store
 
 

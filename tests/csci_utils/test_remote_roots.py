@@ -12,8 +12,14 @@ from botocore.exceptions import ClientError, EndpointConnectionError, NoCredenti
 from luigi.contrib.s3 import S3Target
 
 from csci_utils.luigi import FolderRoot, S3Root, TransferError, parse_root, remote_target
-from csci_utils.luigi.progress import MiB, ByteTally, TaskProgress
-from csci_utils.luigi.integrity import HashingWriter, ObjectInfo, file_digests, md5_from_etag, verify_copy
+from csci_utils.luigi.integrity import (
+    HashingWriter,
+    ObjectInfo,
+    file_digests,
+    md5_from_etag,
+    verify_copy,
+)
+from csci_utils.luigi.progress import ByteTally, MiB, TaskProgress
 from csci_utils.luigi.roots import join_relative
 from csci_utils.luigi.s3_files import describe_s3_error
 from csci_utils.luigi.target import SuffixPreservingLocalTarget
@@ -85,7 +91,9 @@ def test_verify_copy_checks_size_then_the_strongest_hash(tmp_path):
     path.write_bytes(b"payload")
     sha256 = hashlib.sha256(b"payload").hexdigest()
     md5 = hashlib.md5(b"payload").hexdigest()
-    assert verify_copy(str(path), 7, ObjectInfo(7, "v", sha256=sha256, md5="0" * 32), "u") == "sha256"
+    assert (
+        verify_copy(str(path), 7, ObjectInfo(7, "v", sha256=sha256, md5="0" * 32), "u") == "sha256"
+    )
     assert verify_copy(str(path), 7, ObjectInfo(7, "v", md5=md5), "u") == "md5"
     assert verify_copy(str(path), 7, ObjectInfo(7, "v"), "u") == "size"
     with pytest.raises(TransferError, match="s3://b/k: copied 7 bytes but the store reported 8"):
@@ -110,7 +118,10 @@ def _client_error(code: str, status: int) -> ClientError:
         (_client_error("InvalidAccessKeyId", 403), "refused the credentials"),
         (_client_error("SignatureDoesNotMatch", 403), "refused the credentials"),
         (_client_error("PreconditionFailed", 412), "changed while it was being copied"),
-        (EndpointConnectionError(endpoint_url="http://e:1/bkt/k.jpg"), "cannot reach the S3 endpoint http://e:1"),
+        (
+            EndpointConnectionError(endpoint_url="http://e:1/bkt/k.jpg"),
+            "cannot reach the S3 endpoint http://e:1",
+        ),
         (NoCredentialsError(), "no AWS credentials found"),
     ],
 )

@@ -195,7 +195,7 @@ def test_temporary_path_refuses_to_replace_a_directory(tmp_path):
 def test_base_target_uses_luigi_naming_but_cleans_up(tmp_path):
     final = tmp_path / "x.jpg"
     with pytest.raises(Boom):
-        with BaseAtomicProviderLocalTarget(str(final)).open("w") as f:
+        with BaseAtomicProviderLocalTarget(str(final)).open("w"):
             (seen,) = [p.name for p in tmp_path.iterdir()]
             assert seen.startswith("x.jpg" + TMP_MARKER)
             raise Boom()
@@ -266,7 +266,9 @@ def test_concurrent_writers_leave_exactly_one_complete_content(tmp_path):
     ctx = multiprocessing.get_context("fork")
     for _ in range(3):
         barrier = ctx.Barrier(2)
-        writers = [ctx.Process(target=_write_payload, args=(final, b, size, barrier)) for b in (b"A", b"B")]
+        writers = [
+            ctx.Process(target=_write_payload, args=(final, b, size, barrier)) for b in (b"A", b"B")
+        ]
         for w in writers:
             w.start()
         seen = set()

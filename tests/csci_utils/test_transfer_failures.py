@@ -10,14 +10,21 @@ from pathlib import Path
 
 import luigi
 import pytest
+from transfer_helpers import (
+    DownloadImage,
+    FolderStore,
+    MiB,
+    S3Store,
+    SchedulerKeepingFactory,
+    UploadImage,
+    build,
+    files_under,
+)
 
 import csci_utils.luigi.transfer as transfer
 from csci_utils.luigi import explain_failures
 from csci_utils.luigi.s3_files import S3FileTarget
 from fixtures.s3 import DUMMY_SECRET_ACCESS_KEY, S3ServerProcess, s3_environment
-from transfer_helpers import (
-    MiB, DownloadImage, FolderStore, S3Store, SchedulerKeepingFactory, UploadImage, build, files_under,
-)
 
 REPO = Path(__file__).resolve().parents[2]
 Status = luigi.execution_summary.LuigiStatusCode
@@ -32,7 +39,9 @@ def _replace_in_place(store, relative: str, data: bytes) -> None:
         store.put(relative, data)
 
 
-def test_content_replaced_between_check_and_copy_fails_and_keeps_nothing(store, local_root, monkeypatch):
+def test_content_replaced_between_check_and_copy_fails_and_keeps_nothing(
+    store, local_root, monkeypatch
+):
     store.put("images/photo.jpg", b"A" * 4096)
     checked = transfer.remote_stat
 
@@ -42,11 +51,15 @@ def test_content_replaced_between_check_and_copy_fails_and_keeps_nothing(store, 
         return info
 
     monkeypatch.setattr(transfer, "remote_stat", check_then_replace)
-    result = build(DownloadImage(remote_root=store.root, local_root=str(local_root), name="photo.jpg"))
+    result = build(
+        DownloadImage(remote_root=store.root, local_root=str(local_root), name="photo.jpg")
+    )
 
     assert result.status == Status.FAILED
     [line] = explain_failures(result)
-    assert store.url("images/photo.jpg") in line and "changed" in line and "nothing was kept" in line
+    assert (
+        store.url("images/photo.jpg") in line and "changed" in line and "nothing was kept" in line
+    )
     assert files_under(local_root) == []
 
 
@@ -73,13 +86,21 @@ def test_a_stream_cut_short_fails_and_keeps_nothing(store, local_root, monkeypat
                             lambda self, fileobj, *a: original(self, _CutShort(fileobj, MiB), *a))
     else:
         original = transfer.copy_into
-        monkeypatch.setattr(transfer, "copy_into",
-                            lambda source, info, fileobj, *a: original(source, info, _CutShort(fileobj, MiB), *a))
+        monkeypatch.setattr(
+            transfer,
+            "copy_into",
+            lambda source, info, fileobj, *a: original(source, info, _CutShort(fileobj, MiB), *a),
+        )
 
-    result = build(DownloadImage(remote_root=store.root, local_root=str(local_root), name="photo.jpg"))
+    result = build(
+        DownloadImage(remote_root=store.root, local_root=str(local_root), name="photo.jpg")
+    )
 
     assert result.status == Status.FAILED
-    assert f"{store.url('images/photo.jpg')}: copied {MiB} bytes but the store reported {2 * MiB}" in explain_failures(result)[0]
+    assert (
+        f"{store.url('images/photo.jpg')}: copied {MiB} bytes but the store reported {2 * MiB}"
+        in explain_failures(result)[0]
+    )
     assert files_under(local_root) == []
 
 
@@ -105,7 +126,9 @@ def test_a_local_file_changing_during_upload_leaves_nothing_remote(store, local_
 
         monkeypatch.setattr(transfer, "copy_into", copy_then_touch)
 
-    result = build(UploadImage(remote_root=store.root, local_root=str(local_root), name="photo.jpg"))
+    result = build(
+        UploadImage(remote_root=store.root, local_root=str(local_root), name="photo.jpg")
+    )
 
     assert result.status == Status.FAILED
     assert "changed while it was being" in explain_failures(result)[0]
@@ -121,14 +144,19 @@ def test_an_object_whose_sha256_does_not_match_is_not_kept(s3_server, local_root
 
     # With 2 workers the task runs in a child process: the line reaches
     # explain_failures through the scheduler, as it would from luigid.
-    result = build(DownloadImage(remote_root=store.root, local_root=str(local_root), name="photo.jpg"), workers=workers)
+    result = build(
+        DownloadImage(remote_root=store.root, local_root=str(local_root), name="photo.jpg"),
+        workers=workers,
+    )
 
     assert result.status == Status.FAILED
     assert "sha256 does not match" in explain_failures(result)[0]
     assert files_under(local_root) == []
 
 
-def test_objects_uploaded_by_others_are_checked_against_their_single_part_etag(s3_server, local_root):
+def test_objects_uploaded_by_others_are_checked_against_their_single_part_etag(
+    s3_server, local_root
+):
     store = S3Store(s3_server)
     store.put("images/photo.jpg", b"uploaded with another tool")  # no sha256 metadata
     task = DownloadImage(remote_root=store.root, local_root=str(local_root), name="photo.jpg")
@@ -160,9 +188,15 @@ def test_server_dying_mid_download_fails_and_keeps_nothing(local_root):
     try:
         with s3_environment(server.endpoint_url):
             bucket = server.create_bucket()
-            server.client().put_object(Bucket=bucket, Key="images/big.bin", Body=os.urandom(48 * MiB))
+            server.client().put_object(
+                Bucket=bucket, Key="images/big.bin", Body=os.urandom(48 * MiB)
+            )
             KillServerMidDownload.server = server
-            result = build(KillServerMidDownload(remote_root=f"s3://{bucket}", local_root=str(local_root), name="big.bin"))
+            result = build(
+                KillServerMidDownload(
+                    remote_root=f"s3://{bucket}", local_root=str(local_root), name="big.bin"
+                )
+            )
     finally:
         server.kill()
 
@@ -173,7 +207,9 @@ def test_server_dying_mid_download_fails_and_keeps_nothing(local_root):
 
 
 def test_a_missing_bucket_is_named(s3_server, local_root):
-    result = build(DownloadImage(remote_root="s3://no-such-bucket/x", local_root=str(local_root), name="a.jpg"))
+    result = build(
+        DownloadImage(remote_root="s3://no-such-bucket/x", local_root=str(local_root), name="a.jpg")
+    )
     assert result.status == Status.SCHEDULING_FAILED
     assert explain_failures(result) == [
         f"bucket 'no-such-bucket' does not exist at {s3_server.endpoint_url} "
@@ -190,17 +226,23 @@ def _closed_port() -> int:
 def test_an_unreachable_endpoint_is_named(local_root):
     endpoint = f"http://127.0.0.1:{_closed_port()}"
     with s3_environment(endpoint):
-        result = build(UploadImage(remote_root="s3://bucket", local_root=str(local_root), name="a.jpg"))
+        result = build(
+            UploadImage(remote_root="s3://bucket", local_root=str(local_root), name="a.jpg")
+        )
         [line] = explain_failures(result)
     assert result.status != Status.SUCCESS
     assert line.startswith(f"cannot reach the S3 endpoint {endpoint} for s3://bucket/images/a.jpg")
 
 
-def test_refused_credentials_are_reported_without_printing_them(s3_server, local_root, capfd, caplog):
+def test_refused_credentials_are_reported_without_printing_them(
+    s3_server, local_root, capfd, caplog
+):
     store = S3Store(s3_server)
     store.put("images/photo.jpg", b"bytes")
     with s3_server.checking_credentials():
-        result = build(DownloadImage(remote_root=store.root, local_root=str(local_root), name="photo.jpg"))
+        result = build(
+            DownloadImage(remote_root=store.root, local_root=str(local_root), name="photo.jpg")
+        )
 
     assert result.status == Status.SCHEDULING_FAILED
     [line] = explain_failures(result)
@@ -211,7 +253,12 @@ def test_refused_credentials_are_reported_without_printing_them(s3_server, local
 
 def _luigi_cli(*args: str, module: str = "csci_utils.luigi.tasks") -> subprocess.CompletedProcess:
     # The repository's luigi.cfg gives the exit codes ([retcode]): missing input 20.
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
     return subprocess.run(
         [sys.executable, "-m", "luigi", "--module", module, *args, "--local-scheduler"],
         cwd=REPO, capture_output=True, text=True, timeout=120, env=env,
@@ -220,7 +267,15 @@ def _luigi_cli(*args: str, module: str = "csci_utils.luigi.tasks") -> subprocess
 
 @pytest.mark.slow
 def test_the_luigi_command_line_exits_non_zero_with_the_one_line_reason(store, local_root):
-    run = _luigi_cli("Download", "--remote-root", store.root, "--local-root", str(local_root), "--name", "absent.jpg")
+    run = _luigi_cli(
+        "Download",
+        "--remote-root",
+        store.root,
+        "--local-root",
+        str(local_root),
+        "--name",
+        "absent.jpg",
+    )
     assert run.returncode == 20, run.stderr
     assert f"{store.url('absent.jpg')} does not exist: put the file there" in run.stderr
     assert DUMMY_SECRET_ACCESS_KEY not in run.stdout + run.stderr
@@ -228,10 +283,20 @@ def test_the_luigi_command_line_exits_non_zero_with_the_one_line_reason(store, l
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", ["unreachable endpoint", "refused credentials"])
-def test_the_luigi_command_line_names_s3_problems_without_printing_credentials(s3_server, local_root, case, monkeypatch):
+def test_the_luigi_command_line_names_s3_problems_without_printing_credentials(
+    s3_server, local_root, case, monkeypatch
+):
     store = S3Store(s3_server)
     store.put("images/photo.jpg", b"bytes")
-    args = ("DownloadImage", "--remote-root", store.root, "--local-root", str(local_root), "--name", "photo.jpg")
+    args = (
+        "DownloadImage",
+        "--remote-root",
+        store.root,
+        "--local-root",
+        str(local_root),
+        "--name",
+        "photo.jpg",
+    )
     if case == "unreachable endpoint":
         endpoint = f"http://127.0.0.1:{_closed_port()}"
         monkeypatch.setenv("AWS_ENDPOINT_URL_S3", endpoint)

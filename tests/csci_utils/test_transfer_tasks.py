@@ -8,12 +8,19 @@ import os
 
 import luigi
 import pytest
+from transfer_helpers import (
+    DownloadImage,
+    FolderStore,
+    LocalImage,
+    MiB,
+    RemoteImage,
+    SchedulerKeepingFactory,
+    UploadImage,
+    build,
+    files_under,
+)
 
 from csci_utils.luigi import Download, TransferError, explain_failures
-from transfer_helpers import (
-    MiB, DownloadImage, FolderStore, LocalImage, RemoteImage, SchedulerKeepingFactory,
-    UploadImage, build, files_under,
-)
 
 SUCCESS = luigi.execution_summary.LuigiStatusCode.SUCCESS
 
@@ -58,14 +65,22 @@ def test_upload_then_download_round_trips_a_multipart_sized_file(store, tmp_path
     (laptop / "images").mkdir(parents=True)
     (laptop / "images" / "model.pth").write_bytes(data)
 
-    assert build(UploadImage(remote_root=store.root, local_root=str(laptop), name="model.pth")).status == SUCCESS
+    assert (
+        build(UploadImage(remote_root=store.root, local_root=str(laptop), name="model.pth")).status
+        == SUCCESS
+    )
     assert store.get("images/model.pth") == data
     if store.kind == "s3":
         head = store.head("images/model.pth")
         assert head["ETag"].strip('"').endswith("-3")  # really sent in three parts
         assert head["Metadata"]["sha256"] == hashlib.sha256(data).hexdigest()
 
-    assert build(DownloadImage(remote_root=store.root, local_root=str(ci_machine), name="model.pth")).status == SUCCESS
+    assert (
+        build(
+            DownloadImage(remote_root=store.root, local_root=str(ci_machine), name="model.pth")
+        ).status
+        == SUCCESS
+    )
     assert (ci_machine / "images" / "model.pth").read_bytes() == data
 
 
@@ -91,7 +106,9 @@ def test_up_down_pair_copies_whichever_way_is_missing(store, tmp_path):
 
     laptop, ci_machine = tmp_path / "laptop", tmp_path / "ci"
     upload, download = pair(laptop)
-    assert download.output().path == LocalImage(local_root=str(laptop), name="photo.jpg").output().path
+    assert (
+        download.output().path == LocalImage(local_root=str(laptop), name="photo.jpg").output().path
+    )
     (laptop / "images").mkdir(parents=True)
     (laptop / "images" / "photo.jpg").write_bytes(b"made on the laptop")
 
@@ -104,7 +121,11 @@ def test_up_down_pair_copies_whichever_way_is_missing(store, tmp_path):
 
 def test_file_url_roots_work_like_folders(tmp_path):
     FolderStore(tmp_path / "remote").put("images/a.bin", b"abc")
-    task = DownloadImage(remote_root=f"file://{tmp_path / 'remote'}", local_root=f"file://{tmp_path / 'local'}", name="a.bin")
+    task = DownloadImage(
+        remote_root=f"file://{tmp_path / 'remote'}",
+        local_root=f"file://{tmp_path / 'local'}",
+        name="a.bin",
+    )
     assert build(task).status == SUCCESS
     assert (tmp_path / "local" / "images" / "a.bin").read_bytes() == b"abc"
 
@@ -132,7 +153,10 @@ def test_empty_root_parameters_come_from_the_config_section(store, local_root, c
 
 
 def test_a_root_set_nowhere_is_a_clear_error(config_section):
-    with pytest.raises(TransferError, match=r"remote_root is not set: pass --remote-root or set \[transfer_test_section\]"):
+    with pytest.raises(
+        TransferError,
+        match=r"remote_root is not set: pass --remote-root or set \[transfer_test_section\]",
+    ):
         ConfiguredDownload(name="m.pth").requires()
     result = build(ConfiguredDownload(name="m.pth", local_root="/nonexistent"))
     assert result.status != SUCCESS
@@ -164,7 +188,9 @@ def test_a_subclass_names_its_source_task_and_the_copy_still_works(store, local_
     assert build(task).status == SUCCESS
     assert (local_root / "images" / "named.jpg").read_bytes() == b"named bytes"
 
-    missing = DownloadNamedImage(remote_root=store.root, local_root=str(local_root), name="absent.jpg")
+    missing = DownloadNamedImage(
+        remote_root=store.root, local_root=str(local_root), name="absent.jpg"
+    )
     result = build(missing)
     assert result.status == luigi.execution_summary.LuigiStatusCode.MISSING_EXT
     assert [type(t) for t in _pending_external(result)] == [RemoteImage]

@@ -48,7 +48,9 @@ class S3Store:
         return f"{self.root}/{relative}"
 
     def put(self, relative: str, data: bytes, metadata: dict | None = None) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=self.key(relative), Body=data, Metadata=metadata or {})
+        self.client.put_object(
+            Bucket=self.bucket, Key=self.key(relative), Body=data, Metadata=metadata or {}
+        )
 
     def get(self, relative: str) -> bytes | None:
         try:

@@ -8,9 +8,9 @@ tests skip locally, but fail on CI (``CI=true``), where .ci/run must have instal
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 

@@ -53,9 +53,13 @@ class SleepyWork(luigi.Task):
         for step in range(1, STEPS + 1):
             time.sleep(self.seconds / STEPS)
             # Message first: a reader that sees the new percentage also sees its message.
-            self.set_status_message(f"work {self.number}: step {step} of {STEPS} in pid {os.getpid()}")
+            self.set_status_message(
+                f"work {self.number}: step {step} of {STEPS} in pid {os.getpid()}"
+            )
             self.set_progress_percentage(100 * step // STEPS)
-            while self.release_file and step == STEPS // 2 and not os.path.exists(self.release_file):
+            while (
+                self.release_file and step == STEPS // 2 and not os.path.exists(self.release_file)
+            ):
                 time.sleep(0.1)
         with self.output().open("w") as out:
             out.write(f"work {self.number} finished by pid {os.getpid()}\n")
@@ -69,6 +73,11 @@ class SleepyBatch(luigi.WrapperTask):
 
     def requires(self):
         return [
-            SleepyWork(out_dir=self.out_dir, number=number, seconds=self.seconds, release_file=self.release_file)
+            SleepyWork(
+                out_dir=self.out_dir,
+                number=number,
+                seconds=self.seconds,
+                release_file=self.release_file,
+            )
             for number in range(self.count)
         ]

@@ -31,7 +31,9 @@ class WorkerProcess:
             return self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.kill()
-            raise AssertionError(f"worker {self.pid} still running after {timeout}s; log:\n{self.log()}")
+            raise AssertionError(
+                f"worker {self.pid} still running after {timeout}s; log:\n{self.log()}"
+            ) from None
 
     def kill(self) -> None:
         """SIGKILL the whole process group: no cleanup, no goodbye to the scheduler."""
@@ -45,14 +47,18 @@ class WorkerProcess:
         return self.log_path.read_text(errors="replace")
 
 
-def start_worker(server, workdir: Path, name: str, argv: list[str], config: Path | None = None) -> WorkerProcess:
+def start_worker(
+    server, workdir: Path, name: str, argv: list[str], config: Path | None = None
+) -> WorkerProcess:
     """Run ``python ARGV`` in ``workdir`` with a worker luigi.cfg (default: the server's).
 
     ``tests/luigid`` is on PYTHONPATH so ``--module luigid_sleepy_tasks`` imports.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     config = config or server.worker_config(workdir)
-    pythonpath = os.pathsep.join(filter(None, [str(HERE), str(REPO), os.environ.get("PYTHONPATH", "")]))
+    pythonpath = os.pathsep.join(
+        filter(None, [str(HERE), str(REPO), os.environ.get("PYTHONPATH", "")])
+    )
     full_env = {**os.environ, "LUIGI_CONFIG_PATH": str(config), "PYTHONPATH": pythonpath}
     log_path = workdir / f"{name}.log"
     with open(log_path, "wb") as log:

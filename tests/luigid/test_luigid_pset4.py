@@ -12,10 +12,10 @@ from collections import Counter
 
 import luigi
 import pytest
-from PIL import Image
-
 from luigid_browser import require_chromium, visualiser_page
 from luigid_workers import start_worker
+from PIL import Image
+
 from pset_4.tasks.data import DownloadImage, DownloadModel, SeedStore
 from pset_4.tasks.stylize import Stylize
 
@@ -37,8 +37,10 @@ RUNNING_LINE = re.compile(rf"Worker\(.*\) running   ({re.escape(STYLIZE)}\(.*\))
 def seeded_bucket(s3_server, tmp_path) -> str:
     """An S3 root on moto holding the sample photo and the converted bundled model."""
     remote_root = f"s3://{s3_server.create_bucket()}/pset_4"
-    assert luigi.build([SeedStore(remote_root=remote_root, local_root=str(tmp_path / "seed-cache"))],
-                       local_scheduler=True)
+    assert luigi.build(
+        [SeedStore(remote_root=remote_root, local_root=str(tmp_path / "seed-cache"))],
+        local_scheduler=True,
+    )
     return remote_root
 
 
@@ -54,14 +56,18 @@ output_dir = {tmp_path / "stylized"}
 """)
 
 
-def test_two_processes_share_a_stylize_batch_each_task_runs_once(luigid_server, s3_server, seeded_bucket, tmp_path):
+def test_two_processes_share_a_stylize_batch_each_task_runs_once(
+    luigid_server, s3_server, seeded_bucket, tmp_path
+):
     config = shared_luigi_cfg(luigid_server, s3_server, seeded_bucket, tmp_path)
     # One process names luigid on the command line, the other finds it in luigi.cfg
     # ([core] default_scheduler_url); had it fallen back to a local scheduler, it
     # would run the whole batch again and the run counts below would show it.
     argvs = {1: [*BATCH_ARGV, "--scheduler-url", luigid_server.url], 2: BATCH_ARGV}
-    workers = [start_worker(luigid_server, tmp_path / f"machine{n}", f"pset_4-{n}", argv, config=config)
-               for n, argv in argvs.items()]
+    workers = [
+        start_worker(luigid_server, tmp_path / f"machine{n}", f"pset_4-{n}", argv, config=config)
+        for n, argv in argvs.items()
+    ]
 
     codes = [worker.wait(timeout=120) for worker in workers]
     logs = [worker.log() for worker in workers]
@@ -71,7 +77,9 @@ def test_two_processes_share_a_stylize_batch_each_task_runs_once(luigid_server, 
     assert {task["status"] for task in tasks.values()} == {"DONE"}, tasks
     stylize = [task for task in tasks.values() if task["name"] == STYLIZE]
     assert sorted(int(task["params"]["style"]) for task in stylize) == list(STYLES)
-    assert all(task["time_running"] is not None for task in stylize)  # ran under luigid, not found done
+    assert all(
+        task["time_running"] is not None for task in stylize
+    )  # ran under luigid, not found done
     # Progress as the visualiser shows it: Stylize's message names image, model and size,
     # downloads report a percentage as they copy.
     size = f"{512 // CONTENT_SCALE}x{600 // CONTENT_SCALE}"
@@ -79,7 +87,9 @@ def test_two_processes_share_a_stylize_batch_each_task_runs_once(luigid_server, 
         assert task["progress_percentage"] == 100, task
         assert all(part in task["status_message"] for part in (IMAGE, MODEL, size)), task
     downloads = [task for task in tasks.values() if task["name"] in DOWNLOADS]
-    assert len(downloads) == 2 and all(task["progress_percentage"] == 100 for task in downloads), downloads
+    assert len(downloads) == 2 and all(task["progress_percentage"] == 100 for task in downloads), (
+        downloads
+    )
 
     # Each Stylize ran exactly once across both processes (luigi logs every run).
     runs = Counter(run for log in logs for run in RUNNING_LINE.findall(log))

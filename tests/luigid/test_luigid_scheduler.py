@@ -25,18 +25,24 @@ def number_of(task: dict) -> int:
 
 def test_luigid_serves_its_json_api_and_the_visualiser(luigid_server):
     assert luigid_server.tasks() == {}
-    with urllib.request.urlopen(f"{luigid_server.url}/static/visualiser/index.html", timeout=10) as page:
+    with urllib.request.urlopen(
+        f"{luigid_server.url}/static/visualiser/index.html", timeout=10
+    ) as page:
         assert b'id="taskTable"' in page.read()
 
 
 def test_two_worker_processes_share_a_batch_and_run_each_task_once(luigid_server, tmp_path):
     out_dir = tmp_path / "out"
     release = tmp_path / "release"  # first tasks hold at 50% until both workers are busy
-    argv = sleepy_batch_argv(luigid_server, out_dir, count=6, seconds=0.4, release_file=str(release))
+    argv = sleepy_batch_argv(
+        luigid_server, out_dir, count=6, seconds=0.4, release_file=str(release)
+    )
     workers = [start_worker(luigid_server, tmp_path / f"w{n}", f"worker{n}", argv) for n in (1, 2)]
     try:
         luigid_server.wait_for(
-            lambda tasks: len([t for t in sleepy_work(tasks).values() if t["status"] == "RUNNING"]) == 2,
+            lambda tasks: (
+                len([t for t in sleepy_work(tasks).values() if t["status"] == "RUNNING"]) == 2
+            ),
             what="each worker to be running a task",
         )
     finally:
@@ -48,7 +54,9 @@ def test_two_worker_processes_share_a_batch_and_run_each_task_once(luigid_server
     tasks = luigid_server.tasks()
     assert {task["status"] for task in tasks.values()} == {"DONE"}
     assert sorted(number_of(task) for task in sleepy_work(tasks).values()) == list(range(6))
-    assert all(task["time_running"] is not None for task in sleepy_work(tasks).values())  # run, not found done
+    assert all(
+        task["time_running"] is not None for task in sleepy_work(tasks).values()
+    )  # run, not found done
     attempts = attempts_by_task(out_dir)
     assert {number: len(pids) for number, pids in attempts.items()} == {n: 1 for n in range(6)}
     # Both processes took part: the scheduler handed the batch out, nobody ran it alone.
@@ -59,7 +67,9 @@ def test_two_worker_processes_share_a_batch_and_run_each_task_once(luigid_server
 def test_a_task_of_a_killed_worker_is_taken_over_by_the_other(luigid_server, tmp_path):
     out_dir = tmp_path / "out"
     release = tmp_path / "release"  # tasks hold at 50% until it exists: the kill lands mid-task
-    argv = sleepy_batch_argv(luigid_server, out_dir, count=3, seconds=0.4, release_file=str(release))
+    argv = sleepy_batch_argv(
+        luigid_server, out_dir, count=3, seconds=0.4, release_file=str(release)
+    )
 
     victim = start_worker(luigid_server, tmp_path / "victim", "victim", argv)
     first = luigid_server.wait_for(
@@ -87,5 +97,9 @@ def test_a_task_of_a_killed_worker_is_taken_over_by_the_other(luigid_server, tmp
     assert attempts[victims_task] == [victim.pid, survivor.pid]
     assert all(attempts[n] == [survivor.pid] for n in range(3) if n != victims_task)
     for n in range(3):
-        assert (out_dir / f"work-{n}.txt").read_text() == f"work {n} finished by pid {survivor.pid}\n"
-    assert sorted(path.name for path in out_dir.glob("*.txt")) == [f"work-{n}.txt" for n in range(3)]
+        assert (
+            out_dir / f"work-{n}.txt"
+        ).read_text() == f"work {n} finished by pid {survivor.pid}\n"
+    assert sorted(path.name for path in out_dir.glob("*.txt")) == [
+        f"work-{n}.txt" for n in range(3)
+    ]

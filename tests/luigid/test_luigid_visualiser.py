@@ -13,12 +13,21 @@ def test_the_visualiser_lists_the_tasks_and_shows_live_progress(luigid_server, t
     from playwright.sync_api import expect
 
     release = tmp_path / "release"  # the running task holds at 50% until it exists
-    argv = sleepy_batch_argv(luigid_server, tmp_path / "out", count=2, seconds=0.4, release_file=str(release))
+    argv = sleepy_batch_argv(
+        luigid_server, tmp_path / "out", count=2, seconds=0.4, release_file=str(release)
+    )
     worker = start_worker(luigid_server, tmp_path / "worker", "worker", argv)
-    task_list_png, workers_png = tmp_path / "visualiser-task-list.png", tmp_path / "visualiser-workers.png"
+    task_list_png, workers_png = (
+        tmp_path / "visualiser-task-list.png",
+        tmp_path / "visualiser-workers.png",
+    )
     try:
         held = luigid_server.wait_for(
-            lambda tasks: [t for t in tasks.values() if t["name"] == "SleepyWork" and t["progress_percentage"] == 50],
+            lambda tasks: [
+                t
+                for t in tasks.values()
+                if t["name"] == "SleepyWork" and t["progress_percentage"] == 50
+            ],
             what="a task to report 50%",
         )[0]
         assert held["status"] == "RUNNING"

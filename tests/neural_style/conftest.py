@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from torch import nn
 from matplotlib import cbook
+from torch import nn
 
 from neural_style import bundled_multistyle_onnx, convert, load_image, load_model
 from neural_style.transformer_net import TransformerNet

@@ -79,8 +79,17 @@ def bad_eval_arguments(tmp_path, image, checkpoint, payload, bomb):
     }
 
 
-@pytest.mark.parametrize("case", ["decompression bomb", "missing image", "no style", "style out of range",
-                                  "pickle payload", "unknown output format"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "decompression bomb",
+        "missing image",
+        "no style",
+        "style out of range",
+        "pickle payload",
+        "unknown output format",
+    ],
+)
 def test_eval_errors_in_process(case, grace_hopper_png, multistyle_checkpoint,
                                 decompression_bomb_png, tmp_path, capsys):
     payload = tmp_path / "evil.pth"

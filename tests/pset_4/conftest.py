@@ -12,11 +12,11 @@ from pathlib import Path
 
 import luigi
 import pytest
+from sample_photos import SMALL_IMAGE, small_photo
 
 from pset_4 import cli
 from pset_4.seed import BUNDLED_MODEL
 from pset_4.tasks.data import SeedStore
-from sample_photos import SMALL_IMAGE, small_photo
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,10 @@ def test_scheduler_comes_from_the_flag_then_luigi_cfg():
     from luigi.configuration import get_config
 
     url = "http://127.0.0.1:8099"
-    assert cli._scheduling(cli.parse_args(["--scheduler-url", url])) == {"scheduler_url": url, "local_scheduler": False}
+    assert cli._scheduling(cli.parse_args(["--scheduler-url", url])) == {
+        "scheduler_url": url,
+        "local_scheduler": False,
+    }
     get_config().set("core", "default_scheduler_url", url)
     try:
         assert cli._scheduling(cli.parse_args([])) == {"local_scheduler": False}

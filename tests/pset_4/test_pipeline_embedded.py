@@ -7,12 +7,11 @@ import shutil
 import luigi
 import pytest
 from PIL import Image, ImageChops, ImageStat
+from sample_photos import SMALL_IMAGE, small_photo
 
 from pset_4 import model_cache
 from pset_4.tasks.data import SeedStore
 from pset_4.tasks.stylize import StylizeAll
-
-from sample_photos import SMALL_IMAGE, small_photo
 
 RAN: list[luigi.Task] = []
 
@@ -96,7 +95,9 @@ def test_rerun_does_nothing_and_a_new_style_makes_a_new_output(store, run_cli):
 
 def test_a_batch_loads_each_model_once_per_process(store, tmp_path):
     for index in range(3):
-        small_photo(mirror=bool(index % 2)).rotate(index).save(store / "images" / f"batch-{index}.png")
+        small_photo(mirror=bool(index % 2)).rotate(index).save(
+            store / "images" / f"batch-{index}.png"
+        )
     model_cache.forget_models()
     batch = StylizeAll(
         images=[f"batch-{index}.png" for index in range(3)], models=["multistyle26.pth"],
@@ -121,7 +122,9 @@ def test_missing_image_fails_with_one_line_and_no_output(store, tmp_path, run_cl
 @pytest.mark.parametrize("option", ["A", "B"])
 def test_a_bad_model_fails_with_one_line_and_no_output(store, tmp_path, run_cli, option):
     (store / "saved_models" / "broken.pth").write_bytes(b"this is not a checkpoint")
-    code, paths, err = run_cli("-i", SMALL_IMAGE, "-m", "broken.pth", "--option", option, remote=store)
+    code, paths, err = run_cli(
+        "-i", SMALL_IMAGE, "-m", "broken.pth", "--option", option, remote=store
+    )
     assert code == 30  # luigi.cfg [retcode] task_failed
     assert paths == []
     [line] = err.strip().splitlines()

@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from sample_photos import SMALL_IMAGE
 
 PIPELINE_WITHOUT_TORCH = r"""

@@ -10,7 +10,6 @@ import sys
 import time
 
 from PIL import Image
-
 from sample_photos import small_photo
 
 KILL_IMAGE = "hopper-256.png"  # big enough that stylizing outlasts the kill by far
@@ -20,8 +19,20 @@ def test_kill_9_mid_stylize_leaves_no_output_and_a_rerun_completes(store, tmp_pa
     small_photo(256).save(store / "images" / KILL_IMAGE)
     output_dir = tmp_path / "stylized"
     command = [
-        sys.executable, "-m", "pset_4", "--verbose", "-i", KILL_IMAGE, "--style", "6",
-        "--remote", str(store), "--local-root", str(tmp_path / "data"), "--output-dir", str(output_dir),
+        sys.executable,
+        "-m",
+        "pset_4",
+        "--verbose",
+        "-i",
+        KILL_IMAGE,
+        "--style",
+        "6",
+        "--remote",
+        str(store),
+        "--local-root",
+        str(tmp_path / "data"),
+        "--output-dir",
+        str(output_dir),
     ]
     child = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True,
                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -46,7 +57,9 @@ def test_kill_9_mid_stylize_leaves_no_output_and_a_rerun_completes(store, tmp_pa
     expected = output_dir / KILL_IMAGE / "multistyle26.pth--style-6.png"
     assert not expected.exists()
     # Only a *-luigi-tmp-* leftover may remain, never a file at a final path.
-    leftovers = [p.name for p in output_dir.rglob("*") if p.is_file()] if output_dir.exists() else []
+    leftovers = (
+        [p.name for p in output_dir.rglob("*") if p.is_file()] if output_dir.exists() else []
+    )
     assert all("-luigi-tmp-" in name for name in leftovers), leftovers
 
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
@@ -63,7 +76,9 @@ def _run_batch(store, tmp_path, images, workers):
     for image in images:
         command += ["-i", image]
     # Its working directory has no luigi.cfg, so the built-in defaults must do.
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    child = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path
+    )
     try:
         out, err = child.communicate(timeout=300)
     finally:
@@ -83,13 +98,18 @@ def test_two_workers_run_a_batch_in_forked_children_that_reuse_the_parents_model
 
     parent, outputs, log = _run_batch(store, tmp_path, images, workers=2)
 
-    # luigi logs "[pid N] Worker ... running pset_4.Stylize(...)" from the process that runs the task.
-    runners = {int(pid) for pid in re.findall(r"\[pid (\d+)\] Worker .* running +pset_4\.Stylize\(", log)}
+    # luigi logs "[pid N] Worker ... running pset_4.Stylize(...)" from the process that runs
+    # the task.
+    runners = {
+        int(pid) for pid in re.findall(r"\[pid (\d+)\] Worker .* running +pset_4\.Stylize\(", log)
+    }
     assert len(runners) == 3 and parent not in runners, log  # one forked child per image
     loads = re.findall(r"loading model \S+ style 0 in process (\d+)", log)
     assert loads == [str(parent)], log  # loaded once, in the parent; no child loaded its own
 
     _, reference, _ = _run_batch(store, tmp_path, images, workers=1)
     assert len(outputs) == len(reference) == 3
-    assert [open(path, "rb").read() for path in outputs] == [open(path, "rb").read() for path in reference]
+    assert [open(path, "rb").read() for path in outputs] == [
+        open(path, "rb").read() for path in reference
+    ]
     assert len({open(path, "rb").read() for path in outputs}) == 3

@@ -5,10 +5,9 @@ from __future__ import annotations
 import luigi
 import pytest
 from PIL import Image
+from sample_photos import SMALL_IMAGE, small_photo
 
 from pset_4.tasks.data import UploadImage
-
-from sample_photos import SMALL_IMAGE, small_photo
 
 
 @pytest.fixture
@@ -17,7 +16,9 @@ def bucket_root(s3_server):
     return f"s3://{s3_server.create_bucket()}/pset_4"
 
 
-def test_s3_remote_from_empty_bucket_to_identical_a_and_b_outputs(s3_server, bucket_root, tmp_path, run_cli):
+def test_s3_remote_from_empty_bucket_to_identical_a_and_b_outputs(
+    s3_server, bucket_root, tmp_path, run_cli
+):
     # Put the small test image in the bucket through the pipeline's own Upload task.
     staging = tmp_path / "staging"
     (staging / "images").mkdir(parents=True)

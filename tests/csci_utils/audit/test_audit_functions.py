@@ -9,18 +9,35 @@ from pathlib import Path
 import pytest
 import yaml
 
-from csci_utils.audit import (AuditError, ci_plan, inspect_interpreter, locate,
-                              locate_pipenv_venv, read_lock, read_pipfile, render_ci, render_pins,
-                              scan_imports)
+from csci_utils.audit import (
+    AuditError,
+    ci_plan,
+    inspect_interpreter,
+    locate,
+    locate_pipenv_venv,
+    read_lock,
+    read_pipfile,
+    render_ci,
+    render_pins,
+    scan_imports,
+)
 from csci_utils.audit.env_file import secret_names
 from csci_utils.audit.interpreter import environment_fingerprint
 from csci_utils.audit.locate import find_shadowing
-from csci_utils.audit.pipenv_venv import explicit_in_project_venv
 from csci_utils.audit.models import Edge, TreeNode
+from csci_utils.audit.pipenv_venv import explicit_in_project_venv
 from csci_utils.audit.validate import find_conflicts, find_cycles
 
-from .conftest import (HOME_ONLY, NEEDED, SECRET_VALUE, SHARED, dedent, make_venv, pip_install,
-                       pipenv_oracle_hash)
+from .conftest import (
+    HOME_ONLY,
+    NEEDED,
+    SECRET_VALUE,
+    SHARED,
+    dedent,
+    make_venv,
+    pip_install,
+    pipenv_oracle_hash,
+)
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -13,10 +13,16 @@ import pytest
 import yaml
 from luigi.execution_summary import LuigiStatusCode
 
-from csci_utils.tasks.audit import (AuditTask, BuildTree, Diagnose, LocatePaths, RenderTravis,
-                                    UpdateCIFile)
+from csci_utils.tasks.audit import (
+    AuditTask,
+    BuildTree,
+    Diagnose,
+    LocatePaths,
+    RenderTravis,
+    UpdateCIFile,
+)
 
-from .conftest import (HOME_ONLY, NEEDED, SECRET_VALUE, SHARED, create_project, pip_install)
+from .conftest import HOME_ONLY, NEEDED, SECRET_VALUE, SHARED, create_project, pip_install
 
 REPO = Path(__file__).resolve().parents[3]
 LUIGI = str(Path(sys.executable).parent / "luigi")
@@ -260,7 +266,9 @@ def test_module_cli_runs_every_task_cold_then_does_no_work(project, main_python,
     first = run_module_cli("--project-dir", str(project.dir), "--main-python", str(main_python),
                            "--audit-dir", str(out))
     assert first.returncode == 0, first.stderr[-2000:]
-    assert "WILL BREAK ON CI (1):" in first.stdout and HOME_ONLY in first.stdout  # Diagnose's summary
+    assert (
+        "WILL BREAK ON CI (1):" in first.stdout and HOME_ONLY in first.stdout
+    )  # Diagnose's summary
     folders = sorted(path.name for path in out.iterdir() if path.is_dir())
     assert [name.split("-")[0] for name in folders] == [
         "BuildTree", "Diagnose", "LocatePaths", "RenderTravis", "ScanMain", "ScanPipenv"]
@@ -324,9 +332,11 @@ def test_module_cli_usage_errors_are_one_line(args, message):
 
 def test_head_start_launches_only_what_a_cold_folder_needs_before_luigi_loads(project, main_python,
                                                                               tmp_path):
-    script = ("import sys; from pathlib import Path; from csci_utils.audit.head_start import head_start\n"
-              "started = head_start(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4])\n"
-              "print(','.join(started), 'luigi' in sys.modules)\n")
+    script = (
+        "import sys; from pathlib import Path; from csci_utils.audit.head_start import head_start\n"
+        "started = head_start(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4])\n"
+        "print(','.join(started), 'luigi' in sys.modules)\n"
+    )
 
     def started(task: str) -> str:
         # An explicit in-project venv: pipenv is not asked (asking it would

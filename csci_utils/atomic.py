@@ -1,0 +1,90 @@
+"""Atomic file writes whose temporary names keep the final file's suffixes (no luigi).
+
+``photo.jpg`` is written as ``photo-luigi-tmp-0123456789.jpg`` next to it, so a
+library that picks the format from the name (Pillow, torch.save) still can, then
+moved into place with one ``os.replace``::
+
+    with atomic_path("out/photo.jpg") as temporary:
+        image.save(temporary)
+
+``csci_utils.luigi.target.SuffixPreservingLocalTarget`` writes through this;
+``neural_style`` uses it directly, without a workflow engine.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+TMP_MARKER = "-luigi-tmp-"
+# SystemRandom: processes forked by luigi's workers share the ``random`` state,
+# which would give two concurrent writers the same temporary name.
+_random = random.SystemRandom()
+
+
+def split_suffixes(filename: str) -> tuple[str, str]:
+    """Split a base name into (stem, all suffixes): ``a.tar.gz`` -> (``a``, ``.tar.gz``).
+
+    Leading dots belong to the stem, so ``.env`` has no suffix and
+    ``.config.json`` splits into (``.config``, ``.json``).
+    """
+    leading = len(filename) - len(filename.lstrip("."))
+    dot = filename.find(".", leading)
+    if dot <= leading or dot == len(filename) - 1:
+        return filename, ""
+    return filename[:dot], filename[dot:]
+
+
+def unique_marker() -> str:
+    return f"{TMP_MARKER}{_random.randrange(10_000_000_000):010d}"
+
+
+def suffix_preserving_tmp_path(path: str) -> str:
+    """A unique sibling of ``path`` that keeps every suffix: ``photo-luigi-tmp-N.jpg``."""
+    directory, filename = os.path.split(os.fspath(path).rstrip("/"))
+    stem, suffixes = split_suffixes(filename)
+    return os.path.join(directory, f"{stem}{unique_marker()}{suffixes}")
+
+
+def remove_quietly(path: str) -> None:
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        try:
+            os.remove(path)
+        except FileNotFoundError:
+            pass
+
+
+@contextmanager
+def atomic_path(path, tmp_path_for: Callable[[str], str] = suffix_preserving_tmp_path
+                ) -> Iterator[str]:
+    """Yield a temporary path to write; move it to ``path`` on success.
+
+    Parent directories are created first. The temporary file is fsync'ed before
+    the rename. On an exception the temporary file or directory is removed at
+    once and the exception propagates. A file replaces any existing one
+    atomically; an existing directory at ``path`` raises ``FileExistsError``
+    (a directory cannot be replaced atomically).
+    """
+    path = os.fspath(path)
+    parent = os.path.dirname(path)
+    if parent:
+        os.makedirs(parent, exist_ok=True)
+    tmp_path = tmp_path_for(path)
+    try:
+        yield tmp_path
+        if os.path.isdir(tmp_path) and os.path.isdir(path):
+            raise FileExistsError(
+                f"{path} already exists and is a directory; remove it to rebuild it"
+            )
+        if os.path.isfile(tmp_path):
+            with open(tmp_path, "rb") as written:
+                os.fsync(written.fileno())
+        os.replace(tmp_path, path)
+    except BaseException:
+        remove_quietly(tmp_path)
+        raise
