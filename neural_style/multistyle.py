@@ -17,7 +17,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .architectures import NUM_STYLES, STYLE_INPUT  # noqa: F401  (part of this module's API)
+from . import architectures
+
+ARCHITECTURE = architectures.MULTISTYLE
+INPUT_SCALE = architectures.MULTISTYLE_INPUT_SCALE
+NUM_STYLES = architectures.NUM_STYLES
+STYLE_INPUT = architectures.STYLE_INPUT
 
 NORM_EPS = 1e-5
 
