@@ -2,22 +2,30 @@
 """The whole dependency audit, cold, against `pipenv graph --json` alone, side by side.
 
     python3 dev.py run python benchmarks/audit_bench.py [--rounds 5] [--workers 1]
+    python3 dev.py run python benchmarks/audit_bench.py --default-case DIR [--rounds 5]
+
+``--default-case DIR`` builds (once) a real project in DIR, the common case:
+no ``venv_in_project`` and no PIPENV_VENV_IN_PROJECT, its venv where pipenv puts
+one (``WORKON_HOME/<name>-<hash>``, WORKON_HOME=DIR-workon), ~80 distributions
+installed by pip by name, and ~350 .py files (the sources of some of them,
+copied); then measures there. Without it, this repo (which declares
+``venv_in_project``) is measured.
 
 Each round runs, in this order and each as a fresh process:
 
-* reference: ``pipenv graph --json`` in this repo (pipenv's dependency tree only);
+* reference: ``pipenv graph --json`` in the project (pipenv's dependency tree only);
 * cold: ``python -m csci_utils.audit`` (AuditAll) into an empty audit folder:
   ScanMain, ScanPipenv, LocatePaths, BuildTree, RenderTravis and Diagnose all
-  run; its probes start before luigi is imported;
+  run;
 * cold, through luigi's own command line: ``luigi --module
-  csci_utils.tasks.audit AuditAll --local-scheduler`` into another empty folder
-  (the same tasks; the probes start once luigi has loaded the module);
+  csci_utils.tasks.audit AuditAll --local-scheduler`` into another empty folder;
 * warm: the luigi command again: every output is there, nothing runs;
-* ``pipenv --venv`` alone: what the cold chain would add for a project that does
-  not declare ``venv_in_project`` (this repo does, so pipenv is not started).
+* ``pipenv --venv`` alone: what the audit does NOT pay, as the venv is found by
+  pipenv's own rule (``pipenv_venv.venv_by_pipenvs_rule``).
 
 Rounds interleave the commands, so load on the machine hits them alike;
-medians are printed with the ratio to the reference. Goal: cold <= 0.5x.
+medians are printed with the ratio to the reference. Goals: cold <= 0.6x
+through both command lines, warm <= 0.3x.
 
 Our packages are byte-compiled first, as pip does for any installed package
 (pipenv's own code, the reference, is): an editable install run with
@@ -40,14 +48,54 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-GOAL = 0.5
+COLD_GOAL, WARM_GOAL = 0.6, 0.3
+# Installed by name into the default-case venv: with their requirements, ~80 distributions.
+PACKAGES = ("flask", "requests", "boto3", "pyyaml", "click", "rich", "sqlalchemy", "pytest",
+            "jinja2", "httpx", "pydantic", "attrs", "python-dateutil", "pandas", "tqdm",
+            "black", "mypy", "sphinx", "tabulate", "toml", "packaging", "cryptography")
+# Their sources become the project's own code (~350 files).
+COPIED_SOURCES = ("rich", "click", "flask", "jinja2", "requests", "attr", "tabulate", "dateutil",
+                  "httpx", "yaml", "pydantic")
 
 
-def timed(command: list[str], env: dict) -> tuple[float, float]:
+def make_default_case(project: Path, env: dict) -> None:
+    """A Pipenv project in the common case, built once: see the module docstring."""
+    sys.path.insert(0, str(REPO))
+    from csci_utils.audit.pipenv_venv import venv_by_pipenvs_rule
+
+    project.mkdir(parents=True, exist_ok=True)
+    pipfile = project / "Pipfile"
+    if not pipfile.exists():
+        pipfile.write_text("[packages]\n" + "".join(f'{name} = "*"\n' for name in PACKAGES)
+                           + '\n[scripts]\ntest = "python -m pytest"\n')
+    os.environ.update({k: v for k, v in env.items() if k == "WORKON_HOME"})
+    venv = venv_by_pipenvs_rule(project)
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet",
+                        "--disable-pip-version-check", *PACKAGES], check=True)
+    code = project / "app"
+    if not code.exists():
+        site = next((venv / "lib").glob("python*/site-packages"))
+        code.mkdir()
+        (code / "__init__.py").write_text("")
+        for name in COPIED_SOURCES:
+            source = site / name
+            if source.is_dir():
+                shutil.copytree(source, code / name, ignore=shutil.ignore_patterns("__pycache__"))
+            elif source.is_file():
+                shutil.copy(source, code / name)
+    files = sum(1 for _ in project.rglob("*.py"))
+    dists = len(list(next((venv / "lib").glob("python*/site-packages")).glob("*.dist-info")))
+    print(f"default case: {project} ({files} .py files), venv {venv} ({dists} distributions)")
+
+
+def timed(command: list[str], env: dict, cwd: Path) -> tuple[float, float]:
     """(wall seconds, CPU seconds of the command and its children)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    completed = subprocess.run(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+    completed = subprocess.run(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
     elapsed = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -62,9 +110,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=1, help="luigi --workers for the chain")
+    parser.add_argument("--default-case", type=Path, metavar="DIR",
+                        help="build (once) and measure the default-case project in DIR")
     args = parser.parse_args()
 
     env = {**os.environ, "PIPENV_IGNORE_VIRTUALENVS": "1", "PIPENV_VERBOSITY": "-1"}
+    project = REPO
+    if args.default_case:
+        project = args.default_case.resolve()
+        env.pop("PIPENV_VENV_IN_PROJECT", None)
+        env["WORKON_HOME"] = str(project.parent / f"{project.name}-workon")
+        make_default_case(project, env)
     pipenv = str(BIN / "pipenv")
     times: dict[str, list[tuple[float, float]]] = {
         "pipenv graph --json": [], "audit chain, cold": [], "cold, via the luigi CLI": [],
@@ -77,23 +133,23 @@ def main() -> int:
         for number in range(args.rounds):
             audit_dir = scratch / f"round-{number}"
             ours = [sys.executable, "-m", "csci_utils.audit", "AuditAll", "--project-dir",
-                    str(REPO), "--audit-dir", str(scratch / f"ours-{number}"),
+                    str(project), "--audit-dir", str(scratch / f"ours-{number}"),
                     "--workers", str(args.workers)]
             chain = [str(BIN / "luigi"), "--module", "csci_utils.tasks.audit", "AuditAll",
-                     "--local-scheduler", "--project-dir", str(REPO), "--audit-dir",
+                     "--local-scheduler", "--project-dir", str(project), "--audit-dir",
                      str(audit_dir), "--workers", str(args.workers), "--log-level", "WARNING"]
-            times["pipenv graph --json"].append(timed([pipenv, "graph", "--json"], env))
-            times["audit chain, cold"].append(timed(ours, env))
-            times["cold, via the luigi CLI"].append(timed(chain, env))
+            times["pipenv graph --json"].append(timed([pipenv, "graph", "--json"], env, project))
+            times["audit chain, cold"].append(timed(ours, env, project))
+            times["cold, via the luigi CLI"].append(timed(chain, env, project))
             outputs = sorted(p.name for p in audit_dir.iterdir())
             kinds = sorted(p.name.split("-")[0] for p in (scratch / f"ours-{number}").iterdir())
             assert kinds == sorted(name.split("-")[0] for name in outputs), \
                 "the two command lines ran different tasks"
-            times["audit chain, warm (no work)"].append(timed(chain, env))
+            times["audit chain, warm (no work)"].append(timed(chain, env, project))
             assert sorted(p.name for p in audit_dir.iterdir()) == outputs, "warm run did work"
-            times["pipenv --venv alone"].append(timed([pipenv, "--venv"], env))
+            times["pipenv --venv alone"].append(timed([pipenv, "--venv"], env, project))
             times["floor: python -c 'import luigi'"].append(
-                timed([sys.executable, "-c", "import luigi"], env))
+                timed([sys.executable, "-c", "import luigi"], env, project))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -111,11 +167,15 @@ def main() -> int:
         print(f"{name:34} {wall:7.2f} {fastest:6.2f} {wall / reference:5.2f}x   "
               f"{cpu:6.2f} {cpu / reference_cpu:5.2f}x")
     cold, via_luigi = median("audit chain, cold"), median("cold, via the luigi CLI")
-    asked = cold + median("pipenv --venv alone")
-    print(f"cold chain / pipenv graph = {cold / reference:.2f}x wall "
-          f"(goal <= {GOAL}x: {'met' if cold / reference <= GOAL else 'NOT met'}); "
-          f"via the luigi CLI {via_luigi / reference:.2f}x; "
-          f"if pipenv had to be asked for the venv: {asked / reference:.2f}x")
+    warm = median("audit chain, warm (no work)")
+
+    def verdict(ratio: float, goal: float) -> str:
+        return f"{ratio:.2f}x (goal <= {goal}x: {'met' if ratio <= goal else 'NOT met'})"
+
+    print(f"project {project}: cold python -m csci_utils.audit "
+          f"{verdict(cold / reference, COLD_GOAL)}; "
+          f"cold luigi CLI {verdict(via_luigi / reference, COLD_GOAL)}"
+          f"; warm {verdict(warm / reference, WARM_GOAL)}")
     return 0
 
 

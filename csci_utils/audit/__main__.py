@@ -1,8 +1,7 @@
 """``python -m csci_utils.audit [TASK] [options]``: run the dependency audit as Luigi tasks.
 
 The same tasks as ``luigi --module csci_utils.tasks.audit TASK --local-scheduler
-...``, with a head start: on a cold audit folder the interpreter probes, the
-tree summary and the source parser start before luigi is imported.
+...``, through ``luigi.build``.
 
 Exit status: 0 on success; luigi.cfg [retcode] numbers otherwise (30 a task
 failed, e.g. ``Diagnose --strict`` found imports that will break on CI), with
@@ -11,18 +10,24 @@ one line on stderr saying why; 2 for bad arguments.
 
 from __future__ import annotations
 
-import gc
+import os
 import sys
-from collections.abc import Sequence
-from pathlib import Path
 
-from csci_utils.cli import OneLineErrorParser, run_build
-from csci_utils.exit_codes import USAGE_ERROR
+# ``python -m`` puts the working directory (usually the audited project) first on
+# sys.path: its json.py or tomllib.py would run inside the auditor. Drop it before
+# anything else is imported (os and sys are loaded at interpreter start).
+if sys.path and sys.path[0] in ("", os.getcwd()):
+    del sys.path[0]
 
-from .head_start import NEEDS, head_start
+import gc  # noqa: E402 - after the working directory left sys.path, on purpose
+from collections.abc import Sequence  # noqa: E402
+
+from csci_utils.cli import OneLineErrorParser, run_build  # noqa: E402
+from csci_utils.exit_codes import USAGE_ERROR  # noqa: E402
 
 PROG = "python -m csci_utils.audit"
-TASKS = tuple(NEEDS)
+TASKS = ("AuditAll", "Diagnose", "ScanMain", "ScanPipenv", "LocatePaths", "BuildTree",
+         "RenderTravis", "UpdateCIFile")
 
 
 def build_parser() -> OneLineErrorParser:
@@ -30,9 +35,8 @@ def build_parser() -> OneLineErrorParser:
     parser.add_argument("task", nargs="?", default="AuditAll", choices=TASKS,
                         help="what to produce (default: AuditAll, every output)")
     parser.add_argument("--project-dir", default=".", help="the Pipenv project (default: .)")
-    parser.add_argument(
-        "--audit-dir", default="", help="where outputs go (default: PROJECT/.audit)"
-    )
+    parser.add_argument("--audit-dir", default="",
+                        help="where outputs go (default: PROJECT/.audit)")
     parser.add_argument("--main-python", default="", help="the MAIN interpreter (default: the "
                         "base Python behind the current environment)")
     parser.add_argument("--pipenv", default="", help="the pipenv command (default: on PATH)")
@@ -51,11 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, code = build_parser().parse_or_exit_code(argv)
     if args is None:
         return code
-    project = Path(args.project_dir).resolve()
-    audit_root = Path(args.audit_dir).resolve() if args.audit_dir else project / ".audit"
-    head_start(args.task, project, audit_root, args.main_python, args.pipenv)
-
-    from csci_utils.tasks import audit as tasks  # imports luigi: after the head start, on purpose
+    # Imported here, after the arguments: a usage error answers without loading luigi.
+    from csci_utils.tasks import audit as tasks
 
     tasks.quiet_audit_errors()
 

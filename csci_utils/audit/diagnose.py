@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
+import shlex
 
+from .guards import TYPE_ONLY, verdict
 from .models import (
     DECLARED_NOT_INSTALLED,
     INSTALLED_NOT_LOCKED,
@@ -12,19 +15,28 @@ from .models import (
     VERSION_DRIFT,
     WILL_BREAK_ON_CI,
     Diagnosis,
+    Distribution,
     Finding,
     ImportSite,
     Inventory,
     PipenvProject,
     is_inside,
 )
+from .pipfile import canonical_name, entry_marker
 from .tree import BOOTSTRAP_DISTRIBUTIONS
 
+REQUIREMENT_NAME = re.compile(r"^\s*[A-Za-z0-9][A-Za-z0-9._-]*")
 
-def _group(sites: list[ImportSite]) -> dict[str, list[ImportSite]]:
+
+def _group(sites: list[ImportSite], maps=()) -> dict[str, list[ImportSite]]:
+    """Sites by the module they import: the top-level name, or a namespace package's
+    portion (``google.protobuf``) where some distribution provides one."""
     grouped: dict[str, list[ImportSite]] = {}
     for site in sites:
-        grouped.setdefault(site.module, []).append(site)
+        parts = (site.dotted or site.module).split(".")
+        key = next((".".join(parts[:n]) for n in range(len(parts), 1, -1)
+                    if any(".".join(parts[:n]) in names for names in maps)), site.module)
+        grouped.setdefault(key, []).append(site)
     return dict(sorted(grouped.items()))
 
 
@@ -37,50 +49,152 @@ def _loose_module_place(inventory: Inventory, module: str) -> str | None:
     return None
 
 
-def _applies_here(spec, python_version: str) -> bool:
-    """False when a Pipfile entry's ``markers`` exclude this platform/Python."""
-    if not isinstance(spec, dict) or "markers" not in spec:
-        return True
+def _applies_here(spec, venv: Inventory) -> bool:
+    """False when a Pipfile entry's markers (``markers``, ``sys_platform``...) exclude the venv."""
+    marker = entry_marker(spec)
+    return marker is None or marker_holds(marker, venv)
+
+
+def marker_holds(marker: str, venv: Inventory) -> bool:
     from packaging.markers import InvalidMarker, Marker  # 0.05 s to import; rarely needed
 
+    environment = {**venv.marker_environment, "python_version": venv.python_version,
+                   "python_full_version": venv.version}
     try:
-        return Marker(spec["markers"]).evaluate({"python_version": python_version})
+        return Marker(marker).evaluate(environment)
     except InvalidMarker:
         return True
 
 
-def _ci_provides(venv: Inventory, own_modules: set[str], module: str) -> bool:
-    """Whether a fresh copy of the venv has ``module``: from its own distributions or folders."""
-    if module in own_modules:
-        return True
-    return any(module in venv.modules.get(entry, {}) for entry in venv.sys_path
-               if is_inside(entry, venv.prefix))
+def _providers(dists) -> dict[str, list[Distribution]]:
+    found: dict[str, list[Distribution]] = {}
+    for dist in dists:
+        for module in dist.top_level:
+            found.setdefault(module, []).append(dist)
+    return found
+
+
+def provider_of(dotted: str, providers: dict[str, list[Distribution]]) -> list[Distribution] | None:
+    """The distributions that provide the longest importable prefix of ``dotted``.
+
+    [] when that prefix is a namespace package (``google``) whose portion the
+    import needs (``google.protobuf``) nobody provides; None when nothing matches.
+    """
+    parts = dotted.split(".")
+    for length in range(len(parts), 0, -1):
+        prefix = ".".join(parts[:length])
+        if prefix in providers:
+            portions = any(name.startswith(prefix + ".") for name in providers)
+            return [] if portions and length < len(parts) else providers[prefix]
+    return None
+
+
+def _ci_provides(venv: Inventory, own: dict[str, list[Distribution]], site: ImportSite) -> bool:
+    """Whether a fresh copy of the venv has the import: its own distributions or folders."""
+    found = provider_of(site.dotted or site.module, own)
+    if found is not None:
+        return bool(found)
+    return any(venv.modules.get(entry, {}).get(site.module, ["namespace"])[0] != "namespace"
+               for entry in venv.sys_path if is_inside(entry, venv.prefix))
+
+
+def _declared_closure(venv_own: dict[str, Distribution], declared) -> set[str]:
+    """The declared distributions and everything they require, transitively (markers ignored)."""
+    reached, pending = set(), list(declared)
+    while pending:
+        name = pending.pop()
+        if name in reached:
+            continue
+        reached.add(name)
+        dist = venv_own.get(name)
+        for requirement in dist.requires if dist else ():
+            match = REQUIREMENT_NAME.match(requirement)
+            if match:
+                pending.append(canonical_name(match.group()))
+    return reached
+
+
+def install_command(dist: Distribution, project_dir: str) -> str:
+    """The pipenv command that declares and installs ``dist`` as CI will get it.
+
+    A distribution installed from a local folder is no PyPI name: it gets its path entry.
+    """
+    if dist.source_path and (dist.egg_link or "dir_info" in (dist.direct_url or {})):
+        # Relative, as pipenv writes it into the Pipfile: the checkout moves, the layout stays.
+        path = os.path.relpath(dist.source_path, project_dir)
+        if not path.startswith("."):
+            path = f"./{path}"
+        return f"pipenv install {'-e ' if dist.editable else ''}{shlex.quote(path)}"
+    return f"pipenv install {dist.name}"
+
+
+def _never_run_notes(skipped: list[tuple[ImportSite, tuple[str, str]]], venv: Inventory):
+    notes = []
+    for module, where in _group([site for site, _ in skipped]).items():
+        reasons = {verdict_ for site, verdict_ in skipped if site.module == module}
+        places = ", ".join(f"{s.file}:{s.line}" for s in where)
+        platform = venv.marker_environment.get("sys_platform", "?")
+        said = "; ".join(
+            "only for type checking" if kind == TYPE_ONLY else
+            f"only where `{condition}`, false for the venv's Python {venv.version} on {platform}"
+            for kind, condition in sorted(reasons))
+        notes.append(f"`import {module}` never runs in the venv ({said}) [{places}]")
+    return notes
 
 
 def _import_findings(main: Inventory, project: PipenvProject,
-                     sites: list[ImportSite]) -> list[Finding]:
+                     sites: list[ImportSite]) -> tuple[list[Finding], list[str]]:
     venv = project.inventory
     declared = project.pipfile.declared()
     main_providers = main.module_providers()
-    own_modules = {m for dist in venv.own().values() for m in dist.top_level}
+    venv_own = venv.own()
+    own = _providers(venv_own.values())
+    lock = project.lock
+    ci_installs = (lock.locked_names() if lock is not None
+                   else _declared_closure(venv_own, declared))
+    live, skipped = [], []
+    for site in sites:
+        never = verdict(site.guards, venv)
+        if never:
+            skipped.append((site, never))
+        else:
+            live.append(site)
     findings = []
-    for module, where in _group(sites).items():
-        if _ci_provides(venv, own_modules, module):
-            continue
+    for module, where in _group(live, (main_providers, own)).items():
         optional = all(site.optional for site in where)
         category = OPTIONAL_MAIN_ONLY if optional else WILL_BREAK_ON_CI
-        places = tuple(f"{s.file}:{s.line}" for s in where)
-        providers = main_providers.get(module, [])
-        loose = _loose_module_place(main, module)
+        missing = [site for site in where if not _ci_provides(venv, own, site)]
+        places = tuple(f"{s.file}:{s.line}" for s in (missing or where))
+        # In the venv, but put there by hand: CI installs the Pipfile (or its lock) only.
+        by_hand = {dist.name: dist for site in where if site not in missing
+                   for dist in provider_of(site.dotted or module, own) or ()
+                   if dist.name not in ci_installs and dist.name not in declared
+                   and not dist.editable}
+        for dist in by_hand.values():
+            source = "Pipfile.lock" if lock is not None else "the Pipfile (or what it requires)"
+            findings.append(Finding(
+                category, module,
+                f"`import {module}` works only because {dist.display_name} {dist.version} was "
+                f"installed into the venv by hand; it is not in {source}, so CI will not "
+                f"have it: {install_command(dist, project.project_dir)}",
+                distribution=dist.name, venv_version=dist.version, where=places))
+        if not missing:
+            continue
+        providers = provider_of(missing[0].dotted or module, main_providers) or []
+        loose = _loose_module_place(main, module.split(".")[0])
+        if not providers and loose:
+            # A folder put on the path by an editable install (a .pth to its source).
+            providers = [dist for dist in main.active().values()
+                         if dist.source_path and is_inside(loose, dist.source_path)]
         if providers:
             dist = providers[0]
             if dist.name in declared:
                 continue  # reported as "declared but not installed"
             findings.append(Finding(
                 category, module,
-                f"`import {module}` works only because {dist.display_name} {dist.version} is "
-                f"installed in MAIN ({dist.location}); add it to the Pipfile: "
-                f"pipenv install {dist.name}",
+                f"`import {module}` works only because {dist.display_name} "
+                f"{dist.version} is installed in MAIN ({dist.location}); add it to the Pipfile: "
+                f"{install_command(dist, project.project_dir)}",
                 distribution=dist.name, main_version=dist.version, where=places))
         elif loose:
             findings.append(Finding(
@@ -91,9 +205,9 @@ def _import_findings(main: Inventory, project: PipenvProject,
         elif not optional:
             findings.append(Finding(
                 UNRESOLVED_IMPORT, module,
-                f"`import {module}` is installed neither in MAIN nor in the venv; "
-                "add the distribution that provides it to the Pipfile", where=places))
-    return findings
+                f"`import {module}` is installed neither in MAIN nor in the "
+                "venv; add the distribution that provides it to the Pipfile", where=places))
+    return findings, _never_run_notes(skipped, venv)
 
 
 def diagnose(main: Inventory, project: PipenvProject, sites: list[ImportSite]) -> Diagnosis:
@@ -101,16 +215,30 @@ def diagnose(main: Inventory, project: PipenvProject, sites: list[ImportSite]) -
     venv = project.inventory
     venv_own = venv.own()
     main_active = main.active()
-    findings = _import_findings(main, project, sites)
-    notes = []
+    findings, notes = _import_findings(main, project, sites)
 
     for name, categories in sorted(project.pipfile.declared().items()):
         specs = [project.pipfile.categories[c][name] for c in categories]
-        if name not in venv_own and any(_applies_here(s, venv.python_version) for s in specs):
+        if name in venv_own or not any(_applies_here(s, venv) for s in specs):
+            continue
+        excluded = [pin.markers for pins in (project.lock.categories.values() if project.lock
+                                             else ()) for pin in [pins.get(name)]
+                    if pin is not None and pin.markers and not marker_holds(pin.markers, venv)]
+        if excluded:
+            # pipenv install will skip it here and on CI alike: no command installs it.
             findings.append(Finding(
-                DECLARED_NOT_INSTALLED, name,
-                f"{name} is declared in [{', '.join(categories)}] but not installed in the venv; "
-                "run `pipenv install --dev`", distribution=name))
+                WILL_BREAK_ON_CI, name,
+                f"{name} is declared in [{', '.join(categories)}] but Pipfile.lock's marker "
+                f"`{excluded[0]}` excludes the venv's Python {venv.version} "
+                f"({venv.marker_environment.get('sys_platform', '?')}): pipenv installs it "
+                "neither here nor on CI; widen the package's markers or its version in the "
+                "Pipfile (or pin [requires] python_version to a Python it supports), then "
+                "`pipenv lock`", distribution=name))
+            continue
+        findings.append(Finding(
+            DECLARED_NOT_INSTALLED, name,
+            f"{name} is declared in [{', '.join(categories)}] but not installed in the venv; "
+            "run `pipenv install --dev`", distribution=name))
 
     lock = project.lock
     if lock is None:
@@ -120,8 +248,10 @@ def diagnose(main: Inventory, project: PipenvProject, sites: list[ImportSite]) -
             notes.append(f"{os.path.basename(lock.path)} is out of date with the Pipfile "
                          "(its hash differs): run `pipenv lock`")
         locked = lock.locked_names()
+        breaking = {f.distribution for f in findings if f.category == WILL_BREAK_ON_CI}
         for name, dist in sorted(venv_own.items()):
-            if name not in locked and name not in BOOTSTRAP_DISTRIBUTIONS:
+            if name not in locked and name not in BOOTSTRAP_DISTRIBUTIONS \
+                    and name not in breaking:
                 findings.append(Finding(
                     INSTALLED_NOT_LOCKED, name,
                     f"{dist.display_name} {dist.version} is in the venv but not in "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -9,12 +10,12 @@ import sys
 from pathlib import Path
 
 from . import source_imports
-from .interpreter import StartedAhead, stop_at_exit, yield_to_the_critical_path
 from .models import ImportSite
+from .pipfile import tomllib
 from .source_imports import SKIPPED_DIRS, parse_file, project_python_file_names
 
-__all__ = ["SKIPPED_DIRS", "file_imports", "own_module_names", "project_python_file_names",
-           "project_python_files", "scan_imports", "start_parsing"]
+__all__ = ["SKIPPED_DIRS", "first_party_names", "project_python_file_names",
+           "project_python_files", "scan_imports"]
 
 
 def project_python_files(project_dir: Path) -> list[Path]:
@@ -22,92 +23,134 @@ def project_python_files(project_dir: Path) -> list[Path]:
     return [Path(name) for name in project_python_file_names(project_dir)]
 
 
-def own_module_names(project_dir: Path, files: list[Path]) -> set[str]:
-    """Top-level names the project itself provides.
+def _holds_python(folder: str, depth: int = 3) -> bool:
+    """A package or a PEP 420 namespace: .py files in it or a few levels down."""
+    try:
+        with os.scandir(folder) as entries:
+            entries = list(entries)
+    except OSError:
+        return False
+    if any(e.name.endswith(".py") and e.is_file() for e in entries):
+        return True
+    return depth > 1 and any(
+        e.is_dir() and e.name.isidentifier() and e.name not in SKIPPED_DIRS
+        and _holds_python(e.path, depth - 1) for e in entries)
 
-    A package's name is its outermost folder with an ``__init__.py``; a .py file
-    outside any package (a script, a conftest, a test helper) can be imported
-    by its siblings under its own stem.
-    """
+
+def _names_at(root: Path) -> set[str]:
+    """Top-level modules importable from ``root``: packages, PEP 420 namespaces, modules."""
     names = set()
-    for file in files:
-        folder = file.parent
-        if not (folder / "__init__.py").exists():
-            names.add(file.stem)
-            continue
-        while (folder.parent / "__init__.py").exists() and folder.parent != project_dir:
-            folder = folder.parent
-        names.add(folder.name)
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return names
+    for entry in entries:
+        if entry.is_dir():
+            if (not entry.name.isidentifier() or entry.name in SKIPPED_DIRS
+                    or os.path.exists(os.path.join(entry.path, "pyvenv.cfg"))):
+                continue
+            if _holds_python(entry.path):
+                names.add(entry.name)
+        elif entry.name.endswith(".py") and entry.name[:-3].isidentifier():
+            names.add(entry.name[:-3])
     return names
 
 
-# Parsed files, keyed on path, size and mtime as the Diagnose fingerprint is:
-# filled ahead of need by a parser process (start_parsing) while the
-# interpreter probes run.
-_parsed: dict[tuple[str, int, int], list[tuple[str, int, bool]] | None] = {}
-_parsers = StartedAhead()  # project folder -> Popen
-PARSER_TIMEOUT_S = 120
-
-
-def file_imports(path: str) -> list[tuple[str, int, bool]] | None:
-    """``imports_in`` of one file, or None when it cannot be read or parsed."""
+def _literal_keywords(setup_py: Path) -> dict:
+    """The literal keyword arguments of ``setup(...)`` in setup.py, parsed, never run."""
     try:
-        stat = os.stat(path)
-    except OSError:
-        return None
-    key = (path, stat.st_size, stat.st_mtime_ns)
-    if key not in _parsed:
-        found = parse_file(path)
-        if found is None:
-            return None
-        _parsed[found[0]] = found[1]
-        return found[1]
-    return _parsed[key]
+        tree = ast.parse(setup_py.read_bytes())
+    except (OSError, SyntaxError, ValueError, RecursionError):
+        return {}
+    found = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) \
+                == "setup":
+            for keyword in node.keywords:
+                try:
+                    found[keyword.arg] = ast.literal_eval(keyword.value)
+                except (ValueError, SyntaxError, TypeError):
+                    continue
+    return found
 
 
-def start_parsing(project_dir: str | os.PathLike) -> None:
-    """Parse the project's files in a process of its own, now; ``scan_imports`` collects it.
+def _declared_layout(project_dir: Path) -> tuple[list[Path], set[str]]:
+    """Import roots and top-level names that setup.py or pyproject.toml declare."""
+    roots, names = [], set()
+    setup = _literal_keywords(project_dir / "setup.py")
+    try:
+        with open(project_dir / "pyproject.toml", "rb") as handle:
+            pyproject = tomllib.load(handle).get("tool", {}).get("setuptools", {})
+    except (OSError, ValueError, RecursionError):
+        pyproject = {}
+    package_dirs = {**(setup.get("package_dir") or {}), **(pyproject.get("package-dir") or {})}
+    if isinstance(package_dirs.get(""), str):
+        roots.append(project_dir / package_dirs[""])
+    packages = pyproject.get("packages")
+    if isinstance(packages, dict):
+        roots += [project_dir / where for where in packages.get("find", {}).get("where", ())]
+        packages = None
+    for value in (setup.get("packages"), setup.get("py_modules"), packages,
+                  pyproject.get("py-modules")):
+        if isinstance(value, (list, tuple)):
+            names.update(str(name).split(".")[0] for name in value)
+    return roots, names
 
-    ``-I -S``: the parser needs nothing but the standard library, and starts
-    in a hundredth of a second without site-packages.
+
+def first_party_names(project_dir: Path) -> set[str]:
+    """What the project itself provides, as Python sees it on CI.
+
+    Top-level packages (PEP 420 namespaces too) and modules at the import roots
+    (the project folder, ``src/``, a ``package_dir`` from setup.py or
+    pyproject.toml), and the names setup.py or pyproject.toml declare. A loose
+    module deeper down (``scripts/six.py``) is not among them: only its own
+    folder's scripts import it (``own_names_for``).
     """
-    project_dir = str(Path(project_dir).resolve())
-    if project_dir in _parsers:
-        return
+    roots, names = _declared_layout(project_dir)
+    for root in {project_dir, project_dir / "src", *roots}:
+        names |= _names_at(root)
+    return names
+
+
+def own_names_for(project_dir: Path, files: list[Path]) -> dict[Path, set[str]]:
+    """Folder -> the names a file there imports from the project: the first-party names,
+    plus its siblings (running a script puts its folder first on sys.path)."""
+    first_party = first_party_names(project_dir)
+    return {folder: first_party | _names_at(folder) for folder in {f.parent for f in files}}
+
+
+PARALLEL_FROM = 40  # files; below that a second process costs more than it saves
+
+
+def parse_files(paths: list[str]) -> list:
+    """``parse_file`` of each path; the second half in a process of its own, meanwhile.
+
+    ``-I -S``: the parser needs only the standard library, starts in a hundredth
+    of a second, and puts only its own folder on sys.path (never the project).
+    """
+    if len(paths) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+        return [parse_file(path) for path in paths]
+    half = len(paths) // 2
     try:
-        process = subprocess.Popen(
-            [sys.executable, "-I", "-S", source_imports.__file__, project_dir],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-            text=True)
+        helper = subprocess.Popen([sys.executable, "-I", "-S", source_imports.__file__,
+                                   *paths[half:]], stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                                  cwd=os.path.abspath(os.sep))
     except OSError:
-        return  # scan_imports parses here instead
-    stop_at_exit(process)
-    yield_to_the_critical_path(process)
-    _parsers[project_dir] = process
-
-
-def _collect_parser(project_dir: Path) -> None:
-    process = _parsers.pop(str(project_dir), None)
-    if process is None:
-        return
+        return [parse_file(path) for path in paths]
+    first = [parse_file(path) for path in paths[:half]]
+    stdout, _ = helper.communicate()
     try:
-        stdout, _ = process.communicate(timeout=PARSER_TIMEOUT_S)
-        parsed = json.loads(stdout) if process.returncode == 0 else []
-    except (subprocess.TimeoutExpired, ValueError):
-        process.kill()
-        process.communicate()
-        return  # whatever is missing is parsed here
-    for path, size, mtime_ns, found in parsed:
-        _parsed[(path, size, mtime_ns)] = (
-            None
-            if found is None
-            else [(module, line, optional) for module, line, optional in found]
-        )
+        second = json.loads(stdout) if helper.returncode == 0 else None
+    except ValueError:
+        second = None
+    if second is None or len(second) != len(paths) - half:
+        second = [parse_file(path) for path in paths[half:]]
+    return first + second
 
 
-def scan_imports(
-    project_dir: str | os.PathLike, stdlib: frozenset[str] | set[str]
-) -> list[ImportSite]:
+def scan_imports(project_dir: str | os.PathLike,
+                 stdlib: frozenset[str] | set[str]) -> list[ImportSite]:
     """Every absolute import of a third-party module in the project's code.
 
     The standard library (``stdlib``: the venv interpreter's
@@ -116,17 +159,18 @@ def scan_imports(
     dependencies, not syntax.
     """
     project_dir = Path(project_dir).resolve()
-    _collect_parser(project_dir)
     files = project_python_files(project_dir)
-    own = own_module_names(project_dir, files)
+    own = own_names_for(project_dir, files)
     sites = []
-    for file in files:
-        found = file_imports(str(file))
-        if found is None:
-            continue
+    for file, found in zip(files, parse_files([str(file) for file in files])):
         relative = file.relative_to(project_dir).as_posix()
-        for module, line, optional in found:
-            if module in stdlib or module in own or module == "__future__":
+        if relative == "setup.py":
+            continue  # build-time imports (setuptools): the build backend brings them
+        if found is None:
+            continue  # unreadable, or does not parse: the audit is about dependencies
+        for module, line, optional, dotted, guards in found:
+            if module in stdlib or module == "__future__" or module in own.get(file.parent, ()):
                 continue
-            sites.append(ImportSite(module, relative, line, optional))
+            sites.append(ImportSite(module, relative, line, optional, dotted,
+                                    tuple(tuple(g) for g in guards)))
     return sites

@@ -42,6 +42,7 @@ class Distribution:
     installer: str | None
     top_level: tuple[str, ...]
     requires: tuple[str, ...] = ()
+    egg_link: str | None = None  # `setup.py develop`: the .egg-link file that installs it
 
     @classmethod
     def from_dict(cls, data: dict) -> Distribution:
@@ -69,6 +70,7 @@ class Inventory:
     #     {top-level module name -> [package|module|extension|namespace, file name]}
     modules: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     sys_version: str = ""  # the whole sys.version: build date and compiler too
+    marker_environment: dict = field(default_factory=dict)  # PEP 508 variables (os_name...)
 
     @classmethod
     def from_dict(cls, data: dict) -> Inventory:
@@ -104,7 +106,8 @@ class Inventory:
         not have them; those are left out here.
         """
         return {name: dist for name, dist in self.active().items()
-                if dist.location and is_inside(dist.location, self.prefix)}
+                if (dist.location and is_inside(dist.location, self.prefix))
+                or (dist.egg_link and is_inside(dist.egg_link, self.prefix))}
 
     def is_stdlib_dir(self, entry: str) -> bool:
         """The standard library's own folders (lib/pythonX.Y, lib-dynload, the zip)."""
@@ -298,6 +301,8 @@ class ImportSite:
     file: str  # relative to the project directory
     line: int
     optional: bool  # inside ``try: ... except ImportError``
+    dotted: str = ""  # the longest module path it may name (``a.b.c``)
+    guards: tuple = ()  # (condition source, holds) of each enclosing ``if``
 
 
 @dataclass(frozen=True)

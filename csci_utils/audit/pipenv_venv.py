@@ -2,12 +2,15 @@
 
 pipenv takes a second or two to start, so:
 
-* when the project says explicitly that its venv lives in the project
-  (``PIPENV_VENV_IN_PROJECT=1``, or ``[pipenv] venv_in_project = true`` in the
-  Pipfile) and ``PROJECT/.venv`` is a venv, pipenv's answer is that folder by
-  its own rule, and pipenv is not started;
-* otherwise pipenv is asked, and the answer is remembered: in this process and
-  on disk next to the audit outputs, under a key made of everything that
+* pipenv's own rule (``VenvLocator.get_location``: PIPENV_VENV_IN_PROJECT,
+  ``[pipenv] venv_in_project``, an in-project ``.venv`` folder, else
+  ``WORKON_HOME/<name>-<hash of the Pipfile path>``) is redone here, and where
+  it names an existing venv pipenv is not started (tests compare it with
+  ``pipenv --venv``);
+* in the cases not redone (a ``.venv`` file, PIPENV_CUSTOM_VENV_NAME,
+  PIPENV_PYTHON, Windows/macOS file systems), or with no venv there, pipenv is
+  asked, and the answer is remembered on disk next to the audit outputs, under a
+  key made of everything that
   steers pipenv's choice (project, the PIPENV_*/WORKON_HOME variables, an
   in-project ``.venv``). A remembered venv is used only while its interpreter
   still exists.
@@ -15,9 +18,11 @@ pipenv takes a second or two to start, so:
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -105,25 +110,72 @@ def _ask_pipenv(command: list[str], flag: str, project_dir: Path, env: dict) -> 
     return answer[-1].strip()
 
 
-# The words pipenv's env_to_bool reads as true (pipenv/utils/constants.py).
+# The words pipenv's env_to_bool reads (pipenv/utils/constants.py).
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+# Settings that steer pipenv's choice in ways not redone here: pipenv is asked.
+UNMIRRORED = ("PIPENV_CUSTOM_VENV_NAME", "PIPENV_PYTHON")
 
 
-def explicit_in_project_venv(project_dir: Path) -> Path | None:
-    """PROJECT/.venv when pipenv is told explicitly to keep the venv in the project."""
-    dot_venv = project_dir / ".venv"
-    if not dot_venv.is_dir() or not venv_python(dot_venv).exists():
-        return None
-    flag = os.environ.get("PIPENV_VENV_IN_PROJECT")
-    if flag is not None or "PIPENV_NO_VENV_IN_PROJECT" in os.environ:
-        return dot_venv if flag is not None and flag.lower() in TRUE_WORDS else None
+class NotMirrored(Exception):
+    """A case of pipenv's venv rule this module does not redo: ask pipenv."""
+
+
+def _env_flag(name: str) -> bool | None:
+    """pipenv's ``get_from_env``: PIPENV_X, else the negated PIPENV_NO_X, else None."""
+    for variable, negate in ((f"PIPENV_{name}", False), (f"PIPENV_NO_{name}", True)):
+        if variable in os.environ:
+            value = os.environ[variable].lower()
+            if value not in TRUE_WORDS | FALSE_WORDS:
+                raise NotMirrored
+            return (value in TRUE_WORDS) != negate
+    return None
+
+
+def _workon_home() -> Path:
+    workon_home = os.environ.get("WORKON_HOME")
+    if workon_home and "$" in workon_home:
+        raise NotMirrored
+    if not workon_home:
+        workon_home = str(Path(os.environ.get("XDG_DATA_HOME", "~/.local/share")) / "virtualenvs")
+    return Path(workon_home).expanduser().absolute()
+
+
+def pipenv_venv_name(pipfile: str) -> str:
+    """pipenv's ``VenvLocator.name``: the sanitized folder name and a hash of the Pipfile path."""
+    clean = re.sub(r'[ &$`!*@"()\[\]\\\r\n\t]', "_", Path(pipfile).parent.name)[0:42]
+    digest = base64.urlsafe_b64encode(hashlib.sha256(pipfile.encode()).digest()[:6]).decode()
+    return f"{clean}-{digest[:8]}"
+
+
+def venv_by_pipenvs_rule(project_dir: Path) -> Path:
+    """The venv ``pipenv --venv`` names, by pipenv's own rule (``VenvLocator.get_location``).
+
+    Raises NotMirrored for what is not redone here (a ``.venv`` file, a custom
+    venv name, PIPENV_PYTHON, a case-insensitive file system): pipenv is asked then.
+    """
+    if any(name in os.environ for name in UNMIRRORED) or os.name == "nt" \
+            or sys.platform == "darwin":
+        raise NotMirrored
+    pipfile = os.path.abspath(project_dir / "Pipfile")  # normalize_pipfile_path
+    dot_venv = Path(pipfile).parent / ".venv"
+    if dot_venv.exists() and not dot_venv.is_dir():
+        raise NotMirrored
+    flag = _env_flag("VENV_IN_PROJECT")
     try:
-        with open(project_dir / "Pipfile", "rb") as handle:
-            text = handle.read().decode()
-        setting = peek_toml(text).get("pipenv", {}).get("venv_in_project")
+        with open(pipfile, "rb") as handle:
+            setting = peek_toml(handle.read().decode()).get("pipenv", {}).get("venv_in_project")
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return None
-    return dot_venv if setting is True else None
+        raise NotMirrored from None
+    setting = None if setting is None else bool(setting)
+    in_project = flag if flag is not None else setting if setting is not None \
+        else dot_venv.is_dir()
+    workon = _workon_home() / pipenv_venv_name(pipfile)
+    if not in_project:
+        return workon
+    if not flag and not setting and workon.exists():
+        return workon  # an older pipenv venv wins over a .venv made by hand
+    return dot_venv
 
 
 def _mtime(path: Path) -> int | None:
@@ -148,11 +200,6 @@ def _cache_key(project_dir: Path, command: list[str]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def _workon_home() -> Path:
-    return Path(os.environ.get("WORKON_HOME") or Path.home() / ".local/share/virtualenvs")
-
-
-_memory: dict[str, str] = {}
 # A "no venv" answer, remembered while nothing that could create one changed
 # (the in-project .venv is in the key; a new venv in WORKON_HOME changes its mtime).
 _no_venv: dict[tuple[str, int | None], AuditError] = {}
@@ -162,25 +209,30 @@ def locate_pipenv_venv(project_dir: str | os.PathLike, cache_dir: str | os.PathL
                        pipenv: str | None = None) -> PipenvVenv:
     """The project's venv as ``pipenv --venv`` reports it.
 
-    ``cache_dir``: where to remember the answer between processes (the audit's
-    output folder); None remembers it in this process only.
+    ``cache_dir``: where to remember the answer (the audit's output folder); None
+    asks pipenv every time.
     """
     project_dir = Path(project_dir).resolve()
-    if not (project_dir / "Pipfile").is_file():
+    if not (project_dir / "Pipfile").exists():
         raise AuditError(f"no Pipfile in {project_dir}: run the audit in a Pipenv project "
                          "or pass --project-dir")
     command = find_pipenv(pipenv)
-    explicit = explicit_in_project_venv(project_dir)
-    if explicit is not None:
-        return PipenvVenv(str(explicit), str(venv_python(explicit)), system_site_packages(explicit))
+    try:
+        by_rule = venv_by_pipenvs_rule(project_dir)
+    except NotMirrored:
+        by_rule = None
+    if by_rule is not None and (by_rule / ("Scripts" if os.name == "nt" else "bin")
+                                / "activate").is_file() and venv_python(by_rule).exists():
+        return PipenvVenv(str(by_rule), str(venv_python(by_rule)), system_site_packages(by_rule))
     key = _cache_key(project_dir, command)
     cache_file = Path(cache_dir) / f"pipenv-venv-{key}.txt" if cache_dir else None
-    venv = _memory.get(key)
-    if venv is None and cache_file is not None and cache_file.is_file():
+    venv = None
+    if cache_file is not None and cache_file.is_file():
         venv = cache_file.read_text().strip() or None
     if venv is None or not venv_python(Path(venv)).exists():
         env = pipenv_environment(project_dir)
-        failure_key = (key, _mtime(_workon_home()))
+        failure_key = (key, _mtime(Path(os.environ.get("WORKON_HOME")
+                                         or Path.home() / ".local/share/virtualenvs")))
         if failure_key in _no_venv:
             raise _no_venv[failure_key]
         try:
@@ -194,12 +246,11 @@ def locate_pipenv_venv(project_dir: str | os.PathLike, cache_dir: str | os.PathL
                 raise AuditError(f"no venv yet for {project_dir}: run `pipenv install` there first")
             return PipenvVenv(venv, python, system_site_packages(Path(venv)))
         if cache_file is not None:
-            _write_small_file(cache_file, venv)
-    _memory[key] = venv
+            write_small_file(cache_file, venv)
     return PipenvVenv(venv, str(venv_python(Path(venv))), system_site_packages(Path(venv)))
 
 
-def _write_small_file(path: Path, text: str) -> None:
+def write_small_file(path: Path, text: str) -> None:
     from csci_utils.luigi.target import SuffixPreservingLocalTarget  # luigi: only when needed
 
     with SuffixPreservingLocalTarget(str(path)).open("w") as handle:

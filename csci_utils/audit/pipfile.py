@@ -9,11 +9,13 @@ hashed with the sources pipenv derives from pip's configuration.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import hashlib
 import json
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -22,6 +24,8 @@ try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
+
+from csci_utils.one_line import first_line
 
 from .errors import AuditError
 from .models import Lock, LockedPackage, Pipfile
@@ -36,9 +40,9 @@ def canonical_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def check_pipfile(path: Path) -> None:
-    """Raise the same AuditError as ``read_pipfile`` for a missing or malformed Pipfile, cheaply."""
-    peek_toml(_read_pipfile_text(path), path)
+def check_pipfile(path: Path) -> dict:
+    """The parsed Pipfile (shared: never change it), or the same AuditError as ``read_pipfile``."""
+    return peek_toml(_read_pipfile_text(path), path)
 
 
 @functools.lru_cache(maxsize=16)
@@ -50,6 +54,8 @@ def _parse_toml(text: str) -> tuple[dict | None, str | None]:
         return tomllib.loads(text), None
     except tomllib.TOMLDecodeError as error:
         return None, str(error)
+    except RecursionError:
+        return None, "nested too deeply to read"
 
 
 def peek_toml(text: str, path: Path | None = None) -> dict:
@@ -72,6 +78,12 @@ def _read_pipfile_text(path: Path) -> str:
     except FileNotFoundError:
         raise AuditError(f"no Pipfile at {path}: create one (pipenv install) "
                          "or pass --project-dir") from None
+    except UnicodeDecodeError as error:
+        raise AuditError(f"malformed Pipfile {path}: not UTF-8 (byte {error.start}); "
+                         "save it as UTF-8 and rerun") from None
+    except OSError as error:
+        raise AuditError(f"cannot read Pipfile {path}: {error.strerror}; "
+                         "it must be a readable file") from None
 
 
 def read_toml(path: Path) -> dict:
@@ -104,19 +116,6 @@ def _trusted_hosts(configuration, section: str) -> list[str]:
 
 
 def default_sources() -> list[dict]:
-    """Like ``_default_sources``, remembered per set of pip/pipenv environment variables."""
-    steering = tuple(sorted((k, v) for k, v in os.environ.items()
-                            if k.startswith(("PIP_", "PIPENV_TEST_INDEX", "VIRTUAL_ENV",
-                                             "XDG_CONFIG", "HOME"))))
-    return [dict(source) for source in _remembered_default_sources(steering)]
-
-
-@functools.lru_cache(maxsize=8)
-def _remembered_default_sources(_steering: tuple) -> tuple:
-    return tuple(_default_sources())
-
-
-def _default_sources() -> list[dict]:
     """The [[source]] list pipenv assumes when a Pipfile has none.
 
     pipenv (``Project.__init__``) builds it from pip's configuration:
@@ -158,6 +157,35 @@ def _is_default_index(url: str, pypi) -> bool:
         and parsed.path.rstrip("/") == "/simple"
 
 
+def pip_configuration_files() -> list[Path]:
+    """The files pip reads its configuration from (pip's ``get_configuration_files``, redone)."""
+    if os.environ.get("PIP_CONFIG_FILE"):
+        return [Path(os.environ["PIP_CONFIG_FILE"])]
+    config_dirs = (os.environ.get("XDG_CONFIG_DIRS") or "/etc/xdg").split(os.pathsep)
+    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return [*(Path(folder) / "pip" / "pip.conf" for folder in config_dirs),
+            Path("/etc/pip.conf"), Path.home() / ".pip" / "pip.conf",
+            config_home / "pip" / "pip.conf", Path(sys.prefix) / "pip.conf"]
+
+
+def pip_configuration_stamp() -> str:
+    """A hash of pip's configuration (its files and PIP_* variables).
+
+    A Pipfile without [[source]] is hashed with the indexes pip is configured with, so
+    a lock verdict depends on them.
+    """
+    digest = hashlib.sha256()
+    for name, value in sorted(os.environ.items()):
+        if name.startswith(("PIP_", "PIPENV_TEST_INDEX")):
+            digest.update(f"{name}={value}\0".encode())
+    for path in pip_configuration_files():
+        try:
+            digest.update(str(path).encode() + b"\0" + path.read_bytes() + b"\0")
+        except OSError:
+            continue
+    return digest.hexdigest()[:16]
+
+
 def pipfile_hash(data: dict) -> str:
     """sha256 of a parsed Pipfile, equal to pipenv's ``_meta.hash.sha256`` in Pipfile.lock."""
     def canonical_keys(section: dict) -> dict:
@@ -177,6 +205,61 @@ def pipfile_hash(data: dict) -> str:
     return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
+# pipenv's per-key markers: `pkg = {version = "*", sys_platform = "== 'linux'"}`.
+PER_KEY_MARKERS = ("os_name", "sys_platform", "platform_machine", "platform_python_implementation",
+                   "platform_release", "platform_system", "platform_version", "python_version",
+                   "python_full_version", "implementation_name", "implementation_version")
+
+
+def declared_name(key: str) -> str:
+    """The canonical distribution name of a Pipfile key (``"pkg[extra]"`` is ``pkg``)."""
+    return canonical_name(key.split("[", 1)[0].strip())
+
+
+def entry_marker(spec: Any) -> str | None:
+    """The PEP 508 marker of a Pipfile entry: ``markers`` and the per-key ones, and-ed."""
+    if not isinstance(spec, dict):
+        return None
+    parts = [f"({spec['markers']})"] if spec.get("markers") else []
+    parts += [f"{key} {spec[key]}" for key in PER_KEY_MARKERS if key in spec]
+    return " and ".join(parts) or None
+
+
+def check_entry(path: Path, category: str, key: str, spec: Any) -> None:
+    """Raise an AuditError naming the entry where pipenv would reject it."""
+    from packaging.markers import InvalidMarker, Marker  # 0.05 s; only when reading a Pipfile
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    where = f"{path} [{category}] {key}"
+    try:
+        Requirement(key)
+    except InvalidRequirement:
+        raise AuditError(f"malformed Pipfile entry {where}: not a package name") from None
+    if isinstance(spec, dict):
+        version = spec.get("version", "*")
+    elif isinstance(spec, str):
+        version = spec
+    else:
+        raise AuditError(f"malformed Pipfile entry {where} = {spec!r}: a version must be a "
+                         'string ("*", ">=1.0") or a table ({version = "*", ...})')
+    if not isinstance(version, str):
+        raise AuditError(f"malformed Pipfile entry {where}: version = {version!r} is not a string")
+    if version.strip() not in ("", "*"):
+        try:
+            SpecifierSet(version)
+        except InvalidSpecifier:
+            raise AuditError(f"malformed Pipfile entry {where}: {version!r} is not a version "
+                             'specifier (e.g. "==1.2", ">=1.0,<2")') from None
+    marker = entry_marker(spec)
+    if marker:
+        try:
+            Marker(marker)
+        except InvalidMarker as error:
+            raise AuditError(f"malformed Pipfile entry {where}: bad marker {marker!r} "
+                             f"({first_line(error)})") from None
+
+
 def read_pipfile(path: str | Path, compute_hash: bool = True) -> Pipfile:
     """Parse a Pipfile: every package category, [requires], [scripts], [[source]] and the hash.
 
@@ -188,13 +271,14 @@ def read_pipfile(path: str | Path, compute_hash: bool = True) -> Pipfile:
     for table in ("packages", "dev-packages", "requires", "scripts"):
         if table in data and not isinstance(data[table], dict):
             raise AuditError(f"malformed Pipfile {path}: [{table}] must be a table")
-    categories: dict[str, dict[str, Any]] = {
-        "packages": {canonical_name(n): s for n, s in data.get("packages", {}).items()},
-        "dev-packages": {canonical_name(n): s for n, s in data.get("dev-packages", {}).items()},
-    }
-    for category, values in data.items():
-        if category not in NON_PACKAGE_TABLES and isinstance(values, dict):
-            categories[category] = {canonical_name(n): s for n, s in values.items()}
+    tables = {"packages": data.get("packages", {}), "dev-packages": data.get("dev-packages", {})}
+    tables.update((category, values) for category, values in data.items()
+                  if category not in NON_PACKAGE_TABLES and isinstance(values, dict))
+    categories: dict[str, dict[str, Any]] = {}
+    for category, values in tables.items():
+        for key, spec in values.items():
+            check_entry(path, category, key, spec)
+        categories[category] = {declared_name(key): spec for key, spec in values.items()}
     return Pipfile(
         path=str(path),
         categories=categories,
@@ -204,6 +288,30 @@ def read_pipfile(path: str | Path, compute_hash: bool = True) -> Pipfile:
         sources=tuple(data.get("source", ())),
         hash=pipfile_hash(data) if compute_hash else None,
     )
+
+
+def resolve_path_entries(pipfile: Pipfile, inventory, project_dir: Path) -> Pipfile:
+    """Rename path entries (``e1839a8 = {path = "."}``) to the distribution installed from there.
+
+    pipenv lets the key of a path entry be any alias; what CI installs is the
+    distribution at that path, which the venv shows as an editable or folder install.
+    """
+    installed_from = {}
+    for dist in inventory.own().values():
+        source = dist.source_path or ((dist.direct_url or {}).get("dir_info") is not None
+                                      and dist.location)
+        if source:
+            installed_from[os.path.realpath(source)] = dist.name
+    categories = {}
+    for category, entries in pipfile.categories.items():
+        renamed = {}
+        for name, spec in entries.items():
+            if isinstance(spec, dict) and isinstance(spec.get("path"), str):
+                folder = os.path.realpath(project_dir / spec["path"])
+                name = installed_from.get(folder, name)
+            renamed[name] = spec
+        categories[category] = renamed
+    return dataclasses.replace(pipfile, categories=categories)
 
 
 def read_lock(path: str | Path, pipfile: Pipfile) -> Lock | None:

@@ -1,12 +1,9 @@
 """Runs INSIDE the interpreter being inspected and prints one JSON document.
 
-This file is executed as ``python -c <its source> [--shape-only]`` by
+This file is executed as ``python -c <its source>`` by
 :mod:`csci_utils.audit.interpreter`, so it must stay standard-library only and
-valid on every Python that might be someone's "main" interpreter (3.8+).
+valid on every Python that pipenv projects still pin (3.7+).
 Nothing here imports csci_utils.
-
-``--shape-only`` prints just the interpreter's version, sys.path and site dirs:
-what the environment fingerprint needs, at the cost of an interpreter start.
 
 No ``-I`` on purpose: isolated mode hides the user site and PYTHONPATH, which
 are exactly the "installed at home" places the audit is looking for.
@@ -15,13 +12,22 @@ Distributions are found by listing each sys.path folder for ``*.dist-info`` /
 ``*.egg-info``, as importlib.metadata does, but without importing it: its
 imports (email, zipfile, csv...) cost more than the whole scan. Zip files on
 sys.path are the exception and go through importlib.metadata.
+
+The first statement drops the working directory that ``python -c`` puts first
+on sys.path (``-P`` exists only from 3.11): a project's ``json.py`` must never
+run inside the probe. ``os``, ``site`` and ``sys`` are loaded before it at
+interpreter start.
 """
 
-import json
-import os
-import re
-import site
 import sys
+
+if sys.path and sys.path[0] in ("", "."):
+    del sys.path[0]
+
+import json  # noqa: E402 - after the working directory left sys.path, on purpose
+import os  # noqa: E402
+import re  # noqa: E402
+import site  # noqa: E402
 
 EXTENSION_SUFFIXES = (".so", ".pyd")
 NOT_IMPORTABLE_DIRS = {"__pycache__", "bin", "include", "share"}
@@ -169,7 +175,41 @@ def editable_finder_names(location, entries):
     return names
 
 
+def namespace_portions(dist, location, names):
+    """Dotted names under the namespace packages among ``names`` (``google.protobuf``).
+
+    A top-level folder without ``__init__.py`` is shared by many distributions
+    (google, zope): which one provides ``google.protobuf`` is the next level down,
+    read from RECORD (only for such folders: a stat each, otherwise).
+    """
+    found = []
+    record = None
+    pending = [name for name in names if "." not in name]
+    while pending:
+        name = pending.pop()
+        folder = os.path.join(location, *name.split("."))
+        if not os.path.isdir(folder) or os.path.exists(os.path.join(folder, "__init__.py")):
+            continue
+        if record is None:
+            record = dist.read_text("RECORD") or ""
+        prefix = re.escape(name.replace(".", "/") + "/")
+        for child, slash in set(re.findall(r'^"?' + prefix + r'([^/,"\r\n]+)(/?)', record, re.M)):
+            module = module_name_of(child, bool(slash))
+            if module:
+                found.append(name + "." + module)
+                if slash:
+                    pending.append(name + "." + module)
+    return found
+
+
 def top_level_names(dist, location):
+    names = sorted(set(_top_level_names(dist, location)))
+    if location:
+        names += sorted(set(namespace_portions(dist, location, names)))
+    return names
+
+
+def _top_level_names(dist, location):
     text = dist.read_text("top_level.txt")
     if text:
         return sorted({line.strip() for line in text.splitlines() if line.strip()})
@@ -226,14 +266,51 @@ def read_headers(dist):
             version = value
         elif key == "Requires-Dist":
             requires.append(value)
+    if not requires and dist.path and dist.path.endswith(".egg-info"):
+        requires = egg_info_requires(dist.read_text("requires.txt") or "")
     return {"Name": name, "Version": version, "Requires-Dist": requires}
 
 
-def describe(dist, meta):
+def egg_info_requires(text):
+    """An egg-info's requires.txt as Requires-Dist lines: ``[extra]`` and ``[:marker]``
+    sections become markers."""
+    requires, marker = [], None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            extra, _, condition = line[1:-1].partition(":")
+            parts = ([f"extra == {extra!r}"] if extra else []) + (
+                [f"({condition})"] if condition else [])
+            marker = " and ".join(parts) or None
+            continue
+        requires.append(line + ("; " + marker if marker else ""))
+    return requires
+
+
+def egg_links(path, listings):
+    """{project folder: the .egg-link file} for ``setup.py develop`` installs on the path."""
+    found = {}
+    for entry in path:
+        for name, is_dir in listings.get(entry, ()):
+            if name.endswith(".egg-link") and not is_dir:
+                link = os.path.join(entry, name)
+                try:
+                    with open(link) as handle:
+                        target = handle.readline().strip()
+                except OSError:
+                    continue
+                found.setdefault(os.path.normpath(os.path.join(entry, target)), link)
+    return found
+
+
+def describe(dist, meta, links):
     info_path = dist.path
     location = os.path.dirname(info_path) if info_path else None
     direct_url = direct_url_of(dist)
     editable = bool(direct_url and direct_url.get("dir_info", {}).get("editable"))
+    egg_link = links.get(os.path.normpath(location)) if location else None
     installer = (dist.read_text("INSTALLER") or "").strip() or None
     return {
         "name": canonical_name(meta["Name"]),
@@ -241,8 +318,10 @@ def describe(dist, meta):
         "version": meta["Version"],
         "location": location,
         "dist_info": info_path,
-        "editable": editable,
-        "source_path": file_url_to_path(direct_url.get("url")) if direct_url else None,
+        "editable": editable or egg_link is not None,
+        "egg_link": egg_link,
+        "source_path": (file_url_to_path(direct_url.get("url")) if direct_url
+                        else location if egg_link else None),
         "direct_url": direct_url,
         "installer": installer,
         "top_level": top_level_names(dist, location),
@@ -250,11 +329,48 @@ def describe(dist, meta):
     }
 
 
+def stdlib_module_names():
+    """The standard library's top-level names, also where ``sys.stdlib_module_names`` (3.10+)
+    is missing: the built-in modules plus what the stdlib folder and lib-dynload hold.
+
+    The folder is the one ``os`` was loaded from (the interpreter's own lib/pythonX.Y,
+    never site-packages, which is left out).
+    """
+    names = getattr(sys, "stdlib_module_names", None)
+    if names:
+        return sorted(names)
+    found = set(sys.builtin_module_names)
+    stdlib = os.path.dirname(os.__file__)
+    for directory in (stdlib, os.path.join(stdlib, "lib-dynload")):
+        for entry_name, is_dir in list_dir(directory):
+            name = module_name_of(entry_name, is_dir)
+            if name and name not in ("site-packages", "dist-packages", "test"):
+                found.add(name)
+    found.discard("this")
+    found.update(("__future__", "_frozen_importlib", "_frozen_importlib_external"))
+    return sorted(found)
+
+
+def marker_environment():
+    """The PEP 508 marker variables pipenv's per-key markers use, for this interpreter."""
+    uname = os.uname() if hasattr(os, "uname") else None
+    return {
+        "os_name": os.name,
+        "sys_platform": sys.platform,
+        "platform_machine": uname.machine if uname else "",
+        "platform_system": uname.sysname if uname else "",
+        "platform_release": uname.release if uname else "",
+        "implementation_name": sys.implementation.name,
+        "platform_python_implementation": {"cpython": "CPython", "pypy": "PyPy"}.get(
+            sys.implementation.name, sys.implementation.name),
+        "python_version": "{}.{}".format(*sys.version_info[:2]),
+        "python_full_version": "{}.{}.{}".format(*sys.version_info[:3]),
+    }
+
+
 def shape():
     """Version, sys.path and site dirs: what decides where the inventory looks."""
-    # ``python -c`` puts the working directory first; it is not part of the
-    # interpreter's own path, so leave it out.
-    path = list(sys.path[1:] if sys.path and sys.path[0] == "" else sys.path)
+    path = list(sys.path)
     return {
         "sys_version": sys.version,
         "sys_path": path,
@@ -268,31 +384,30 @@ def inventory():
     path = found["sys_path"]
     listings = {entry: list_dir(entry) for entry in path if os.path.isdir(entry)}
     found_distributions = []
+    links = egg_links(path, listings)
     for dist in distributions(path, listings):
         meta = read_headers(dist)
         if not meta["Name"] or not meta["Version"]:
             continue  # a broken leftover dist-info folder
-        found_distributions.append(describe(dist, meta))
-    found.update(
-        {
-            "executable": sys.executable,
-            "version": ".".join(str(part) for part in sys.version_info[:3]),
-            "implementation": sys.implementation.name,
-            "prefix": sys.prefix,
-            "base_prefix": getattr(sys, "base_prefix", sys.prefix),
-            "user_site_enabled": bool(site.ENABLE_USER_SITE),
-            "stdlib_modules": sorted(getattr(sys, "stdlib_module_names", ())),
-            "distributions": found_distributions,
-            "modules": {
-                entry: importable_modules(entry, entries) for entry, entries in listings.items()
-            },
-        }
-    )
+        found_distributions.append(describe(dist, meta, links))
+    found.update({
+        "executable": sys.executable,
+        "version": ".".join(str(part) for part in sys.version_info[:3]),
+        "implementation": sys.implementation.name,
+        "prefix": sys.prefix,
+        "base_prefix": getattr(sys, "base_prefix", sys.prefix),
+        "user_site_enabled": bool(site.ENABLE_USER_SITE),
+        "stdlib_modules": stdlib_module_names(),
+        "marker_environment": marker_environment(),
+        "distributions": found_distributions,
+        "modules": {entry: importable_modules(entry, entries)
+                    for entry, entries in listings.items()},
+    })
     return found
 
 
 def main():
-    answer = shape() if sys.argv[1:] == ["--shape-only"] else inventory()
+    answer = inventory()
     # One write: json.dump would write each of its ten thousand pieces separately.
     sys.stdout.write(json.dumps(answer))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from dataclasses import dataclass
 
 from .models import Inventory, Pipfile
@@ -15,6 +16,12 @@ from .tree import BOOTSTRAP_DISTRIBUTIONS
 
 CI_KINDS = ("travis", "github")
 TEST_SCRIPT = "test"
+# A [scripts] entry is a test job when its name is one of these or its command runs a test
+# runner; any other script (a server, a deploy, a coverage upload) runs on CI only when
+# listed in ci_scripts (luigi.cfg [audit] ci_scripts).
+TEST_SCRIPT_NAMES = frozenset({"test", "tests", "pytest", "unittest", "check", "tox", "nox"})
+TEST_RUNNERS = re.compile(r"(?:^|[\s/;&|])(?:py\.?test|tox|nox|nosetests|"
+                          r"(?:python[\d.]*\s+)?-m\s+(?:pytest|unittest|nose2?))(?:\s|$)")
 PINS_FILE = "requirements-ci.txt"
 REGENERATE = ("luigi --module csci_utils.tasks.audit UpdateCIFile --local-scheduler "
               "--project-dir .")
@@ -40,14 +47,21 @@ class CiPlan:
     apt_packages: tuple[str, ...] = ()  # installed before anything else
 
 
+def is_test_script(name: str, command: str) -> bool:
+    """Whether a [scripts] entry runs the tests: by its name, or by the runner it calls."""
+    return name.lower() in TEST_SCRIPT_NAMES or bool(TEST_RUNNERS.search(command))
+
+
 def ci_plan(pipfile: Pipfile, venv: Inventory, *, ci: str = "travis", secrets=(),
             default_branch: str = "master", pin: bool = False, has_lock: bool = False,
-            apt_packages=()) -> CiPlan:
+            apt_packages=(), ci_scripts=()) -> CiPlan:
     """What CI should do for this Pipfile.
 
-    The tests (``[scripts] test``, else pytest) run on every branch; every
-    other ``[scripts]`` entry becomes a job that runs only on ``default_branch``
-    (e.g. the pipeline's stylization, run only on master). With ``pin`` CI
+    The test scripts (``is_test_script``; none: ``python -m pytest``) run on every
+    branch. Other ``[scripts]`` entries run on CI only when named in
+    ``ci_scripts``, as jobs on ``default_branch`` alone (e.g. the pipeline's
+    stylization, run only on master); a server or a deploy script is left out
+    unless asked for (a name the Pipfile lacks is ignored). With ``pin`` CI
     also installs the pinned versions of the venv (``requirements-ci.txt``).
     ``apt_packages`` are system packages (a browser for UI tests, say) that
     Python packages cannot bring.
@@ -59,11 +73,12 @@ def ci_plan(pipfile: Pipfile, venv: Inventory, *, ci: str = "travis", secrets=()
     install = ["pip install pipenv", "pipenv install --dev"]
     if pin:
         install.append(f"pipenv run pip install -r {PINS_FILE}")
-    test = (f"pipenv run {TEST_SCRIPT}" if TEST_SCRIPT in pipfile.scripts
-            else "pipenv run python -m pytest")
-    jobs = [CiJob(TEST_SCRIPT, test, False)]
-    jobs += [CiJob(name, f"pipenv run {name}", True)
-             for name in pipfile.scripts if name != TEST_SCRIPT]
+    jobs = [CiJob(name, f"pipenv run {name}", False) for name, command in pipfile.scripts.items()
+            if is_test_script(name, command)]
+    if not jobs:
+        jobs = [CiJob(TEST_SCRIPT, "pipenv run python -m pytest", False)]
+    jobs += [CiJob(name, f"pipenv run {name}", True) for name, command in pipfile.scripts.items()
+             if name in ci_scripts and not is_test_script(name, command)]
     return CiPlan(ci, python_version, tuple(install), tuple(jobs), tuple(sorted(secrets)),
                   default_branch, "Pipfile.lock" if has_lock else "Pipfile", REGENERATE,
                   tuple(apt_packages))
@@ -87,18 +102,23 @@ def _templates():
     return environment
 
 
-def prepare_template(ci: str) -> None:
-    """Import jinja2 and compile ``ci``'s template now, ahead of ``render_ci``."""
-    _templates().get_template(f"{ci}.yml.j2")
-
-
 def render_ci(plan: CiPlan) -> str:
     """The .travis.yml (or GitHub Actions workflow) text for ``plan``."""
     return _templates().get_template(f"{plan.ci}.yml.j2").render(plan=plan)
 
 
-def render_pins(venv: Inventory) -> str:
-    """requirements-ci.txt: ``name==version`` for everything installed in the venv itself.
+def pinned_distributions(venv: Inventory, declared=()) -> dict:
+    """What CI's copy of the venv holds: what is installed in the venv itself, plus the
+    declared packages a ``--system-site-packages`` venv sees only through its base
+    (CI installs those itself). pip, setuptools and wheel only when declared."""
+    active = venv.active()
+    chosen = {**{name: active[name] for name in declared if name in active}, **venv.own()}
+    return {name: dist for name, dist in sorted(chosen.items())
+            if name not in BOOTSTRAP_DISTRIBUTIONS or name in declared}
+
+
+def render_pins(venv: Inventory, declared=()) -> str:
+    """requirements-ci.txt: ``name==version`` for ``pinned_distributions``.
 
     Distributions installed from a folder (the project, editable installs) or
     from version control cannot be pinned by version; they are listed as
@@ -106,9 +126,7 @@ def render_pins(venv: Inventory) -> str:
     """
     lines = [f"# The versions installed in the Pipenv venv (Python {venv.version}), so that CI",
              "# installs exactly what works at home. Rendered by RenderTravis.", ""]
-    for name, dist in sorted(venv.own().items()):
-        if name in BOOTSTRAP_DISTRIBUTIONS:
-            continue
+    for dist in pinned_distributions(venv, declared).values():
         origin = dist.direct_url or {}
         if dist.editable or "dir_info" in origin or "vcs_info" in origin:
             lines.append(f"# {dist.display_name} {dist.version}: installed from "

@@ -11,12 +11,6 @@ from .models import Conflict, TreeNode
 UNCONSTRAINED = "Any"
 
 
-def prepare_conflict_checks() -> None:
-    """Import packaging now (its specifier regex alone takes 20 ms to compile), ahead of need."""
-    from packaging.specifiers import SpecifierSet  # noqa: F401
-    from packaging.version import Version  # noqa: F401
-
-
 def satisfies(installed: str, required: str) -> bool:
     if required in ("", UNCONSTRAINED):
         return True

@@ -20,38 +20,28 @@ import json
 import logging
 import os
 import sys
-import threading
 from pathlib import Path
 
 import luigi
 
-from csci_utils.audit import (
-    AuditError,
-    base_python,
-    ci_plan,
-    diagnose,
-    environment_fingerprint,
-    head_start,
-    inspect_interpreter,
-    locate,
-    locate_pipenv_venv,
+from csci_utils.audit.diagnose import diagnose
+from csci_utils.audit.env_file import secret_names
+from csci_utils.audit.errors import AuditError
+from csci_utils.audit.imports import project_python_file_names, scan_imports
+from csci_utils.audit.interpreter import Probes, base_python, resolve_python
+from csci_utils.audit.locate import locate
+from csci_utils.audit.models import WILL_BREAK_ON_CI, Inventory, PipenvProject, to_json
+from csci_utils.audit.pipenv_venv import locate_pipenv_venv
+from csci_utils.audit.pipfile import (
+    check_pipfile,
+    pip_configuration_stamp,
     read_lock,
     read_pipfile,
-    render_ci,
-    render_diagnosis,
-    render_pins,
-    render_tree_mermaid,
-    render_tree_text,
-    scan_imports,
-    venv_tree,
+    resolve_path_entries,
 )
-from csci_utils.audit.env_file import secret_names
-from csci_utils.audit.imports import project_python_file_names
-from csci_utils.audit.interpreter import resolve_python, start_fingerprints
-from csci_utils.audit.models import WILL_BREAK_ON_CI, Inventory, PipenvProject, to_json
-from csci_utils.audit.pipfile import check_pipfile
-from csci_utils.audit.render_ci import CI_KINDS, PINS_FILE, prepare_template
-from csci_utils.audit.validate import prepare_conflict_checks
+from csci_utils.audit.render_ci import CI_KINDS, PINS_FILE, ci_plan, render_ci, render_pins
+from csci_utils.audit.render_report import render_diagnosis, render_tree_mermaid, render_tree_text
+from csci_utils.audit.tree import venv_tree
 from csci_utils.cli import apply_default_retcodes
 from csci_utils.luigi.failure import OneLineFailure
 from csci_utils.luigi.target import SuffixPreservingLocalTarget
@@ -60,6 +50,12 @@ from csci_utils.luigi.target import SuffixPreservingLocalTarget
 FORMAT_VERSION = "2"
 UNAVAILABLE = "unavailable"
 CI_FILES = {"travis": ".travis.yml", "github": ".github/workflows/ci.yml"}
+
+
+# The interpreter probes of this process, shared by the tasks: a fingerprint and
+# the inventory come from one answer, which is re-taken whenever the interpreter or
+# its site dirs change (every use checks). Nothing else is kept between tasks.
+PROBES = Probes()
 
 
 def short_hash(*parts: object) -> str:
@@ -97,35 +93,18 @@ def requirements_once(requires):
     return once
 
 
-class AuditTask(OneLineFailure, luigi.Task):
-    """Shared parameters and the fingerprint-keyed output folder."""
+class FingerprintedOutput:
+    """Outputs in ``output_root / <Task>-<fingerprint>/``; complete when that folder's files are.
 
-    EXPECTED_ERRORS = (AuditError,)  # the user's problem: its one-line message is enough
+    The fingerprint hashes everything the output depends on, so a rerun with
+    nothing changed finds its outputs, and any change gives fresh ones next to
+    the old. It is computed once per completeness check and once per run.
+    A subclass gives ``output_root`` and ``fingerprint()``, and does its work in ``audit()``.
+    """
 
-    # Base classes set ``_abstract = True``: luigi then leaves them out of its
-    # registry, so they are neither runnable nor on every command line it parses.
-    _visible_in_registry = False
-
-    priority = 1  # see BuildTree
-
-    def __init_subclass__(cls, **kwargs) -> None:
-        super().__init_subclass__(**kwargs)
-        cls._visible_in_registry = not cls.__dict__.get("_abstract", False)
-
-    project_dir = luigi.Parameter(default=".", description="the Pipenv project to audit")
-    audit_dir = luigi.Parameter(default="", description="where outputs go "
-                                "(default: PROJECT_DIR/.audit)")
-
+    output_root: Path
     # The fingerprint while a completeness check or a run is under way (see holding_key).
     _held_key: tuple[str, AuditError | None] | None = None
-
-    @property
-    def project(self) -> Path:
-        return resolved(self.project_dir, os.getcwd())
-
-    @property
-    def audit_root(self) -> Path:
-        return resolved(self.audit_dir, os.getcwd()) if self.audit_dir else self.project / ".audit"
 
     def fingerprint(self) -> str:
         """A hash of everything this task's output depends on."""
@@ -144,11 +123,7 @@ class AuditTask(OneLineFailure, luigi.Task):
 
     @contextlib.contextmanager
     def holding_key(self):
-        """Compute the fingerprint once for one completeness check or one run.
-
-        Each asks for output() several times; the inputs are looked at afresh
-        the next time luigi asks.
-        """
+        """Compute the fingerprint once for one completeness check or one run."""
         if self._held_key is not None:
             yield
             return
@@ -160,8 +135,14 @@ class AuditTask(OneLineFailure, luigi.Task):
 
     def target(self, file_name: str) -> SuffixPreservingLocalTarget:
         key, _ = self._key()
-        return SuffixPreservingLocalTarget(str(self.audit_root / f"{type(self).__name__}-{key}"
+        return SuffixPreservingLocalTarget(str(self.output_root / f"{type(self).__name__}-{key}"
                                                / file_name))
+
+    def complete(self) -> bool:
+        """Whether this fingerprint's output exists: a query; it starts no task and writes
+        nothing (the fingerprint may probe an interpreter, read-only)."""
+        with self.holding_key():
+            return super().complete()
 
     def run(self) -> None:
         with self.holding_key():
@@ -173,47 +154,33 @@ class AuditTask(OneLineFailure, luigi.Task):
     def audit(self) -> None:
         raise NotImplementedError
 
-    def start_early(self) -> None:
-        """Start this task's slow subprocess in the background, once it is known to run."""
 
-    def start_work(self, work: str) -> None:
-        """``head_start.start`` with this task's parameters: one way to start each probe."""
-        head_start.start(work, self.project, self.audit_root, getattr(self, "main_python", ""),
-                         getattr(self, "pipenv", ""))
+class AuditTask(FingerprintedOutput, OneLineFailure, luigi.Task):
+    """The audit's shared parameters; outputs under ``--audit-dir`` (default PROJECT/.audit)."""
 
-    def never_ran(self) -> bool:
-        """No output of this task at all in the audit folder, whatever the fingerprint."""
-        return not any(self.audit_root.glob(f"{type(self).__name__}-*"))
+    EXPECTED_ERRORS = (AuditError,)  # the user's problem: its one-line message is enough
 
-    def start_ahead(self) -> None:
-        """Start the slow parts of this task and its requirements that never ran here.
+    # Base classes set ``_abstract = True``: luigi then leaves them out of its
+    # registry, so they are neither runnable nor on every command line it parses.
+    _visible_in_registry = False
 
-        Such a task runs whatever its fingerprint turns out to be, so its
-        subprocess can start before any fingerprint is known: on a cold run
-        the probes, the tree's summary and the source parser all work at once,
-        and the inventory probes answer the fingerprints too.
-        """
-        pending, seen = [self], set()
-        while pending:
-            task = pending.pop()
-            if task.task_id in seen:
-                continue
-            seen.add(task.task_id)
-            pending.extend(luigi.task.flatten(task.requires()))
-            if isinstance(task, AuditTask) and task.never_ran():
-                task.start_early()
+    priority = 1  # see BuildTree
 
-    def complete(self) -> bool:
-        self.start_ahead()
-        if self.never_ran():
-            # Nothing to compare a fingerprint with: luigi can schedule the
-            # task now, and the fingerprint is computed when it runs.
-            return False
-        with self.holding_key():
-            done = super().complete()
-            if not done and self._key()[1] is None:
-                self.start_early()
-        return done
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._visible_in_registry = not cls.__dict__.get("_abstract", False)
+
+    project_dir = luigi.Parameter(default=".", description="the Pipenv project to audit")
+    audit_dir = luigi.Parameter(default="", description="where outputs go "
+                                "(default: PROJECT_DIR/.audit)")
+
+    @property
+    def project(self) -> Path:
+        return resolved(self.project_dir, os.getcwd())
+
+    @property
+    def output_root(self) -> Path:
+        return resolved(self.audit_dir, os.getcwd()) if self.audit_dir else self.project / ".audit"
 
 
 class PipenvParameters(AuditTask):
@@ -237,16 +204,14 @@ class ScanMain(MainParameters):
     """Inventory of the MAIN interpreter: where people pip-install globally."""
 
     def fingerprint(self) -> str:
-        return short_hash(self.main, environment_fingerprint(self.main))
+        return short_hash(self.main, PROBES.fingerprint(self.main, self.output_root))
 
     def output(self):
         return self.target("inventory.json")
 
-    def start_early(self) -> None:
-        self.start_work("main inventory")
 
     def audit(self) -> None:
-        write_json(self.output(), inspect_interpreter(self.main))
+        write_json(self.output(), PROBES.inventory(self.main, self.output_root))
 
 
 class ScanPipenv(PipenvParameters):
@@ -254,76 +219,50 @@ class ScanPipenv(PipenvParameters):
 
     @property
     def venv(self):
-        return locate_pipenv_venv(self.project, cache_dir=self.audit_root,
+        return locate_pipenv_venv(self.project, cache_dir=self.output_root,
                                   pipenv=self.pipenv or None)
 
     def fingerprint(self) -> str:
         pipfile = self.project / "Pipfile"
-        if not pipfile.is_file():
+        if not pipfile.exists():
             raise AuditError(f"no Pipfile in {self.project}: run the audit in a Pipenv project "
                              "or pass --project-dir")
-        check_pipfile(pipfile)  # a malformed Pipfile is reported before pipenv is asked anything
+        data = check_pipfile(pipfile)  # malformed: reported before pipenv is asked anything
         lock = self.project / "Pipfile.lock"
         venv = self.venv
+        # Without [[source]] the lock's hash check depends on pip's configured indexes.
+        pip_config = pip_configuration_stamp() if lock.is_file() and "source" not in data else None
         return short_hash(hashlib.sha256(pipfile.read_bytes()).hexdigest(),
                           hashlib.sha256(lock.read_bytes()).hexdigest() if lock.is_file() else None,
-                          venv.venv, environment_fingerprint(venv.python))
+                          venv.venv, PROBES.fingerprint(venv.python, self.output_root), pip_config)
 
     def output(self):
         return self.target("pipenv.json")
 
-    def start_early(self) -> None:
-        self.start_work("venv inventory")
 
     def audit(self) -> None:
         venv = self.venv
         lock = self.project / "Pipfile.lock"
         pipfile = read_pipfile(self.project / "Pipfile", compute_hash=lock.is_file())
+        inventory = PROBES.inventory(venv.python, self.output_root)
         project = PipenvProject(
             project_dir=str(self.project), venv=venv.venv,
-            system_site_packages=venv.system_site_packages,
-            inventory=inspect_interpreter(venv.python), pipfile=pipfile,
+            system_site_packages=venv.system_site_packages, inventory=inventory,
+            pipfile=resolve_path_entries(pipfile, inventory, self.project),
             lock=read_lock(lock, pipfile))
         write_json(self.output(), project)
 
 
-_helpers: list[threading.Thread] = []
-_helped: set[tuple] = set()
-
-
-def work_while_waiting(work, *args) -> None:
-    """Run ``work(*args)`` in a thread, once: the probes' waits leave this process idle.
-
-    Only for work that fills a cache keyed on its inputs (imports, compiled
-    templates); a task that needs it does it again if it is not done.
-    """
-    if (work, *args) in _helped:
-        return
-    if not _helped:
-        # A helper thread may be importing a module when luigi forks a worker
-        # process (--workers N): the child would inherit that module half-imported,
-        # its lock held by a thread that does not exist there. Let the helpers
-        # finish first.
-        os.register_at_fork(before=finish_helpers)
-    _helped.add((work, *args))
-    thread = threading.Thread(target=work, args=args, daemon=True)
-    thread.start()
-    _helpers.append(thread)
-
-
-def finish_helpers() -> None:
-    while _helpers:
-        _helpers.pop().join()
-
-
-def start_both_fingerprints(task: AuditTask) -> None:
+def probe_both_at_once(task: AuditTask) -> None:
     """Probe MAIN and the venv at the same time rather than one after the other.
 
     Problems are left to ScanMain and ScanPipenv to report, in their order.
     """
     try:
-        start_fingerprints(task.main, head_start.venv_python(task.project, task.audit_root,
-                                                             task.pipenv))
+        check_pipfile(task.project / "Pipfile")  # pipenv is never asked about a broken one
+        venv = locate_pipenv_venv(task.project, cache_dir=task.output_root,
+                                  pipenv=task.pipenv or None)
+        PROBES.answers(task.main, venv.python, cache_dir=task.output_root)
     except AuditError:
         pass
 
@@ -344,7 +283,7 @@ class LocatePaths(MainParameters, PipenvParameters):
         return {"main": self.clone(ScanMain), "pipenv": self.clone(ScanPipenv)}
 
     def fingerprint(self) -> str:
-        start_both_fingerprints(self)
+        probe_both_at_once(self)
         return short_hash({name: task.output().path for name, task in self.requires().items()})
 
     def output(self):
@@ -375,13 +314,13 @@ class BuildTree(PipenvParameters):
         return {"json": self.target("tree.json"), "text": self.target("tree.txt"),
                 "mermaid": self.target("tree.mmd")}
 
-    def start_early(self) -> None:
-        work_while_waiting(prepare_conflict_checks)
-        self.start_work("summary")
 
     def audit(self) -> None:
         project = load_project(self.input())
-        tree = venv_tree(project.inventory.python, project.pipfile)
+        venv = project.inventory
+        # What CI's venv holds: its own packages, and declared ones it sees through its base.
+        keep = frozenset(venv.own()) | (frozenset(project.pipfile.declared()) & set(venv.active()))
+        tree = venv_tree(venv.python, project.pipfile, keep, venv)
         outputs = self.output()
         write_text(outputs["text"], render_tree_text(tree))
         write_text(outputs["mermaid"], render_tree_mermaid(tree))
@@ -403,6 +342,9 @@ class RenderParameters(PipenvParameters):
     apt_packages = luigi.ListParameter(
         default=(), config_path={"section": "audit", "name": "apt_packages"},
         description="system packages CI installs first (apt names, e.g. a browser for UI tests)")
+    ci_scripts = luigi.ListParameter(
+        default=(), config_path={"section": "audit", "name": "ci_scripts"},
+        description="[scripts] entries other than the tests that CI runs (default branch only)")
 
 
 class RenderTravis(RenderParameters):
@@ -417,23 +359,20 @@ class RenderTravis(RenderParameters):
 
     def fingerprint(self) -> str:
         return short_hash(self.requires().output().path, self.ci, self.pin, self.default_branch,
-                          self._secret_names(), list(self.apt_packages))
+                          self._secret_names(), list(self.apt_packages), list(self.ci_scripts))
 
     def output(self):
         return {"ci": self.target(Path(CI_FILES[self.ci]).name), "pins": self.target(PINS_FILE)}
 
-    def start_early(self) -> None:
-        work_while_waiting(prepare_template, self.ci)
 
     def audit(self) -> None:
-        finish_helpers()
         project = load_project(self.input())
         plan = ci_plan(project.pipfile, project.inventory, ci=self.ci,
                        secrets=self._secret_names(), default_branch=self.default_branch,
                        pin=self.pin, has_lock=project.lock is not None,
-                       apt_packages=self.apt_packages)
+                       apt_packages=self.apt_packages, ci_scripts=self.ci_scripts)
         outputs = self.output()
-        write_text(outputs["pins"], render_pins(project.inventory))
+        write_text(outputs["pins"], render_pins(project.inventory, project.pipfile.declared()))
         write_text(outputs["ci"], render_ci(plan))
 
 
@@ -481,15 +420,13 @@ class Diagnose(MainParameters, PipenvParameters):
         return stamps
 
     def fingerprint(self) -> str:
-        start_both_fingerprints(self)
+        probe_both_at_once(self)
         return short_hash({name: task.output().path for name, task in self.requires().items()},
                           self._sources(), self.strict)
 
     def output(self):
         return {"json": self.target("diagnosis.json"), "text": self.target("diagnosis.txt")}
 
-    def start_early(self) -> None:
-        self.start_work("sources")
 
     def audit(self) -> None:
         main = load_inventory(self.input()["main"])
@@ -509,6 +446,14 @@ class Diagnose(MainParameters, PipenvParameters):
         write_json(outputs["json"], diagnosis)
 
 
+@Diagnose.event_handler(luigi.Event.DEPENDENCY_PRESENT)
+def _print_stored_summary(task: Diagnose) -> None:
+    """A warm Diagnose runs nothing; it still prints its summary, the one stored with it."""
+    if isinstance(task, Diagnose):
+        with task.output()["text"].open("r") as handle:
+            print(handle.read(), end="")
+
+
 class AuditAll(luigi.WrapperTask):
     """Every audit output at once: Diagnose, LocatePaths, BuildTree and RenderTravis."""
 
@@ -521,11 +466,6 @@ class AuditAll(luigi.WrapperTask):
     def requires(self):
         return [self.clone(Diagnose), self.clone(LocatePaths), self.clone(BuildTree),
                 self.clone(RenderTravis)]
-
-    def complete(self) -> bool:
-        for task in self.requires():
-            task.start_ahead()
-        return super().complete()
 
 
 # --- the `luigi` command line -------------------------------------------------------------

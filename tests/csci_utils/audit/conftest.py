@@ -173,3 +173,20 @@ def pipenv_oracle_hash(pipfile: Path) -> str:
 
 def dedent(text: str) -> str:
     return textwrap.dedent(text).lstrip()
+
+
+@pytest.fixture(autouse=True)
+def fresh_luigi_logging():
+    """luigi.build configures its log handlers once per process, on the stderr of the test
+    that ran first; later tests (pytest swaps stderr per test) would log into a closed
+    stream. Undo it after each test."""
+    import logging
+
+    from luigi.setup_logging import InterfaceLogging
+
+    loggers = [logging.getLogger(name) for name in ("luigi", "luigi-interface")]
+    before = [list(logger.handlers) for logger in loggers]
+    yield
+    for logger, handlers in zip(loggers, before):
+        logger.handlers[:] = handlers
+    InterfaceLogging._configured = False

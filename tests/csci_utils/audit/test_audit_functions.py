@@ -3,29 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from csci_utils.audit import (
-    AuditError,
-    ci_plan,
-    inspect_interpreter,
-    locate,
-    locate_pipenv_venv,
-    read_lock,
-    read_pipfile,
-    render_ci,
-    render_pins,
-    scan_imports,
-)
 from csci_utils.audit.env_file import secret_names
-from csci_utils.audit.interpreter import environment_fingerprint
-from csci_utils.audit.locate import find_shadowing
+from csci_utils.audit.errors import AuditError
+from csci_utils.audit.imports import scan_imports
+from csci_utils.audit.interpreter import environment_fingerprint, inspect_interpreter
+from csci_utils.audit.locate import find_shadowing, locate
 from csci_utils.audit.models import Edge, TreeNode
-from csci_utils.audit.pipenv_venv import explicit_in_project_venv
+from csci_utils.audit.pipenv_venv import locate_pipenv_venv, venv_by_pipenvs_rule
+from csci_utils.audit.pipfile import read_lock, read_pipfile
+from csci_utils.audit.render_ci import ci_plan, render_ci, render_pins
 from csci_utils.audit.validate import find_conflicts, find_cycles
 
 from .conftest import (
@@ -223,7 +217,8 @@ def test_render_ci_is_valid_yaml_with_master_only_jobs(project):
 
     with_demo = pipfile.__class__(**{**pipfile.__dict__,
                                      "scripts": {**pipfile.scripts, "demo": "python -m app"}})
-    text = render_ci(ci_plan(with_demo, venv, pin=True, secrets=["AWS_SECRET_ACCESS_KEY"]))
+    text = render_ci(ci_plan(with_demo, venv, pin=True, secrets=["AWS_SECRET_ACCESS_KEY"],
+                             ci_scripts=["demo"]))
     jobs = yaml.safe_load(text)["jobs"]["include"]
     assert jobs[1]["script"] == "pipenv run demo"
     assert jobs[1]["if"] == "branch = master AND type != pull_request" and "if" not in jobs[0]
@@ -231,7 +226,8 @@ def test_render_ci_is_valid_yaml_with_master_only_jobs(project):
     assert "AWS_SECRET_ACCESS_KEY" in text
 
     github = yaml.safe_load(render_ci(ci_plan(with_demo, venv, ci="github",
-                                              secrets=["AWS_SECRET_ACCESS_KEY"])))
+                                              secrets=["AWS_SECRET_ACCESS_KEY"],
+                                              ci_scripts=["demo"])))
     test_job, demo_job = github["jobs"]["test"], github["jobs"]["demo"]
     setup = test_job["steps"][1]
     assert setup["uses"].startswith("actions/setup-python")
@@ -247,23 +243,47 @@ def test_pins_are_the_venvs_exact_versions(project):
     assert sorted(lines) == [f"{NEEDED}==1.0", f"{SHARED}==2.0"]
 
 
-def test_venv_lookup_agrees_with_pipenv(project, tmp_path, monkeypatch):
-    # Not explicit: pipenv itself is asked (and its answer remembered on disk).
-    found = locate_pipenv_venv(project.dir, cache_dir=tmp_path)
-    assert Path(found.venv) == project.dir / ".venv" and Path(found.python) == project.python
-    assert not found.system_site_packages
-    assert list(tmp_path.glob("pipenv-venv-*.txt"))
-    # Explicit (env or Pipfile): pipenv's rule gives .venv without starting pipenv.
-    assert explicit_in_project_venv(project.dir) is None
-    monkeypatch.setenv("PIPENV_VENV_IN_PROJECT", "1")
-    assert explicit_in_project_venv(project.dir) == project.dir / ".venv"
-    monkeypatch.setenv("PIPENV_VENV_IN_PROJECT", "0")
-    assert explicit_in_project_venv(project.dir) is None
+def pipenv_says(project_dir: Path) -> Path:
+    completed = subprocess.run([str(Path(sys.executable).parent / "pipenv"), "--venv"],
+                               cwd=project_dir, capture_output=True, text=True, check=True,
+                               env={**os.environ, "PIPENV_IGNORE_VIRTUALENVS": "1",
+                                    "PIPENV_PIPFILE": str(project_dir / "Pipfile")})
+    return Path(completed.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("case", ["in-project .venv", "venv_in_project off", "XDG data home",
+                                  "Pipfile setting"])
+def test_venv_by_pipenvs_rule_is_what_pipenv_says(case, tmp_path, monkeypatch):
+    monkeypatch.delenv("PIPENV_VENV_IN_PROJECT", raising=False)
+    project = tmp_path / "my project [x]"
+    project.mkdir()
+    (project / "Pipfile").write_text("[packages]\n")
+    workon = tmp_path / "workon"
+    if case == "XDG data home":
+        monkeypatch.delenv("WORKON_HOME")
+        monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+        workon = tmp_path / "xdg" / "virtualenvs"
+    else:
+        monkeypatch.setenv("WORKON_HOME", str(workon))
+    if case in ("in-project .venv", "venv_in_project off"):
+        make_venv(project / ".venv")
+    if case == "venv_in_project off":
+        monkeypatch.setenv("PIPENV_VENV_IN_PROJECT", "0")
+    if case == "Pipfile setting":
+        (project / "Pipfile").write_text("[packages]\n\n[pipenv]\nvenv_in_project = true\n")
+        make_venv(project / ".venv")
+    by_rule = venv_by_pipenvs_rule(project)
+    if not by_rule.exists():
+        make_venv(by_rule)  # pipenv answers only for a venv that exists
+    assert pipenv_says(project) == by_rule
+    found = locate_pipenv_venv(project, cache_dir=tmp_path / "cache")
+    assert Path(found.venv) == by_rule
+    assert not (tmp_path / "cache").exists()  # pipenv was not asked, nothing remembered
 
 
 def test_diagnose_pythonpath_only_module_and_lock_findings(main_python, project, tmp_path,
                                                            monkeypatch):
-    from csci_utils.audit import diagnose
+    from csci_utils.audit.diagnose import diagnose
     from csci_utils.audit.models import ImportSite, PipenvProject
 
     loose = tmp_path / "loose"

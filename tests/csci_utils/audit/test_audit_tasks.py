@@ -266,9 +266,8 @@ def test_module_cli_runs_every_task_cold_then_does_no_work(project, main_python,
     first = run_module_cli("--project-dir", str(project.dir), "--main-python", str(main_python),
                            "--audit-dir", str(out))
     assert first.returncode == 0, first.stderr[-2000:]
-    assert (
-        "WILL BREAK ON CI (1):" in first.stdout and HOME_ONLY in first.stdout
-    )  # Diagnose's summary
+    # Diagnose's summary:
+    assert "WILL BREAK ON CI (1):" in first.stdout and HOME_ONLY in first.stdout
     folders = sorted(path.name for path in out.iterdir() if path.is_dir())
     assert [name.split("-")[0] for name in folders] == [
         "BuildTree", "Diagnose", "LocatePaths", "RenderTravis", "ScanMain", "ScanPipenv"]
@@ -314,9 +313,9 @@ def test_module_cli_without_a_pipfile_says_so_once_and_writes_nothing_partial(ma
     assert line == f"audit: error: no Pipfile in {tmp_path / 'proj'}: run the audit in a " \
                    "Pipenv project or pass --project-dir"
     written = [path.relative_to(out).as_posix() for path in out.rglob("*")] if out.exists() else []
-    # MAIN's inventory does not need a Pipfile and is complete; nothing else was written,
-    # and no temporary file is left anywhere.
-    assert all(name.startswith("ScanMain-") for name in written), written
+    # MAIN's inventory does not need a Pipfile and is complete (with its probe's answer);
+    # nothing else was written, and no temporary file is left anywhere.
+    assert all(name.startswith(("ScanMain-", "probe-")) for name in written), written
     assert not any("luigi-tmp" in name for name in written)
 
 
@@ -328,26 +327,3 @@ def test_module_cli_usage_errors_are_one_line(args, message):
     completed = run_module_cli(*args)
     assert completed.returncode == 2
     assert completed.stderr.count("\n") == 1 and message in completed.stderr
-
-
-def test_head_start_launches_only_what_a_cold_folder_needs_before_luigi_loads(project, main_python,
-                                                                              tmp_path):
-    script = (
-        "import sys; from pathlib import Path; from csci_utils.audit.head_start import head_start\n"
-        "started = head_start(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4])\n"
-        "print(','.join(started), 'luigi' in sys.modules)\n"
-    )
-
-    def started(task: str) -> str:
-        # An explicit in-project venv: pipenv is not asked (asking it would
-        # cache its answer through the atomic target, which loads luigi).
-        completed = subprocess.run([sys.executable, "-c", script, task, str(project.dir),
-                                    str(tmp_path), str(main_python)],
-                                   capture_output=True, text=True, check=True,
-                                   env={**os.environ, "PIPENV_VENV_IN_PROJECT": "1"})
-        return completed.stdout.strip()
-
-    assert started("AuditAll") == "main inventory,venv inventory,summary,sources False"
-    assert started("BuildTree") == "venv inventory,summary False"
-    (tmp_path / "ScanPipenv-0123456789abcdef").mkdir()  # the venv was inventoried before
-    assert started("BuildTree") == "summary False"

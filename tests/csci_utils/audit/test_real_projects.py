@@ -1,0 +1,514 @@
+"""Defects found by running the audit on real projects (issue 16), each on a real environment.
+
+Venvs come from pyenv's Pythons or this interpreter (``venv``), packages from wheels written
+here and installed by pip; nothing touches the network.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import luigi
+import pytest
+from luigi.execution_summary import LuigiStatusCode
+
+from csci_utils.tasks.audit import Diagnose, ScanPipenv
+
+from .conftest import HOME_ONLY, build_wheel, create_project, dedent, make_venv, pip_install
+
+PYENV = Path("/root/.pyenv/versions")
+LUIGI = str(Path(sys.executable).parent / "luigi")
+
+
+def pyenv_python(minor: str) -> Path:
+    found = sorted(PYENV.glob(f"{minor}.*/bin/python{minor}"))
+    if not found:
+        pytest.skip(f"no pyenv Python {minor} on this machine")
+    return found[-1]
+
+
+def old_venv(minor: str, path: Path) -> Path:
+    subprocess.run([str(pyenv_python(minor)), "-m", "venv", "--without-pip", str(path)],
+                   check=True)
+    return path / "bin" / "python"
+
+
+def run_diagnose(project_dir: Path, main_python: Path, audit_dir: Path, **extra) -> dict:
+    task = Diagnose(project_dir=str(project_dir), main_python=str(main_python),
+                    audit_dir=str(audit_dir), **extra)
+    result = luigi.build([task], local_scheduler=True, detailed_summary=True,
+                         log_level="WARNING")
+    assert result.status == LuigiStatusCode.SUCCESS, result.summary_text
+    return json.loads(Path(task.output()["json"].path).read_text())
+
+
+def by_category(diagnosis: dict) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for finding in diagnosis["findings"]:
+        found.setdefault(finding["category"], []).append(finding["name"])
+    return found
+
+
+STDLIB_IMPORTS = dedent("""
+    import asyncio
+    import json
+    import sqlite3
+    import typing
+    from collections import OrderedDict
+    from distutils import version
+    import zlib, _ssl, xml.etree.ElementTree
+""")
+
+
+# --- 1: the standard library on Pythons without sys.stdlib_module_names ------------------------
+
+@pytest.mark.parametrize("minor", ["3.7", "3.8", "3.9"])
+def test_stdlib_imports_are_not_findings_on_old_pythons(minor, tmp_path):
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "Pipfile").write_text(f'[packages]\n\n[requires]\npython_version = "{minor}"\n')
+    (project / "tool.py").write_text(STDLIB_IMPORTS)
+    python = old_venv(minor, project / ".venv")
+    diagnosis = run_diagnose(project, python, tmp_path / "audit")
+    assert diagnosis["findings"] == []
+
+
+# --- 13: the audited project's code never runs ------------------------------------------------
+
+HOSTILE_NAMES = ("json", "tomllib", "pipdeptree", "sitecustomize", "setup", "conftest",
+                 "re", "site", "usercustomize")
+
+
+def plant_hostile_files(folder: Path, markers: Path) -> None:
+    for name in HOSTILE_NAMES:
+        (folder / f"{name}.py").write_text(
+            f"open({str(markers / name)!r}, 'w').close()\nraise SystemExit('{name}.py ran')\n")
+
+
+@pytest.mark.parametrize("command", ["python -m csci_utils.audit", "luigi"])
+def test_project_files_named_like_modules_never_run(wheels, main_python, tmp_path, command):
+    project = create_project(tmp_path / "proj", wheels)
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    plant_hostile_files(project.dir, markers)
+    common = ["--project-dir", ".", "--main-python", str(main_python)]
+    if command == "luigi":
+        argv = [LUIGI, "--module", "csci_utils.tasks.audit", "AuditAll", "--local-scheduler",
+                *common]
+    else:
+        argv = [sys.executable, "-m", "csci_utils.audit", *common]
+    completed = subprocess.run(argv, cwd=project.dir, capture_output=True, text=True,
+                               timeout=180)
+    assert sorted(path.name for path in markers.iterdir()) == []
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert HOME_ONLY in completed.stdout  # the audit did its job
+
+
+# --- 14: bad Pipfiles are one line naming the file ---------------------------------------------
+
+@pytest.mark.parametrize("case", ["not UTF-8", "a directory", "deeply nested"])
+def test_bad_pipfiles_are_one_line_naming_the_file(case, tmp_path, main_python):
+    project = tmp_path / "proj"
+    project.mkdir()
+    pipfile = project / "Pipfile"
+    if case == "not UTF-8":
+        pipfile.write_bytes(b'[packages]\nshared = "\xff\xfe"\n')
+    elif case == "a directory":
+        pipfile.mkdir()
+    else:
+        pipfile.write_text("[packages]\nx = " + "[" * 5000 + "]" * 5000 + "\n")
+    completed = subprocess.run(
+        [sys.executable, "-m", "csci_utils.audit", "--project-dir", str(project),
+         "--main-python", str(main_python)], capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 30
+    assert "Traceback" not in completed.stderr
+    lines = [line for line in completed.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("audit: error:"), completed.stderr[-2000:]
+    assert str(pipfile) in lines[0]
+
+
+# --- 12: a fingerprint never depends on the audit's own outputs --------------------------------
+
+def test_audit_folder_in_a_project_on_sys_path_changes_no_fingerprint(wheels, main_python,
+                                                                      tmp_path, monkeypatch):
+    from csci_utils.audit.interpreter import environment_fingerprint
+
+    project = create_project(tmp_path / "proj", wheels)
+    # `setup.py develop`: the project folder on the venv's path, its egg-info in it.
+    egg_info = project.dir / "proj.egg-info"
+    egg_info.mkdir()
+    (egg_info / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: proj\nVersion: 0.1\n")
+    (egg_info / "top_level.txt").write_text("app\n")
+    site_packages = next((project.dir / ".venv" / "lib").glob("python*/site-packages"))
+    (site_packages / "proj.pth").write_text(f"{project.dir}\n")
+    monkeypatch.setenv("PIPENV_VENV_IN_PROJECT", "1")
+
+    before = environment_fingerprint(str(project.python))
+    (project.dir / ".audit").mkdir()
+    assert environment_fingerprint(str(project.python)) == before
+    (egg_info / "requires.txt").write_text("needed\n")  # metadata does count
+    assert environment_fingerprint(str(project.python)) != before
+
+    for _ in range(3):  # the crash came about 8 runs in 10
+        audit = tmp_path / f"audit-{_}"
+        diagnosis = run_diagnose(project.dir, main_python, project.dir / ".audit" / audit.name)
+        assert HOME_ONLY in by_category(diagnosis)["will break on CI"]
+
+
+# --- 11: a warm Diagnose prints the stored summary; pip's configuration is in the fingerprint ---
+
+def test_warm_diagnose_prints_the_stored_summary(project, main_python, tmp_path, capsys):
+    run_diagnose(project.dir, main_python, tmp_path)
+    cold = capsys.readouterr().out
+    assert "WILL BREAK ON CI (1):" in cold
+    run_diagnose(project.dir, main_python, tmp_path)
+    assert capsys.readouterr().out == cold
+    completed = subprocess.run(
+        [sys.executable, "-m", "csci_utils.audit", "Diagnose", "--project-dir", str(project.dir),
+         "--main-python", str(main_python), "--audit-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0 and completed.stdout == cold
+
+
+def test_pip_configuration_is_in_the_lock_verdicts_fingerprint(project, tmp_path, monkeypatch):
+    # A Pipfile without [[source]] is hashed with pip's configured indexes.
+    own = tmp_path / "proj"
+    own.mkdir()
+    (own / "Pipfile").write_text(project.pipfile.read_text())
+    (own / "Pipfile.lock").write_text('{"_meta": {"hash": {"sha256": "x"}}, "default": {}}')
+    (own / ".venv").symlink_to(project.dir / ".venv")
+    pip_conf = tmp_path / "pip.conf"
+    pip_conf.write_text("[global]\nindex-url = http://127.0.0.1:1/simple\n")
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(pip_conf))
+    monkeypatch.setenv("PIPENV_VENV_IN_PROJECT", "1")
+    first = ScanPipenv(project_dir=str(own), audit_dir=str(tmp_path / "a")).output().path
+    pip_conf.write_text("[global]\nindex-url = http://127.0.0.1:2/simple\n")
+    second = ScanPipenv(project_dir=str(own), audit_dir=str(tmp_path / "a")).output().path
+    assert "unavailable" not in first and first != second
+
+
+# --- 9: which [scripts] become CI jobs ---------------------------------------------------------
+
+def test_only_test_scripts_run_on_ci_unless_opted_in(wheels, tmp_path):
+    import yaml
+
+    from csci_utils.tasks.audit import RenderTravis
+
+    project = create_project(tmp_path / "proj", wheels)
+    project.pipfile.write_text(project.pipfile.read_text().replace(
+        'test = "python -m pytest -q"\n',
+        'tests = "pytest -x"\ncheck_units = "python -m unittest discover"\n'
+        'start = "gunicorn app:server"\npush = "docker push me/app"\ncov = "coveralls"\n'))
+
+    def jobs(**extra) -> dict[str, str | None]:
+        task = RenderTravis(project_dir=str(project.dir), audit_dir=str(tmp_path / "a"), **extra)
+        result = luigi.build([task], local_scheduler=True, detailed_summary=True,
+                             log_level="WARNING")
+        assert result.status == LuigiStatusCode.SUCCESS, result.summary_text
+        travis = yaml.safe_load(Path(task.output()["ci"].path).read_text())
+        return {job["name"]: job.get("if") for job in travis["jobs"]["include"]}
+
+    assert jobs() == {"tests": None, "check_units": None}
+    assert jobs(ci_scripts=["cov"]) == {"tests": None, "check_units": None,
+                                        "cov": "branch = master AND type != pull_request"}
+
+
+# --- 5 and 8: Pipfile entries read as pipenv reads them; remedies for local packages -----------
+
+def site_packages(python: Path) -> Path:
+    return next((python.parent.parent / "lib").glob("python*/site-packages"))
+
+
+def install_editable_as_pip_does(python: Path, name: str, source: Path) -> None:
+    """A PEP 660 editable install: dist-info with direct_url.json, and a .pth to the source."""
+    site = site_packages(python)
+    dist_info = site / f"{name}-0.1.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
+    (dist_info / "INSTALLER").write_text("pip\n")
+    (dist_info / "direct_url.json").write_text(json.dumps(
+        {"url": source.as_uri(), "dir_info": {"editable": True}}))
+    pth = f"__editable__.{name}-0.1.pth"
+    (site / pth).write_text(f"{source}\n")
+    (dist_info / "RECORD").write_text(f"{pth},,\n{dist_info.name}/METADATA,,\n")
+
+
+def install_egg_link(python: Path, name: str, source: Path) -> None:
+    """`setup.py develop`: an .egg-link and easy-install.pth; the egg-info beside the code."""
+    site = site_packages(python)
+    (site / f"{name}.egg-link").write_text(f"{source}\n.\n")
+    (site / "easy-install.pth").write_text(f"{source}\n")
+    egg_info = source / f"{name}.egg-info"
+    egg_info.mkdir()
+    (egg_info / "PKG-INFO").write_text(f"Metadata-Version: 1.1\nName: {name}\nVersion: 0.1\n")
+    (egg_info / "top_level.txt").write_text(f"{name}\n")
+
+
+def test_pipfile_extras_markers_aliases_and_egg_links_are_not_findings(wheels, tmp_path):
+    from csci_utils.audit.models import DependencyTree
+    from csci_utils.tasks.audit import BuildTree
+
+    project = create_project(tmp_path / "proj", wheels)
+    for lib in ("homelib", "eggy"):
+        (project.dir / lib / lib).mkdir(parents=True)
+        (project.dir / lib / lib / "__init__.py").write_text("")
+    install_editable_as_pip_does(project.python, "homelib", project.dir / "homelib")
+    install_egg_link(project.python, "eggy", project.dir / "eggy")
+    project.pipfile.write_text(project.pipfile.read_text().replace('[packages]\nshared = "*"\n', (
+        '[packages]\n"shared[fast]" = "*"\n'
+        "winonly = {version = \"*\", sys_platform = \"== 'win32'\"}\n"
+        "armonly = {version = \"*\", platform_machine = \"== 'armv7l'\", os_name = \"== 'nt'\"}\n"
+        'e1839a8 = {path = "./homelib", editable = true}\n'
+        'eggs1 = {path = "./eggy", editable = true}\n')))
+    (project.dir / "app" / "extra.py").write_text("import homelib\nimport eggy\n")
+    main = tmp_path / "main"
+    from .conftest import make_venv
+    main_python = make_venv(main)
+    diagnosis = run_diagnose(project.dir, main_python, tmp_path / "a")
+    assert by_category(diagnosis) == {"imported but installed nowhere": [HOME_ONLY]}
+
+    task = BuildTree(project_dir=str(project.dir), audit_dir=str(tmp_path / "a"))
+    assert luigi.build([task], local_scheduler=True, log_level="WARNING")
+    tree = DependencyTree.from_dict(json.loads(Path(task.output()["json"].path).read_text()))
+    assert "homelib" in tree.declared_roots and "eggy" in tree.declared_roots
+    assert tree.undeclared_roots == ()
+
+
+def test_local_editable_package_gets_its_path_entry_as_remedy(wheels, tmp_path):
+    project = create_project(tmp_path / "proj", wheels)
+    (tmp_path / "homelib" / "homelib").mkdir(parents=True)
+    (tmp_path / "homelib" / "homelib" / "__init__.py").write_text("")
+    (project.dir / "app" / "extra.py").write_text("import homelib\n")
+    main_python = make_venv(tmp_path / "main")
+    install_editable_as_pip_does(main_python, "homelib", tmp_path / "homelib")
+    diagnosis = run_diagnose(project.dir, main_python, tmp_path / "a")
+    [finding] = [f for f in diagnosis["findings"] if f["name"] == "homelib"]
+    assert finding["category"] == "will break on CI"
+    assert finding["detail"].endswith("pipenv install -e ../homelib")
+
+
+@pytest.mark.parametrize("entry, named", [
+    ("requests = 5", "[packages] requests"),
+    ('bad = ">=<1"', "[packages] bad"),
+    ("m = {version = \"*\", markers = \"python_version >> '3'\"}", "[packages] m"),
+    ("w = {version = \"*\", sys_platform = \"linux\"}", "[packages] w"),
+])
+def test_entries_pipenv_rejects_are_one_line_errors_naming_them(entry, named, project, tmp_path,
+                                                                 main_python):
+    own = tmp_path / "proj"
+    own.mkdir()
+    (own / "Pipfile").write_text(f"[packages]\n{entry}\n")
+    (own / ".venv").symlink_to(project.dir / ".venv")
+    completed = subprocess.run(
+        [sys.executable, "-m", "csci_utils.audit", "ScanPipenv", "--project-dir", str(own)],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PIPENV_VENV_IN_PROJECT": "1"})
+    assert completed.returncode == 30
+    lines = [line for line in completed.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in completed.stderr, completed.stderr[-2000:]
+    assert f"{own / 'Pipfile'} {named}" in lines[0]
+
+
+# --- 2: namespace packages resolve to the distribution of the longest module path -------------
+
+def test_namespace_portions_resolve_to_their_own_distribution(tmp_path):
+    out = tmp_path / "wheels"
+    out.mkdir()
+    protobuf = build_wheel(out, "protobuf", "4.0", {
+        "google/protobuf/__init__.py": "", "protobuf-4.0.dist-info/top_level.txt": "google\n"})
+    auth = build_wheel(out, "google_auth", "2.0", {"google/auth/__init__.py": ""})
+    interface = build_wheel(out, "zope.interface", "6.0", {"zope/interface/__init__.py": ""})
+    event = build_wheel(out, "zope.event", "5.0", {"zope/event/__init__.py": ""})
+    main_python = make_venv(tmp_path / "main")
+    pip_install(main_python, protobuf, auth, interface, event)
+    project = tmp_path / "proj"
+    (project / "app").mkdir(parents=True)
+    (project / "app" / "__init__.py").write_text(
+        "import google.protobuf\nimport google.auth\nfrom zope import interface\n"
+        "import zope.event\n")
+    (project / "Pipfile").write_text('[packages]\ngoogle-auth = "*"\nzope-event = "*"\n')
+    python = make_venv(project / ".venv")
+    pip_install(python, auth, event)
+    diagnosis = run_diagnose(project, main_python, tmp_path / "a")
+    found = {f["name"]: f for f in diagnosis["findings"]}
+    assert sorted(found) == ["google.protobuf", "zope.interface"]
+    assert found["google.protobuf"]["distribution"] == "protobuf"
+    assert found["google.protobuf"]["detail"].endswith("pipenv install protobuf")
+    assert found["zope.interface"]["distribution"] == "zope-interface"
+
+
+# --- 3: first-party is what Python imports from the project on CI -----------------------------
+
+def test_first_party_is_import_roots_and_declared_layout(tmp_path):
+    out = tmp_path / "wheels"
+    out.mkdir()
+    six = build_wheel(out, "six", "1.16.0", {"six.py": ""})
+    main_python = make_venv(tmp_path / "main")
+    pip_install(main_python, six)
+    project = tmp_path / "proj"
+    for folder in ("scripts", "src/mypkg", "nsroot/part", "lib/declared"):
+        (project / folder).mkdir(parents=True)
+    (project / "scripts" / "six.py").write_text("")  # a loose copy: not what CI imports
+    (project / "scripts" / "tool.py").write_text("import six as sibling\n")  # its sibling is
+    (project / "src" / "mypkg" / "__init__.py").write_text("")
+    (project / "nsroot" / "part" / "mod.py").write_text("")  # PEP 420 at the project root
+    (project / "lib" / "declared" / "__init__.py").write_text("")
+    (project / "setup.py").write_text(
+        "from setuptools import setup\nsetup(name='x', packages=['declared'], "
+        "package_dir={'declared': 'lib/declared'})\n")
+    (project / "tests").mkdir()
+    (project / "tests" / "test_it.py").write_text(
+        "import six\nimport mypkg\nimport nsroot.part.mod\nimport declared\n")
+    (project / "Pipfile").write_text("[packages]\n")
+    make_venv(project / ".venv")
+    diagnosis = run_diagnose(project, main_python, tmp_path / "a")
+    assert [(f["name"], f["category"], f["where"]) for f in diagnosis["findings"]] == [
+        ("six", "will break on CI", ["tests/test_it.py:1"])]
+
+
+# --- 4: imports that never run on the target are notes ----------------------------------------
+
+def test_type_checking_and_dead_branches_are_notes_not_breaks(wheels, main_python, tmp_path):
+    project = create_project(tmp_path / "proj", wheels)
+    (project.dir / "app" / "main.py").write_text(dedent(f"""
+        import sys
+        from typing import TYPE_CHECKING
+        if TYPE_CHECKING:
+            import {HOME_ONLY}
+        if sys.version_info < (3, 0):
+            from {HOME_ONLY} import GREETING
+        elif sys.platform == "win32":
+            import {HOME_ONLY}.win
+        else:
+            pass
+        try:
+            import optional_accelerator
+        except ImportError:
+            optional_accelerator = None
+    """))
+    diagnosis = run_diagnose(project.dir, main_python, tmp_path / "a", strict=True)
+    assert "will break on CI" not in by_category(diagnosis)
+    [note] = [n for n in diagnosis["notes"] if HOME_ONLY in n]
+    assert "only for type checking" in note and "sys.version_info < (3, 0)" in note
+    assert "sys.platform == 'win32'" in note and "app/main.py:4, app/main.py:6" in note
+
+    (project.dir / "app" / "main.py").write_text(dedent(f"""
+        import sys
+        if sys.version_info >= (3, 0):
+            import {HOME_ONLY}
+    """))
+    diagnosis = run_diagnose(project.dir, main_python, tmp_path / "b")
+    assert by_category(diagnosis)["will break on CI"] == [HOME_ONLY]
+
+
+# --- 6: a package hand-installed into the venv will be missing on CI --------------------------
+
+@pytest.mark.parametrize("with_lock", [False, True])
+def test_hand_installed_undeclared_venv_package_will_break(wheels, main_python, tmp_path,
+                                                           with_lock):
+    out = tmp_path / "wheels"
+    out.mkdir()
+    handmade = build_wheel(out, "handmade", "1.0", {"handmade.py": ""})
+    project = create_project(tmp_path / "proj", wheels)
+    pip_install(project.python, handmade)
+    (project.dir / "app" / "extra.py").write_text("import handmade\nimport needed\n")
+    if with_lock:
+        (project.dir / "Pipfile.lock").write_text(json.dumps(
+            {"_meta": {"hash": {"sha256": "x"}}, "default": {
+                "shared": {"version": "==2.0"}, "needed": {"version": "==1.0"}}}))
+    diagnosis = run_diagnose(project.dir, main_python, tmp_path / "a")
+    [finding] = [f for f in diagnosis["findings"] if f["name"] == "handmade"]
+    assert finding["category"] == "will break on CI"
+    assert "by hand" in finding["detail"] and finding["detail"].endswith("pipenv install handmade")
+    # needed is required by the declared shared 2.0 (or locked): CI has it.
+    assert "needed" not in by_category(diagnosis).get("will break on CI", [])
+
+
+# --- 7: a declared package the lock's marker excludes ----------------------------------------
+
+def test_declared_package_excluded_by_the_lock_marker_says_so(wheels, main_python, tmp_path):
+    project = create_project(tmp_path / "proj", wheels)
+    project.pipfile.write_text(project.pipfile.read_text().replace(
+        '[packages]\n', '[packages]\noldonly = "*"\n'))
+    (project.dir / "Pipfile.lock").write_text(json.dumps(
+        {"_meta": {"hash": {"sha256": "x"}}, "default": {
+            "shared": {"version": "==2.0"}, "needed": {"version": "==1.0"},
+            "oldonly": {"version": "==1.0", "markers": "python_version < '3.8'"}}}))
+    diagnosis = run_diagnose(project.dir, main_python, tmp_path / "a")
+    [finding] = [f for f in diagnosis["findings"] if f["name"] == "oldonly"]
+    assert finding["category"] == "will break on CI"
+    assert "python_version < '3.8'" in finding["detail"]
+    assert f"Python {sys.version.split()[0]}" in finding["detail"]
+    assert "pipenv install --dev" not in finding["detail"]
+
+
+# --- 10: a --system-site-packages venv: tree and pins are what CI's venv will hold ------------
+
+def test_system_site_packages_venv_tree_and_pins_leave_the_base_out(wheels, tmp_path):
+    from csci_utils.tasks.audit import BuildTree, RenderTravis
+
+    project = tmp_path / "proj"
+    (project / "app").mkdir(parents=True)
+    (project / "app" / "__init__.py").write_text("import shared\n")
+    # The base (pyenv's 3.9) holds pip and setuptools; the Pipfile declares setuptools.
+    (project / "Pipfile").write_text('[packages]\nshared = "*"\nsetuptools = "*"\n')
+    subprocess.run([str(pyenv_python("3.9")), "-m", "venv", "--without-pip",
+                    "--system-site-packages", str(project / ".venv")], check=True)
+    pip_install(project / ".venv" / "bin" / "python", wheels.shared_2, wheels.needed)
+    audit = tmp_path / "a"
+    tree_task = BuildTree(project_dir=str(project), audit_dir=str(audit))
+    pins_task = RenderTravis(project_dir=str(project), audit_dir=str(audit))
+    assert luigi.build([tree_task, pins_task], local_scheduler=True, log_level="WARNING")
+    tree = json.loads(Path(tree_task.output()["json"].path).read_text())
+    assert sorted(node["name"] for node in tree["nodes"]) == ["needed", "setuptools", "shared"]
+    pins = Path(pins_task.output()["pins"].path).read_text().splitlines()
+    assert [line for line in pins if not line.startswith("#") and line] == [
+        "needed==1.0", "setuptools==58.1.0", "shared==2.0"]
+
+
+# --- 15: egg-info requires.txt edges -----------------------------------------------------------
+
+def test_egg_info_requirements_are_tree_edges(wheels, tmp_path):
+    from csci_utils.tasks.audit import BuildTree
+
+    out = tmp_path / "wheels"
+    out.mkdir()
+    redis = build_wheel(out, "redis", "4.0", {"redis/__init__.py": ""})
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "Pipfile").write_text('[packages]\nredlock-py = "*"\n')
+    python = make_venv(project / ".venv")
+    pip_install(python, redis)
+    egg_info = site_packages(python) / "redlock_py-1.2.0-py3.egg-info"
+    egg_info.mkdir()
+    (egg_info / "PKG-INFO").write_text("Metadata-Version: 1.1\nName: redlock-py\nVersion: 1.2.0\n")
+    (egg_info / "requires.txt").write_text("redis\n\n[docs]\nsphinx\n")
+    (egg_info / "top_level.txt").write_text("redlock\n")
+    task = BuildTree(project_dir=str(project), audit_dir=str(tmp_path / "a"))
+    assert luigi.build([task], local_scheduler=True, log_level="WARNING")
+    tree = json.loads(Path(task.output()["json"].path).read_text())
+    assert tree["undeclared_roots"] == []
+    [node] = [n for n in tree["nodes"] if n["name"] == "redlock-py"]
+    assert [(e["name"], e["installed"]) for e in node["dependencies"]] == [("redis", "4.0")]
+
+
+def test_stored_probe_answers_go_stale_with_an_install(wheels, main_python, tmp_path):
+    """A later process reuses a probe's answer from .audit only while nothing was installed."""
+    project = create_project(tmp_path / "proj", wheels)
+    command = [sys.executable, "-m", "csci_utils.audit", "ScanPipenv", "--project-dir",
+               str(project.dir)]
+    assert subprocess.run(command, capture_output=True, timeout=120).returncode == 0
+    audit = project.dir / ".audit"
+    assert len(list(audit.glob("probe-*.json"))) == 1
+    first = {path.name for path in audit.glob("ScanPipenv-*")}
+    assert subprocess.run(command, capture_output=True, timeout=120).returncode == 0
+    assert {path.name for path in audit.glob("ScanPipenv-*")} == first  # warm: reused
+    pip_install(project.python, wheels.home_only)
+    assert subprocess.run(command, capture_output=True, timeout=120).returncode == 0
+    [new] = {path.name for path in audit.glob("ScanPipenv-*")} - first
+    inventory = json.loads((audit / new / "pipenv.json").read_text())["inventory"]
+    assert HOME_ONLY in {d["name"] for d in inventory["distributions"]}
