@@ -40,7 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="shrink the content image by this factor first")
     evaluate.add_argument("--cuda", type=int, choices=(0, 1), default=0, help="1: run on the GPU")
     add_control_arguments(evaluate)
-    evaluate.add_argument("--engine", choices=("torch", "onnx"), default="torch")
+    evaluate.add_argument("--engine", choices=("auto", "torch", "onnx"), default="auto",
+                          help="auto (default): onnxruntime when installed, else torch")
+    evaluate.add_argument("--threads", type=int, default=None, metavar="N",
+                          help="engine threads (default: the engine's own, one per core)")
 
     convert = commands.add_parser("convert", parents=[common],
                                   help="turn an ONNX model into tensors-only checkpoint(s)")
@@ -58,7 +61,9 @@ def run_eval(arguments: argparse.Namespace) -> None:
     from .controls import Controls, engine_for, stylize_with_controls
     from .images import load_image, save_image
     from .model import load_model
+    from .threads import set_threads
 
+    set_threads(arguments.threads)
     controls = Controls.of(arguments.style, arguments.strength, arguments.preserve_color,
                            arguments.max_size, arguments.tile_size)
     if arguments.model is None and arguments.style_image is None:

@@ -233,6 +233,11 @@ def main(argv: Sequence[str] | None = None) -> int:
              "strengths": args.strengths, "preserve_color": args.preserve_color,
              "max_size": args.max_size, "tile_size": args.tile_size,
              "style_image": args.style_image}
+    if args.workers > 1:
+        import neural_style
+
+        # N forked workers share the cores: each engine gets cores // N threads.
+        neural_style.set_threads(neural_style.threads.per_worker(args.workers))
     try:
         if args.seed:
             code = _build([SeedStore(**roots)], args)

@@ -189,6 +189,10 @@ class StylizeProgram(_StylizedImage, ExternalProgramTask):
                 args += [flag, str(value)]
         if self.content_scale is not None:
             args += ["--content-scale", repr(self.content_scale)]
+        from neural_style import threads
+
+        if threads.configured():  # a forked worker's share of the cores
+            args += ["--threads", str(threads.configured())]
         return args
 
     def run(self):
