@@ -14,7 +14,6 @@ pytorch/examples' raw state_dicts (no "format" key) are read too.
 
 from __future__ import annotations
 
-import hashlib
 import pickle
 import re
 from pathlib import Path
@@ -25,6 +24,7 @@ from csci_utils.atomic import atomic_path
 from csci_utils.one_line import first_line
 
 from . import multistyle, transformer_net
+from .content import sha256_of  # noqa: F401  (conversion imports it from here)
 from .errors import NeuralStyleError
 
 CHECKPOINT_FORMAT = "neural_style.checkpoint/1"
@@ -80,14 +80,6 @@ def read_checkpoint(path, device: str = "cpu") -> dict:
             f"{path} holds a {type(loaded).__name__}, not a checkpoint dict; "
             "pass a state_dict or a file written by `python -m neural_style convert`")
     return loaded
-
-
-def sha256_of(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _refused_global(error: BaseException) -> str:

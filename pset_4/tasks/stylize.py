@@ -26,10 +26,12 @@ from ..model_cache import cached_model
 from ..names import (
     ImageNameParameter,
     ModelNameParameter,
+    StylePictureNameParameter,
     contact_sheet_relative_path,
+    controls_key,
     stylized_relative_path,
 )
-from .data import DownloadImage, DownloadModel
+from .data import DownloadImage, DownloadModel, DownloadStyle
 
 # Task families are "pset_4.DownloadImage" etc.: Luigi looks tasks up by family
 # (dynamic dependencies, luigid, the `luigi` CLI), and a bare "UploadImage"
@@ -39,6 +41,27 @@ luigi.namespace("pset_4", scope=__name__)
 logger = logging.getLogger("pset_4")
 
 OPTIONS = ("A", "B")
+STYLE_IMAGE_ENGINE = "onnx"  # both options alike, so that they write the same bytes
+
+
+class StyleParameter(luigi.OptionalParameter):
+    """A style index or blend (``3:0.5,12:0.5``), kept in its normalised form so
+    that ``3:1`` and ``3`` are one task; a bad spec is kept as given and fails
+    the task with neural_style's one-line message."""
+
+    expected_type = (int, str)
+
+    def normalize(self, value):
+        from neural_style import NeuralStyleError
+        from neural_style.controls import parse_style
+
+        if value is None or value == "":
+            return None
+        try:
+            blend = parse_style(value)
+        except NeuralStyleError:
+            return str(value)
+        return blend.first if len(blend.weights) == 1 else str(blend)
 
 
 class _Settings(RootSettings):
@@ -55,27 +78,47 @@ class _StylizedImage(OneLineFailure, _Settings, luigi.Task):
 
     image = ImageNameParameter()
     model = ModelNameParameter()
-    style = luigi.OptionalIntParameter(
-        default=None, description="style index for multi-style models"
-    )
+    style = StyleParameter(default=None, description="style index or blend (3:0.5,12:0.5)")
     content_scale = luigi.OptionalFloatParameter(
         default=None, description="shrink the content image by this factor first"
+    )
+    strength = luigi.FloatParameter(default=1.0, description="0: the content, 1: the full style")
+    preserve_color = luigi.BoolParameter(default=False, description="keep the content's colours")
+    max_size = luigi.OptionalIntParameter(default=None, description="bound the longer side first")
+    tile_size = luigi.OptionalIntParameter(default=None, description="stylize in tiles of N px")
+    style_image = StylePictureNameParameter(
+        default=None, description="a picture in <remote>/styles as the style"
     )
 
     def requires(self):
         roots = self._roots()
-        return {
+        inputs = {
             "image": DownloadImage(name=self.image, **roots),
             "model": DownloadModel(name=self.model, **roots),
         }
+        if self.style_image:
+            inputs["style_image"] = DownloadStyle(name=self.style_image, **roots)
+        return inputs
+
+    def controls(self):
+        """The validated neural_style controls; a bad value fails the task in one line."""
+        from neural_style.controls import Controls
+
+        return Controls.of(self.style, self.strength, self.preserve_color, self.max_size,
+                           self.tile_size)
 
     def output(self):
-        relative = stylized_relative_path(self.image, self.model, self.style, self.content_scale)
+        controls = controls_key(self.strength, self.preserve_color, self.max_size,
+                                self.tile_size, self.style_image)
+        relative = stylized_relative_path(self.image, self.model, self.style, self.content_scale,
+                                          controls)
         return ResultFileTarget(os.path.join(self.output_dir, relative), format=Nop)
 
     def _describe(self) -> str:
         style = "" if self.style is None else f" style {self.style}"
-        return f"{self.image} with {self.model}{style}"
+        picture = f" picture {self.style_image}" if self.style_image else ""
+        strength = "" if self.strength == 1 else f" strength {self.strength:g}"
+        return f"{self.image} with {self.model}{style}{picture}{strength}"
 
     def _report(self, stage: str, percentage: int) -> None:
         """Progress for the scheduler (luigid's visualizer shows both) and the log."""
@@ -95,13 +138,23 @@ class Stylize(_StylizedImage):
 
     def run(self):
         import neural_style
+        from neural_style.controls import engine_for, stylize_with_controls
 
-        inputs = self.input()
+        inputs, controls = self.input(), self.controls()
         self._report("loading the model", 0)
-        model = cached_model(inputs["model"].path, self.style)
         content = neural_style.load_image(inputs["image"].path)
+        if self.style_image:
+            from neural_style.arbitrary import ArbitraryStyle
+
+            model = ArbitraryStyle(inputs["style_image"].path, engine=STYLE_IMAGE_ENGINE)
+        else:
+            style = None if controls.style is None else controls.style.first
+            model = cached_model(inputs["model"].path, style)
+            engine = engine_for(controls, content.size, self.content_scale, "auto")
+            if engine == "torch" and getattr(model, "engine", "torch") != "torch":
+                model = neural_style.load_model(inputs["model"].path, style, engine="torch")
         self._report(f"stylizing {content.width}x{content.height}", 20)
-        result = neural_style.stylize(content, model, content_scale=self.content_scale)
+        result = stylize_with_controls(content, model, controls, self.content_scale)
         self._report(f"saving {result.width}x{result.height}", 90)
         with self.output().temporary_path() as temporary:
             neural_style.save_image(result, temporary)
@@ -120,13 +173,26 @@ class StylizeProgram(_StylizedImage, ExternalProgramTask):
         args = [
             sys.executable, "-m", "neural_style", "eval",
             "--content-image", inputs["image"].path,
-            "--model", inputs["model"].path,
             "--output-image", self._temporary_output,
         ]
-        if self.style is not None:
+        if self.style_image:
+            args += ["--style-image", inputs["style_image"].path, "--engine", STYLE_IMAGE_ENGINE]
+        else:
+            args += ["--model", inputs["model"].path]
+        if self.style is not None and not self.style_image:
             args += ["--style", str(self.style)]
+        args += ["--strength", repr(self.strength)]
+        if self.preserve_color:
+            args += ["--preserve-color"]
+        for flag, value in (("--max-size", self.max_size), ("--tile-size", self.tile_size)):
+            if value is not None:
+                args += [flag, str(value)]
         if self.content_scale is not None:
             args += ["--content-scale", repr(self.content_scale)]
+        from neural_style import threads
+
+        if threads.configured():  # a forked worker's share of the cores
+            args += ["--threads", str(threads.configured())]
         return args
 
     def run(self):
@@ -156,6 +222,16 @@ def _image_size(path: str) -> tuple[int, int]:
 TASK_FOR_OPTION = {"A": StylizeProgram, "B": Stylize}
 
 
+def _label(task: _StylizedImage) -> str:
+    """A contact-sheet label: what makes this result differ from its neighbours."""
+    words = [task.style_image or task.model]
+    if task.style is not None and not task.style_image:
+        words.append(f"style {task.style}")
+    if task.strength != 1:
+        words.append(f"x{task.strength:g}")
+    return " ".join(words)
+
+
 class _Batch(_Settings):
     """Parameters and the task grid shared by StylizeAll and ContactSheet."""
 
@@ -165,6 +241,15 @@ class _Batch(_Settings):
     )
     option = luigi.ChoiceParameter(choices=OPTIONS, default="B")
     content_scale = luigi.OptionalFloatParameter(default=None)
+    strengths = luigi.ListParameter(default=[1.0], description="one result per strength (a ramp)")
+    preserve_color = luigi.BoolParameter(default=False)
+    max_size = luigi.OptionalIntParameter(default=None)
+    tile_size = luigi.OptionalIntParameter(default=None)
+    style_image = StylePictureNameParameter(default=None)
+
+    def _controls(self) -> dict:
+        return {"preserve_color": self.preserve_color, "max_size": self.max_size,
+                "tile_size": self.tile_size, "style_image": self.style_image}
 
     def _stylize_tasks(self, image: str):
         task_class = TASK_FOR_OPTION[self.option]
@@ -174,12 +259,15 @@ class _Batch(_Settings):
                 model=model,
                 style=style,
                 content_scale=self.content_scale,
+                strength=strength,
+                **self._controls(),
                 remote_root=self.remote_root,
                 local_root=self.local_root,
                 output_dir=self.output_dir,
             )
             for model in self.models
             for style in self.styles
+            for strength in self.strengths
         ]
 
 
@@ -204,8 +292,12 @@ class ContactSheet(_Batch, luigi.Task):
         }
 
     def output(self):
+        controls = {**self._controls(), "strengths": list(self.strengths)}
+        if controls == {"preserve_color": False, "max_size": None, "tile_size": None,
+                        "style_image": None, "strengths": [1.0]}:
+            controls = None  # the defaults keep the sheet's earlier name
         relative = contact_sheet_relative_path(
-            self.image, self.models, self.styles, self.content_scale
+            self.image, self.models, self.styles, self.content_scale, controls
         )
         return ResultFileTarget(os.path.join(self.output_dir, relative), format=Nop)
 
@@ -214,8 +306,7 @@ class ContactSheet(_Batch, luigi.Task):
 
         content = neural_style.load_image(self.input()["content"].path)
         results = [
-            (task.model if task.style is None else f"{task.model} style {task.style}",
-             neural_style.load_image(target.path))
+            (_label(task), neural_style.load_image(target.path))
             for task, target in zip(self.requires()["results"], self.input()["results"])
         ]
         sheet = make_contact_sheet(content, results)
