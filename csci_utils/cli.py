@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from .exit_codes import RETCODES, USAGE_ERROR
+from .urls import redact_userinfo
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -65,5 +66,6 @@ def run_build(tasks: Sequence, *, prog: str, verbose: bool = False,
         print(result.summary_text, file=sys.stderr)
     code = exit_code(result, tasks)
     if code:
-        print(f"{prog}: error: {(explain or failure_line)(result)}", file=sys.stderr)
+        line = redact_userinfo((explain or failure_line)(result))  # never print a credential
+        print(f"{prog}: error: {line}", file=sys.stderr)
     return code

@@ -17,12 +17,14 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-ARCHITECTURE = "magenta_multistyle"
-INPUT_SCALE = 1.0
-NUM_STYLES = 26
+from . import architectures
+
+ARCHITECTURE = architectures.MULTISTYLE
+INPUT_SCALE = architectures.MULTISTYLE_INPUT_SCALE
+NUM_STYLES = architectures.NUM_STYLES
+STYLE_INPUT = architectures.STYLE_INPUT
+
 NORM_EPS = 1e-5
-# Name of the ONNX graph input carrying the style weights; it identifies the net.
-STYLE_INPUT = "style_weights"
 
 # (in_channels, out_channels, kernel_size, stride, upsample_first), as in the ONNX graph.
 CONTRACT = [(3, 32, 9, 1, False), (32, 32, 3, 2, False), (32, 32, 3, 2, False)]

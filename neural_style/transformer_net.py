@@ -10,9 +10,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-ARCHITECTURE = "transformer_net"
-INPUT_SCALE = 255.0
+from . import architectures
 
+ARCHITECTURE = architectures.TRANSFORMER_NET
+INPUT_SCALE = architectures.TRANSFORMER_NET_INPUT_SCALE
 # Old PyTorch versions saved running statistics for InstanceNorm2d even though it
 # never tracks them; pytorch/examples deletes these keys before loading.
 DEPRECATED_KEY_SUFFIXES = (".running_mean", ".running_var")

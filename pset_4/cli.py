@@ -21,7 +21,7 @@ from csci_utils.exit_codes import RETCODES, UNEXPECTED, USAGE_ERROR
 
 from .config import Settings, is_s3
 from .errors import PipelineError
-from .names import ImageNameParameter, ModelNameParameter
+from .names import ImageNameParameter, ModelNameParameter, StylePictureNameParameter
 from .outcome import failure_reason
 from .seed import BUNDLED_MODEL, SAMPLE_IMAGE
 
@@ -51,14 +51,20 @@ def build_parser() -> OneLineErrorParser:
         metavar="MODEL",
         help=f"saved model name on the remote; repeatable (default: {BUNDLED_MODEL})",
     )
-    parser.add_argument(
-        "--style",
-        action="append",
-        dest="styles",
-        type=int,
-        metavar="K",
-        help=f"style index of a multi-style model, 0-25; repeatable (default: {DEFAULT_STYLE})",
-    )
+    parser.add_argument("--style", action="append", dest="styles", metavar="K",
+                        help="style index of a multi-style model, 0-25, or a blend such as "
+                        f"3:0.5,12:0.5; repeatable (default: {DEFAULT_STYLE})")
+    parser.add_argument("--strength", action="append", dest="strengths", type=float,
+                        metavar="F", help="0: the content, 1: the full style (default); "
+                        "repeatable, e.g. a ramp for --contact-sheet")
+    parser.add_argument("--preserve-color", action="store_true",
+                        help="keep the content's colours, luminance from the stylized image")
+    parser.add_argument("--max-size", type=int, metavar="N",
+                        help="shrink images to at most N px on the longer side first")
+    parser.add_argument("--tile-size", type=int, metavar="N",
+                        help="stylize in overlapping tiles of N px (automatic above 1.5 MP)")
+    parser.add_argument("--style-image", metavar="NAME",
+                        help="a picture in <remote>/styles as the style (instead of the model's)")
     parser.add_argument("--content-scale", type=float, metavar="F",
                         help="shrink content images by this factor before stylizing")
     parser.add_argument("--remote", default="", metavar="ROOT",
@@ -110,7 +116,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.images = args.images or [SAMPLE_IMAGE]
     args.models = args.models or [BUNDLED_MODEL]
     args.styles = args.styles or [DEFAULT_STYLE]
+    args.strengths = args.strengths or [1.0]
     try:
+        _check_controls(args)
         args.images = [ImageNameParameter().normalize(image) for image in args.images]
         args.models = [ModelNameParameter().normalize(model) for model in args.models]
     except PipelineError as error:
@@ -126,6 +134,30 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.seed is None:
         args.seed = not is_s3(args.remote)
     return args
+
+
+def first_style(style):
+    """The index a model is loaded with; a blend's weights are set per task."""
+    return style if style is None or isinstance(style, int) else int(str(style).split(":")[0])
+
+
+def _check_controls(args) -> None:
+    """neural_style's own checks, so a bad --strength or --style fails before any task;
+    each --style is put in its normalised form (``3:1`` is ``3``)."""
+    from neural_style import NeuralStyleError
+    from neural_style.controls import Controls
+
+    from .tasks.stylize import StyleParameter
+
+    if args.style_image:
+        args.style_image = StylePictureNameParameter().normalize(args.style_image)
+    try:
+        for style in args.styles:
+            for strength in args.strengths:
+                Controls.of(style, strength, args.preserve_color, args.max_size, args.tile_size)
+    except NeuralStyleError as error:
+        raise PipelineError(str(error)) from None
+    args.styles = [StyleParameter().normalize(style) for style in args.styles]
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -205,9 +237,11 @@ def _share_batches() -> None:
 
 
 def resolve_identities(args) -> tuple[dict, list[str]]:
-    """The content identity (ETag) of every requested image and model, one HEAD each.
+    """The content identity (ETag) of every requested image, model and style picture,
+    one HEAD each.
 
-    Returns ``({"image:<name>": identity, ...}, [missing descriptions])``. A
+    Returns ``({"image:<name>": identity, "style:<picture>": ..., ...}, [missing
+    descriptions])``. A
     missing bucket or an unreachable store raises TransferError (one line).
     """
     from csci_utils.luigi import remote_target, resolve
@@ -218,6 +252,7 @@ def resolve_identities(args) -> tuple[dict, list[str]]:
     for kind, folder, names in (
         ("image", "images", args.images),
         ("model", "saved_models", args.models),
+        ("style", "styles", [args.style_image] if args.style_image else []),
     ):
         for name in names:
             target = remote_target(args.remote, f"{folder}/{name}")
@@ -246,7 +281,8 @@ def _preload_models(args, roots: dict, identities: dict) -> int:
     ]
     code = _build(downloads, args, local=True)
     if code == 0:
-        preload((download.output().path, style) for download in downloads for style in args.styles)
+        preload((download.output().path, first_style(style))
+                for download in downloads for style in args.styles)
     return code
 
 
@@ -268,7 +304,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     _keep_luigi_from_configuring_logging()
     roots = {"remote_root": args.remote, "local_root": args.local_root}
     batch = {**roots, "models": args.models, "styles": args.styles, "option": args.option,
-             "content_scale": args.content_scale, "output_dir": args.output_dir}
+             "content_scale": args.content_scale, "output_dir": args.output_dir,
+             "strengths": args.strengths, "preserve_color": args.preserve_color,
+             "max_size": args.max_size, "tile_size": args.tile_size,
+             "style_image": args.style_image}
+    if args.workers > 1:
+        import neural_style
+
+        # N forked workers share the cores: each engine gets cores // N threads.
+        neural_style.set_threads(neural_style.threads.per_worker(args.workers))
     try:
         problem = _check_scheduler(args)
         if problem:

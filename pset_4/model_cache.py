@@ -41,9 +41,9 @@ def cached_model(path: str, style: int | None = None):
 def preload(models: Iterable[tuple[str, int | None]]) -> None:
     """Load each ``(path, style)`` into this process's cache, before luigi forks workers.
 
-    Safe to fork afterwards: loading runs torch ops on several threads, but
-    neural_style gives every forked child one torch thread (see
-    neural_style/fork_safety.py), so the child never re-enters OpenMP. A model
+    Safe to fork afterwards: neural_style gives every forked child one torch
+    thread, so it never re-enters OpenMP, and its own onnxruntime session (see
+    neural_style/fork_safety.py). A model
     that fails to load is skipped: its Stylize task loads it again and reports
     the error exactly as with ``--workers 1``.
     """

@@ -8,6 +8,15 @@ from fixtures.luigid import luigid_server  # noqa: F401  (a real luigid on 127.0
 from fixtures.s3 import S3Server, s3_environment, start_s3_server
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _onnx_cache(tmp_path_factory):
+    """neural_style's ONNX cache in a session folder, not the user's ~/.cache;
+    subprocesses (python -m neural_style / pset_4) inherit it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NEURAL_STYLE_CACHE", str(tmp_path_factory.mktemp("onnx-cache")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def _moto_server():
     server = start_s3_server()

@@ -1,4 +1,10 @@
-"""Files in a local folder used as a remote root (the embedded, credential-free store)."""
+"""Files in a local folder used as a root: the embedded, credential-free store, and the
+local cache.
+
+A folder root never reads outside itself: a file whose real path (symbolic links
+resolved, in the file name or in any folder above it) leaves the root is refused
+with one line naming it, whether it stands for a remote file or a cached one.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +14,30 @@ from collections.abc import Callable
 
 from .errors import TransferError
 from .integrity import READ_CHUNK, ObjectInfo
+from .target import SuffixPreservingLocalTarget
 
 ByteCounter = Callable[[int], None]
 
 
-def folder_stat(path: str) -> ObjectInfo | None:
-    """Size and a version (inode, size, mtime) of a regular file; None when it is missing."""
+def check_inside(path: str, root: str | None) -> None:
+    """Raise TransferError when the real path of ``path`` (which need not exist yet:
+    links in the folders above it count) is not below ``root``."""
+    if root is None:
+        return
+    real_root = os.path.realpath(root)
+    if os.path.commonpath([real_root, os.path.realpath(path)]) != real_root:
+        raise TransferError(
+            f"refusing {path}: it is a symbolic link (or below one) that leads outside "
+            f"its root {root}; put the file itself in the folder"
+        )
+
+
+def folder_stat(path: str, root: str | None = None) -> ObjectInfo | None:
+    """Size and a version (inode, size, mtime) of a regular file; None when it is missing.
+
+    With ``root``, a file that really lies outside it is refused (see check_inside).
+    """
+    check_inside(path, root)
     try:
         status = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
@@ -30,7 +54,8 @@ def folder_stat(path: str) -> ObjectInfo | None:
     )
 
 
-def copy_into(source: str, expected: ObjectInfo, fileobj, on_bytes: ByteCounter) -> int:
+def copy_into(source: str, expected: ObjectInfo, fileobj, on_bytes: ByteCounter,
+              root: str | None = None) -> int:
     """Stream ``source`` into an open binary file in 1 MiB chunks; return the bytes copied.
 
     Fails when ``source`` was replaced or modified since ``expected`` was taken,
@@ -39,6 +64,7 @@ def copy_into(source: str, expected: ObjectInfo, fileobj, on_bytes: ByteCounter)
     buffer = bytearray(READ_CHUNK)
     view = memoryview(buffer)
     copied = 0
+    check_inside(source, root)
     try:
         with open(source, "rb", buffering=0) as stream:
             while count := stream.readinto(buffer):
@@ -53,9 +79,26 @@ def copy_into(source: str, expected: ObjectInfo, fileobj, on_bytes: ByteCounter)
         raise TransferError(
             f"cannot copy {source} ({error.strerror}): check the folder and its permissions"
         ) from error
-    after = folder_stat(source)
+    after = folder_stat(source, root)
     if after is None or after.version != expected.version:
         raise TransferError(
             f"{source} changed while it was being copied: nothing was kept, run again"
         )
     return copied
+
+
+class FolderFileTarget(SuffixPreservingLocalTarget):
+    """A file below a folder root (remote or local): ``exists()`` is True only for a
+    regular file, and raises TransferError for one whose real path leaves ``root``."""
+
+    def __init__(self, path: str, root: str, format=None) -> None:
+        super().__init__(path, format=format)
+        self.root = root
+
+    def exists(self) -> bool:
+        return folder_stat(self.path, self.root) is not None
+
+
+def root_of(target) -> str | None:
+    """The folder root a local target must stay inside (None: no such limit)."""
+    return getattr(target, "root", None)

@@ -18,7 +18,7 @@ import luigi.format
 from luigi.target import FileSystemTarget
 
 from .errors import TransferError
-from .target import SuffixPreservingLocalTarget
+from .folder_files import FolderFileTarget
 
 
 @dataclass(frozen=True)
@@ -132,4 +132,4 @@ def remote_target(root: str, relative_path: str) -> FileSystemTarget:
     relative = join_relative(relative_path)
     if isinstance(parsed, S3Root):
         return s3_file_target(parsed.url(relative))
-    return SuffixPreservingLocalTarget(parsed.url(relative), format=luigi.format.Nop)
+    return FolderFileTarget(parsed.url(relative), root=parsed.path, format=luigi.format.Nop)

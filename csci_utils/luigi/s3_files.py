@@ -4,16 +4,25 @@ Everything S3-specific lives here: the target class, the streaming/multipart
 copies, and turning botocore's exceptions into one-line TransferErrors. The
 boto3 client is the one ``luigi.contrib.s3.S3Client`` builds, so luigi.cfg
 ``[s3]`` (``endpoint_url``, ...) and ``AWS_ENDPOINT_URL_S3`` both apply.
+
+A silent endpoint (it accepts connections and never answers) costs at most
+``S3Timeouts.bound()`` seconds per request (48 s with the defaults: 3 attempts
+of 5 s to connect + 10 s to read, plus backoff), and once one request to an
+endpoint has timed out, every later request of the process to it fails at once
+with the same line, so a whole build gives up within that bound.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 
+import luigi
 import luigi.format
 from boto3.s3.transfer import ProgressCallbackInvoker, TransferConfig, create_transfer_manager
 from botocore import exceptions as bx
+from botocore.config import Config as BotocoreConfig
 from luigi.contrib.s3 import S3Client, S3Target
 from s3transfer.exceptions import (
     RetriesExceededError,
@@ -46,6 +55,66 @@ ByteCounter = Callable[[int], None]
 # (endpoint, bucket) pairs a HEAD has found in this process: see _require_bucket.
 _BUCKETS_SEEN: set[tuple[str, str]] = set()
 
+# Retry backoff of botocore's "standard" mode: at most 1 s, then 2 s, ... (jittered).
+_BACKOFF_BOUND = {1: 0, 2: 1, 3: 3, 4: 7, 5: 15}
+
+
+def _in_s3_section(name: str) -> dict:
+    return {"section": "s3", "name": name}
+
+
+class S3Timeouts(luigi.Config):
+    """luigi.cfg ``[s3] connect_timeout / read_timeout / max_attempts``.
+
+    botocore's own defaults (60 s read, retried) leave a silent endpoint silent
+    for about six minutes; these bound every request (see ``bound()``).
+    """
+
+    connect_timeout = luigi.FloatParameter(
+        default=5.0, config_path=_in_s3_section("connect_timeout"),
+        description="seconds to wait for a TCP connection to the endpoint")
+    read_timeout = luigi.FloatParameter(
+        default=10.0, config_path=_in_s3_section("read_timeout"),
+        description="seconds to wait for the endpoint to send anything")
+    max_attempts = luigi.IntParameter(
+        default=3, config_path=_in_s3_section("max_attempts"),
+        description="attempts per request, the first included (1-5)")
+
+    OPTIONS = ("connect_timeout", "read_timeout", "max_attempts")
+
+    def attempts(self) -> int:
+        return min(max(int(self.max_attempts), 1), 5)
+
+    def bound(self) -> float:
+        """Seconds after which one request to a silent endpoint has given up."""
+        attempts = self.attempts()
+        return attempts * (self.connect_timeout + self.read_timeout) + _BACKOFF_BOUND[attempts]
+
+    def botocore_config(self) -> BotocoreConfig:
+        return BotocoreConfig(
+            connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
+            retries={"mode": "standard", "total_max_attempts": self.attempts()},
+        )
+
+
+class TimedS3Client(S3Client):
+    """luigi's S3Client with S3Timeouts applied (and their keys kept away from boto3)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        for option in S3Timeouts.OPTIONS:
+            self._options.pop(option, None)
+        self._options.setdefault("config", S3Timeouts().botocore_config())
+
+
+# Endpoints that timed out in this process, with the line that said so.
+_silent_endpoints: dict[str, str] = {}
+_silent_lock = threading.Lock()
+
+
+def _timed_out(error: BaseException) -> bool:
+    return isinstance(error, (bx.ConnectTimeoutError, bx.ReadTimeoutError, TimeoutError))
+
 
 def _error_code(error: Exception) -> str:
     response = getattr(error, "response", None) or {}
@@ -63,6 +132,13 @@ def describe_s3_error(error: BaseException, url: str, endpoint: str) -> Transfer
     if isinstance(error, RetriesExceededError) and error.last_exception is not None:
         error = error.last_exception
     bucket = url[len("s3://"):].split("/", 1)[0]
+    if _timed_out(error):
+        settings = S3Timeouts()
+        return TransferError(
+            f"the S3 endpoint {endpoint} did not answer for {url} ({type(error).__name__} after "
+            f"{settings.attempts()} attempts of {settings.connect_timeout:g} s to connect and "
+            f"{settings.read_timeout:g} s to read): check the server, or raise [s3] read_timeout"
+        )
     if isinstance(error, (bx.NoCredentialsError, bx.PartialCredentialsError)):
         return TransferError(
             f"no AWS credentials found for {url}: set AWS_ACCESS_KEY_ID and "
@@ -103,6 +179,9 @@ def transfer_config() -> TransferConfig:
         multipart_chunksize=MULTIPART_CHUNKSIZE,
         max_concurrency=MAX_CONCURRENCY,
         max_io_queue=MAX_IO_QUEUE,
+        # botocore already retries each request (S3Timeouts); s3transfer's own 5
+        # attempts on top would multiply a silent endpoint's wait.
+        num_download_attempts=2,
         # The classic engine: the CRT one, when installed, ignores our part settings.
         preferred_transfer_client="classic",
     )
@@ -117,7 +196,7 @@ class S3FileTarget(S3Target):
     """
 
     def __init__(self, path: str, client: S3Client | None = None) -> None:
-        super().__init__(path, format=luigi.format.Nop, client=client)
+        super().__init__(path, format=luigi.format.Nop, client=client or TimedS3Client())
         self.bucket, self.key = S3Client._path_to_bucket_and_key(path)
 
     @property
@@ -135,7 +214,17 @@ class S3FileTarget(S3Target):
         return self.boto_client.meta.endpoint_url
 
     def error(self, error: BaseException) -> TransferError:
-        return describe_s3_error(error, self.path, self.endpoint)
+        described = describe_s3_error(error, self.path, self.endpoint)
+        if _timed_out(error.last_exception if isinstance(error, RetriesExceededError) else error):
+            with _silent_lock:
+                _silent_endpoints.setdefault(self.endpoint, str(described))
+        return described
+
+    def _refuse_silent_endpoint(self) -> None:
+        """Fail at once where this process already waited a full timeout for nothing."""
+        line = _silent_endpoints.get(self.endpoint)
+        if line is not None:
+            raise TransferError(f"{self.path}: not tried, {line}")
 
     def exists(self) -> bool:
         return self.stat() is not None
@@ -146,6 +235,7 @@ class S3FileTarget(S3Target):
         One HEAD (with ChecksumMode=ENABLED, which costs no extra request).
         """
         client = self.boto_client
+        self._refuse_silent_endpoint()
         try:
             head = client.head_object(Bucket=self.bucket, Key=self.key, ChecksumMode="ENABLED")
         except bx.ClientError as error:
@@ -234,6 +324,7 @@ class S3FileTarget(S3Target):
 
     def _run_transfer(self, submit, on_bytes: ByteCounter) -> None:
         client = self.boto_client
+        self._refuse_silent_endpoint()
         try:
             with create_transfer_manager(client, transfer_config()) as manager:
                 submit(manager, [ProgressCallbackInvoker(on_bytes)]).result()

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -111,3 +112,18 @@ class SuffixPreservingLocalTarget(BaseAtomicProviderLocalTarget):
     """The local target to use for anything a library picks a format for by suffix."""
 
     atomic_provider = suffix_preserving_atomic_file
+
+
+class ResultFileTarget(SuffixPreservingLocalTarget):
+    """A result file: it exists only as a non-empty regular file.
+
+    A directory, a symbolic link or a 0-byte file at the path cannot be a valid
+    result, so the task that makes it is not counted done (and runs again).
+    """
+
+    def exists(self) -> bool:
+        try:
+            status = os.lstat(self.path)
+        except OSError:
+            return False
+        return stat.S_ISREG(status.st_mode) and status.st_size > 0

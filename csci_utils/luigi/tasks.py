@@ -24,10 +24,10 @@ import luigi.format
 
 from .errors import TransferError
 from .failure import OneLineFailure
+from .folder_files import FolderFileTarget
 from .progress import TaskProgress
 from .roots import FolderRoot, identity_key, join_relative, parse_root, remote_target, root_key
 from .run_report import explain_task
-from .target import SuffixPreservingLocalTarget
 from .transfer import download, resolved, upload
 
 logger = logging.getLogger("luigi-interface")
@@ -89,9 +89,10 @@ class _RootedFile:
     def remote_output(self):
         return remote_target(self.remote_root_url, self.relative_path)
 
-    def local_output(self) -> SuffixPreservingLocalTarget:
-        path = os.path.join(self.local_root_path, *self.relative_path.split("/"))
-        return SuffixPreservingLocalTarget(path, format=luigi.format.Nop)
+    def local_output(self) -> FolderFileTarget:
+        root = self.local_root_path
+        path = os.path.join(root, *self.relative_path.split("/"))
+        return FolderFileTarget(path, root=root, format=luigi.format.Nop)
 
 
 def _missing_message(task: luigi.Task, side: str) -> str:
@@ -178,18 +179,19 @@ class Download(_Transfer):
     def requires(self):
         return self._source(RemoteFile, remote_root=self.remote_root_url)
 
-    def output(self) -> SuffixPreservingLocalTarget:
+    def output(self) -> FolderFileTarget:
         if not self.identity:
             return self.local_output()
-        path = os.path.join(self.local_root_path, root_key(self.remote_root_url),
+        root = self.local_root_path
+        path = os.path.join(root, root_key(self.remote_root_url),
                             *self.SHARED_RELATIVE_PATH.split("/"), identity_key(self.identity),
                             *self.name.split("/"))
-        return SuffixPreservingLocalTarget(path, format=luigi.format.Nop)
+        return FolderFileTarget(path, root=root, format=luigi.format.Nop)
 
     def run(self) -> None:
         self.fetch(self)
 
-    def fetch(self, reporter: luigi.Task) -> SuffixPreservingLocalTarget:
+    def fetch(self, reporter: luigi.Task) -> FolderFileTarget:
         """Make sure this machine has the copy (the same copy ``run()`` makes); return it.
 
         For a task that needs the file on the machine it runs on (its output is
@@ -241,11 +243,10 @@ class Published(_RootedFile):
     def output(self):
         return self.remote_output()
 
-    def cache_output(self) -> SuffixPreservingLocalTarget:
-        path = os.path.join(
-            self.local_root_path, root_key(self.remote_root_url), *self.relative_path.split("/")
-        )
-        return SuffixPreservingLocalTarget(path, format=luigi.format.Nop)
+    def cache_output(self) -> FolderFileTarget:
+        root = self.local_root_path
+        path = os.path.join(root, root_key(self.remote_root_url), *self.relative_path.split("/"))
+        return FolderFileTarget(path, root=root, format=luigi.format.Nop)
 
     def publish(self, make) -> str:
         """Make the result here (unless this machine has its copy), upload it; return the check."""

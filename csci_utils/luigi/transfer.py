@@ -18,7 +18,7 @@ from luigi.local_target import LocalTarget
 from luigi.target import FileSystemTarget
 
 from .errors import TransferError
-from .folder_files import copy_into, folder_stat
+from .folder_files import copy_into, folder_stat, root_of
 from .integrity import HashingWriter, ObjectInfo, file_digests, strongest_hash, verify_copy
 from .progress import ByteTally, ProgressCallback
 from .roots import s3_file_target
@@ -56,7 +56,7 @@ def remote_stat(remote: FileSystemTarget) -> ObjectInfo | None:
     """What the remote root says about a file (None when it is missing)."""
     if _is_s3(remote):
         return _as_s3_file(remote).stat()
-    return folder_stat(_as_atomic_local(remote).path)
+    return folder_stat(_as_atomic_local(remote).path, root_of(remote))
 
 
 # Answers a planner looked up for this process's batch (``resolve``): the
@@ -103,7 +103,7 @@ def download(remote: FileSystemTarget, local: FileSystemTarget,
             digests = _download_s3(_as_s3_file(remote), info, temporary, tally)
         else:
             with open(temporary, "wb") as fileobj:
-                copy_into(remote.path, info, fileobj, tally)
+                copy_into(remote.path, info, fileobj, tally, root_of(remote))
         return verify_copy(temporary, os.path.getsize(temporary), info, remote.path, digests)
 
 
@@ -124,15 +124,15 @@ def _download_s3(s3_file, info: ObjectInfo, temporary: str, tally: ByteTally) ->
 def upload(local: FileSystemTarget, remote: FileSystemTarget,
            progress: ProgressCallback | None = None) -> str:
     """Copy ``local`` to ``remote``; the remote file appears whole and verified, or not at all."""
-    source = local.path
-    info = folder_stat(source)
+    source, root = local.path, root_of(local)
+    info = folder_stat(source, root)
     if info is None:
         raise TransferError(f"{source} does not exist: create it first or fix the local root")
     tally = ByteTally(info.size, progress)
     if not _is_s3(remote):
         with _as_atomic_local(remote).temporary_path() as temporary:
             with open(temporary, "wb") as fileobj:
-                copy_into(source, info, fileobj, tally)
+                copy_into(source, info, fileobj, tally, root)
             return verify_copy(temporary, os.path.getsize(temporary), info, remote.path)
 
     s3_file = _as_s3_file(remote)
@@ -141,7 +141,7 @@ def upload(local: FileSystemTarget, remote: FileSystemTarget,
     # S3 already checked each part's checksum; this checks the object as a whole.
     try:
         stored = s3_file.stat()
-        after = folder_stat(source)
+        after = folder_stat(source, root)
         if after is None or after.version != info.version:
             raise TransferError(
                 f"{source} changed while it was being uploaded: nothing was kept, run again"

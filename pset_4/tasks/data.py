@@ -7,6 +7,7 @@ Layout (``remote`` is S3 or the embedded folder, ``local`` the cache):
 
     <remote>/images/<image>          ContentImage   --DownloadImage-->  <local>/images/<image>
     <remote>/saved_models/<model>    SavedModel     --DownloadModel-->  <local>/saved_models/<model>
+    <remote>/styles/<picture>        StylePicture   --DownloadStyle-->  <local>/styles/<picture>
 
 Seeding (a fresh machine, empty store): SampleImage and BundledModel write the
 installed sample photo and the converted bundled model under ``<local>/seed``;
@@ -36,6 +37,7 @@ luigi.namespace("pset_4", scope=__name__)
 IMAGES = "images"
 SAVED_MODELS = "saved_models"
 STYLIZED = "stylized"  # results, on the remote: <remote>/stylized/<image>/...
+STYLES = "styles"  # pictures used as the style (--style-image)
 SEED_FOLDER = "seed"  # under the local root: staged copies that the Upload tasks push
 
 
@@ -53,12 +55,23 @@ class LocalImage(_Images, LocalFile): ...
 class LocalModel(_Models, LocalFile): ...
 
 
+class _Styles(RootSettings):
+    SHARED_RELATIVE_PATH, CONFIG_SECTION = STYLES, SECTION
+
+
+class StylePicture(_Styles, RemoteFile): ...
+
+
 class DownloadImage(_Images, Download):
     SOURCE = ContentImage
 
 
 class DownloadModel(_Models, Download):
     SOURCE = SavedModel
+
+
+class DownloadStyle(_Styles, Download):
+    SOURCE = StylePicture
 
 
 class UploadImage(_Images, Upload):

@@ -16,6 +16,7 @@ import luigi
 from luigi.contrib.external_program import ExternalProgramRunError, ExternalProgramTask
 
 from csci_utils.luigi import Published, TransferError, download
+from csci_utils.luigi.target import ResultFileTarget
 
 from ..config import SECTION, SettingParameter
 from ..contact_sheet import make_contact_sheet
@@ -24,10 +25,20 @@ from ..model_cache import cached_model
 from ..names import (
     ImageNameParameter,
     ModelNameParameter,
+    StylePictureNameParameter,
     contact_sheet_relative_path,
+    controls_key,
     stylized_relative_path,
 )
-from .data import STYLIZED, ContentImage, DownloadImage, DownloadModel, SavedModel
+from .data import (
+    STYLIZED,
+    ContentImage,
+    DownloadImage,
+    DownloadModel,
+    DownloadStyle,
+    SavedModel,
+    StylePicture,
+)
 
 # Task families are "pset_4.DownloadImage" etc.: Luigi looks tasks up by family
 # (dynamic dependencies, luigid, the `luigi` CLI), and a bare "UploadImage"
@@ -37,6 +48,27 @@ luigi.namespace("pset_4", scope=__name__)
 logger = logging.getLogger("pset_4")
 
 OPTIONS = ("A", "B")
+STYLE_IMAGE_ENGINE = "onnx"  # both options alike, so that they write the same bytes
+
+
+class StyleParameter(luigi.OptionalParameter):
+    """A style index or blend (``3:0.5,12:0.5``), kept in its normalised form so
+    that ``3:1`` and ``3`` are one task; a bad spec is kept as given and fails
+    the task with neural_style's one-line message."""
+
+    expected_type = (int, str)
+
+    def normalize(self, value):
+        from neural_style import NeuralStyleError
+        from neural_style.controls import parse_style
+
+        if value is None or value == "":
+            return None
+        try:
+            blend = parse_style(value)
+        except NeuralStyleError:
+            return str(value)
+        return blend.first if len(blend.weights) == 1 else str(blend)
 
 
 class _OnTheRemote(Published):
@@ -57,6 +89,11 @@ class _OnTheRemote(Published):
     def _roots(self) -> dict:
         return {"remote_root": self.remote_root, "local_root": self.local_root}
 
+    def cache_output(self) -> ResultFileTarget:
+        # Only a non-empty regular file is a made result: an empty file, a folder or
+        # a link at the cache path is made (and uploaded) again.
+        return ResultFileTarget(super().cache_output().path, format=luigi.format.Nop)
+
     def _fetch(self, download_class, name: str, identity: str):
         """This machine's cached copy of an input, downloaded here if missing (Download.fetch)."""
         return download_class(name=name, identity=identity, **self._roots()).fetch(self)
@@ -75,11 +112,19 @@ class _StylizedImage(_OnTheRemote, luigi.Task):
     image_identity = luigi.Parameter(default="", description="the image's ETag (or folder version)")
     model = ModelNameParameter()
     model_identity = luigi.Parameter(default="", description="the model's ETag (or folder version)")
-    style = luigi.OptionalIntParameter(
-        default=None, description="style index for multi-style models"
-    )
+    style = StyleParameter(default=None, description="style index or blend (3:0.5,12:0.5)")
     content_scale = luigi.OptionalFloatParameter(
         default=None, description="shrink the content image by this factor first"
+    )
+    strength = luigi.FloatParameter(default=1.0, description="0: the content, 1: the full style")
+    preserve_color = luigi.BoolParameter(default=False, description="keep the content's colours")
+    max_size = luigi.OptionalIntParameter(default=None, description="bound the longer side first")
+    tile_size = luigi.OptionalIntParameter(default=None, description="stylize in tiles of N px")
+    style_image = StylePictureNameParameter(
+        default=None, description="a picture in <remote>/styles as the style"
+    )
+    style_image_identity = luigi.Parameter(
+        default="", description="the style picture's ETag (or folder version)"
     )
     remote_root = SettingParameter("remote_root")
     local_root = SettingParameter("local_root")
@@ -87,6 +132,8 @@ class _StylizedImage(_OnTheRemote, luigi.Task):
 
     @property
     def relative_path(self) -> str:
+        controls = controls_key(self.strength, self.preserve_color, self.max_size,
+                                self.tile_size, self.style_image)
         return posixpath.join(
             STYLIZED,
             stylized_relative_path(
@@ -96,23 +143,43 @@ class _StylizedImage(_OnTheRemote, luigi.Task):
                 self.content_scale,
                 self.image_identity,
                 self.model_identity,
+                controls,
+                self.style_image_identity if self.style_image else "",
             ),
         )
 
     def requires(self):
         remote_root = self.remote_root
-        return {
+        inputs = {
             "image": ContentImage(name=self.image, remote_root=remote_root),
             "model": SavedModel(name=self.model, remote_root=remote_root),
         }
+        if self.style_image:
+            inputs["style_image"] = StylePicture(name=self.style_image, remote_root=remote_root)
+        return inputs
 
-    def _inputs(self) -> tuple[str, str]:
-        return (self._fetch(DownloadImage, self.image, self.image_identity).path,
-                self._fetch(DownloadModel, self.model, self.model_identity).path)
+    def controls(self):
+        """The validated neural_style controls; a bad value fails the task in one line."""
+        from neural_style.controls import Controls
+
+        return Controls.of(self.style, self.strength, self.preserve_color, self.max_size,
+                           self.tile_size)
+
+    def _inputs(self) -> dict:
+        """This machine's copies of the inputs (image, model, style picture), fetched here."""
+        paths = {"image": self._fetch(DownloadImage, self.image, self.image_identity).path,
+                 "model": self._fetch(DownloadModel, self.model, self.model_identity).path}
+        if self.style_image:
+            paths["style_image"] = self._fetch(
+                DownloadStyle, self.style_image, self.style_image_identity
+            ).path
+        return paths
 
     def _describe(self) -> str:
         style = "" if self.style is None else f" style {self.style}"
-        return f"{self.image} with {self.model}{style}"
+        picture = f" picture {self.style_image}" if self.style_image else ""
+        strength = "" if self.strength == 1 else f" strength {self.strength:g}"
+        return f"{self.image} with {self.model}{style}{picture}{strength}"
 
     def _report(self, stage: str, percentage: int) -> None:
         """Progress for the scheduler (luigid's visualizer shows both) and the log."""
@@ -134,20 +201,31 @@ class Stylize(_StylizedImage):
     """Option B: stylize in this process; the model is loaded once per process (model_cache)."""
 
     def run(self):
-        image_path, model_path = self._inputs()
-        self.publish(lambda temporary: self._stylize(image_path, model_path, temporary))
+        inputs = self._inputs()
+        self.publish(lambda temporary: self._stylize(inputs, temporary))
         self._report(
             f"done, {'x'.join(map(str, _image_size(self.cache_output().path)))}, on the remote", 100
         )
 
-    def _stylize(self, image_path: str, model_path: str, temporary: str) -> None:
+    def _stylize(self, inputs: dict, temporary: str) -> None:
         import neural_style
+        from neural_style.controls import engine_for, stylize_with_controls
 
+        controls = self.controls()
         self._report("loading the model", 0)
-        model = cached_model(model_path, self.style)
-        content = neural_style.load_image(image_path)
+        content = neural_style.load_image(inputs["image"])
+        if self.style_image:
+            from neural_style.arbitrary import ArbitraryStyle
+
+            model = ArbitraryStyle(inputs["style_image"], engine=STYLE_IMAGE_ENGINE)
+        else:
+            style = None if controls.style is None else controls.style.first
+            model = cached_model(inputs["model"], style)
+            engine = engine_for(controls, content.size, self.content_scale, "auto")
+            if engine == "torch" and getattr(model, "engine", "torch") != "torch":
+                model = neural_style.load_model(inputs["model"], style, engine="torch")
         self._report(f"stylizing {content.width}x{content.height}", 20)
-        result = neural_style.stylize(content, model, content_scale=self.content_scale)
+        result = stylize_with_controls(content, model, controls, self.content_scale)
         self._report(f"saving {result.width}x{result.height}", 90)
         neural_style.save_image(result, temporary)
         self._report(f"saved {result.width}x{result.height}, uploading", 95)
@@ -161,17 +239,30 @@ class StylizeProgram(_StylizedImage, ExternalProgramTask):
     """
 
     def program_args(self):
-        image_path, model_path = self._paths
+        inputs = self._paths
         args = [
             sys.executable, "-m", "neural_style", "eval",
-            "--content-image", image_path,
-            "--model", model_path,
+            "--content-image", inputs["image"],
             "--output-image", self._temporary_output,
         ]
-        if self.style is not None:
+        if self.style_image:
+            args += ["--style-image", inputs["style_image"], "--engine", STYLE_IMAGE_ENGINE]
+        else:
+            args += ["--model", inputs["model"]]
+        if self.style is not None and not self.style_image:
             args += ["--style", str(self.style)]
+        args += ["--strength", repr(self.strength)]
+        if self.preserve_color:
+            args += ["--preserve-color"]
+        for flag, value in (("--max-size", self.max_size), ("--tile-size", self.tile_size)):
+            if value is not None:
+                args += [flag, str(value)]
         if self.content_scale is not None:
             args += ["--content-scale", repr(self.content_scale)]
+        from neural_style import threads
+
+        if threads.configured():  # a forked worker's share of the cores
+            args += ["--threads", str(threads.configured())]
         return args
 
     def run(self):
@@ -182,7 +273,7 @@ class StylizeProgram(_StylizedImage, ExternalProgramTask):
         )
 
     def _stylize(self, temporary: str) -> None:
-        size = "x".join(map(str, _image_size(self._paths[0])))
+        size = "x".join(map(str, _image_size(self._paths["image"])))
         self._report(f"stylizing {size} in a neural_style process", 0)
         self._temporary_output = temporary
         try:
@@ -207,13 +298,24 @@ def _image_size(path: str) -> tuple[int, int]:
 TASK_FOR_OPTION = {"A": StylizeProgram, "B": Stylize}
 
 
+def _label(task: _StylizedImage) -> str:
+    """A contact-sheet label: what makes this result differ from its neighbours."""
+    words = [task.style_image or task.model]
+    if task.style is not None and not task.style_image:
+        words.append(f"style {task.style}")
+    if task.strength != 1:
+        words.append(f"x{task.strength:g}")
+    return " ".join(words)
+
+
 class _Batch:
     """Parameters and the task grid shared by StylizeAll and ContactSheet."""
 
     models = luigi.ListParameter()
-    # "image:<name>" / "model:<name>" -> content identity (ETag), resolved once by the CLI.
+    # "image:<name>" / "model:<name>" / "style:<picture>" -> content identity (ETag),
+    # resolved once by the CLI.
     identities = luigi.DictParameter(
-        default={}, description="content identity of each image and model"
+        default={}, description="content identity of each image, model and style picture"
     )
     styles = luigi.ListParameter(
         default=[None], description="style indices; [null] for the model's default"
@@ -223,6 +325,15 @@ class _Batch:
     remote_root = SettingParameter("remote_root")
     local_root = SettingParameter("local_root")
     output_dir = SettingParameter("output_dir")
+    strengths = luigi.ListParameter(default=[1.0], description="one result per strength (a ramp)")
+    preserve_color = luigi.BoolParameter(default=False)
+    max_size = luigi.OptionalIntParameter(default=None)
+    tile_size = luigi.OptionalIntParameter(default=None)
+    style_image = StylePictureNameParameter(default=None)
+
+    def _controls(self) -> dict:
+        return {"preserve_color": self.preserve_color, "max_size": self.max_size,
+                "tile_size": self.tile_size, "style_image": self.style_image}
 
     def _stylize_tasks(self, image: str):
         task_class = TASK_FOR_OPTION[self.option]
@@ -234,12 +345,17 @@ class _Batch:
                 model_identity=self.identities.get(f"model:{model}", ""),
                 style=style,
                 content_scale=self.content_scale,
+                strength=strength,
+                **self._controls(),
+                style_image_identity=self.identities.get(f"style:{self.style_image}", "")
+                if self.style_image else "",
                 remote_root=self.remote_root,
                 local_root=self.local_root,
                 output_dir=self.output_dir,
             )
             for model in self.models
             for style in self.styles
+            for strength in self.strengths
         ]
 
 
@@ -260,9 +376,14 @@ class ContactSheet(_Batch, _OnTheRemote, luigi.Task):
     @property
     def relative_path(self) -> str:
         shown = {key: value for key, value in self.identities.items()
-                 if key == f"image:{self.image}" or key.startswith("model:")}
+                 if key == f"image:{self.image}" or key.startswith("model:")
+                 or (self.style_image and key == f"style:{self.style_image}")}
+        controls = {**self._controls(), "strengths": list(self.strengths)}
+        if controls == {"preserve_color": False, "max_size": None, "tile_size": None,
+                        "style_image": None, "strengths": [1.0]}:
+            controls = None  # the defaults keep the sheet's earlier name
         return posixpath.join(STYLIZED, contact_sheet_relative_path(
-            self.image, self.models, self.styles, self.content_scale, shown,
+            self.image, self.models, self.styles, self.content_scale, shown, controls,
         ))
 
     def requires(self):
@@ -282,7 +403,6 @@ class ContactSheet(_Batch, _OnTheRemote, luigi.Task):
             local = task.cache_output()
             if not local.exists():  # made by another machine: fetch this machine's copy
                 download(task.output(), local)
-            label = task.model if task.style is None else f"{task.model} style {task.style}"
-            results.append((label, neural_style.load_image(local.path)))
+            results.append((_label(task), neural_style.load_image(local.path)))
         sheet = make_contact_sheet(neural_style.load_image(content_path.path), results)
         self.publish(lambda temporary: neural_style.save_image(sheet, temporary))

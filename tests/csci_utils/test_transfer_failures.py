@@ -120,9 +120,9 @@ def test_a_local_file_changing_during_upload_leaves_nothing_remote(store, local_
     else:
         copied = transfer.copy_into
 
-        def copy_then_touch(source_path, info, fileobj, on_bytes):
+        def copy_then_touch(source_path, info, fileobj, on_bytes, root=None):
             _replace_in_place(FolderStore(local_root), "images/photo.jpg", b"B" * 4096)
-            return copied(source_path, info, fileobj, on_bytes)
+            return copied(source_path, info, fileobj, on_bytes, root)
 
         monkeypatch.setattr(transfer, "copy_into", copy_then_touch)
 

@@ -56,7 +56,7 @@ def multistyle_model(multistyle_checkpoint):
 
     def get(style: int):
         if style not in cache:
-            cache[style] = load_model(multistyle_checkpoint, style=style)
+            cache[style] = load_model(multistyle_checkpoint, style=style, engine="torch")
         return cache[style]
 
     return get

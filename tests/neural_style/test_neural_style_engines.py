@@ -34,5 +34,5 @@ def test_engines_agree_on_a_transformer_net(examples_state_dict_path, grace_hopp
 
 
 def test_unknown_engine_is_refused(multistyle_checkpoint):
-    with pytest.raises(NeuralStyleError, match="unknown engine 'tf'; use one of torch, onnx"):
+    with pytest.raises(NeuralStyleError, match="unknown engine 'tf'; use one of auto, torch, onnx"):
         load_model(multistyle_checkpoint, style=0, engine="tf")

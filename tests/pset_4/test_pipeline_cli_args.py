@@ -52,7 +52,7 @@ def test_an_s3_remote_is_not_seeded_unless_asked():
     "argv, expected",
     [
         (["-i", "../etc/passwd"], "image name '../etc/passwd' contains a path separator"),
-        (["-i", "..", "-m", "x.pth"], "image name '..' contains '..'"),
+        (["-i", "..", "-m", "x.pth"], "image name '..' names a folder"),
         (["-m", "models/x.pth"], "model name 'models/x.pth' contains a path separator"),
         (["--workers", "0"], "--workers must be at least 1"),
         (["--option", "C"], "invalid choice: 'C'"),

@@ -18,7 +18,6 @@ def test_plain_file_names_are_accepted(name):
     [
         ("../secret.jpg", "separator"),
         ("..", "'..'"),
-        ("a..b.jpg", "'..'"),
         ("images/photo.jpg", "separator"),
         ("/etc/passwd", "separator"),
         ("c:\\photo.jpg", "separator"),
