@@ -5,9 +5,13 @@ here only name the shared sub-folder and the luigi.cfg section.
 
 Layout (``remote`` is S3 or the embedded folder, ``local`` the cache):
 
-    <remote>/images/<image>          ContentImage   --DownloadImage-->  <local>/images/<image>
-    <remote>/saved_models/<model>    SavedModel     --DownloadModel-->  <local>/saved_models/<model>
-    <remote>/styles/<picture>        StylePicture   --DownloadStyle-->  <local>/styles/<picture>
+    <remote>/images/<image>        ContentImage  DownloadImage  <cache>/images/<etag>/<image>
+    <remote>/saved_models/<model>  SavedModel    DownloadModel  <cache>/saved_models/<etag>/..
+    <remote>/styles/<picture>      StylePicture  DownloadStyle  <cache>/styles/<etag>/<picture>
+
+(``<cache>`` is ``<local>/<root_key of the remote>``, ``<etag>`` the content
+identity; the Stylize tasks fetch their inputs inside ``run()`` with
+``Download(identity=...).fetch``.)
 
 Seeding (a fresh machine, empty store): SampleImage and BundledModel write the
 installed sample photo and the converted bundled model under ``<local>/seed``;
