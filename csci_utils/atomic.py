@@ -1,6 +1,6 @@
 """Atomic file writes whose temporary names keep the final file's suffixes (no luigi).
 
-``photo.jpg`` is written as ``photo-luigi-tmp-0123456789.jpg`` next to it, so a
+``photo.jpg`` is written as ``photo-luigi-tmp-PID-0123456789.jpg`` next to it, so a
 library that picks the format from the name (Pillow, torch.save) still can, then
 moved into place with one ``os.replace``::
 
@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 TMP_MARKER = "-luigi-tmp-"
+NAME_MAX = 255  # bytes in one file name (ext4, xfs, btrfs, tmpfs)
 # SystemRandom: processes forked by luigi's workers share the ``random`` state,
 # which would give two concurrent writers the same temporary name.
 _random = random.SystemRandom()
@@ -43,10 +44,25 @@ def unique_marker() -> str:
 
 
 def suffix_preserving_tmp_path(path: str) -> str:
-    """A unique sibling of ``path`` that keeps every suffix: ``photo-luigi-tmp-N.jpg``."""
+    """A unique sibling of ``path`` that keeps every suffix: ``photo-luigi-tmp-N.jpg``.
+
+    The name stays within NAME_MAX bytes: for a long name the stem is cut (on a
+    UTF-8 character boundary), never the suffix, so the format is still readable
+    from the temp name. The final name is not touched.
+    """
     directory, filename = os.path.split(os.fspath(path).rstrip("/"))
     stem, suffixes = split_suffixes(filename)
-    return os.path.join(directory, f"{stem}{unique_marker()}{suffixes}")
+    marker = unique_marker()
+    room = NAME_MAX - len(marker.encode()) - len(suffixes.encode())
+    if room < 1:  # suffixes too long to keep whole (``a.b.c...``): keep the last one only
+        stem, suffixes = filename[: filename.rfind(".")], filename[filename.rfind("."):]
+        room = NAME_MAX - len(marker.encode()) - len(suffixes.encode())
+    return os.path.join(directory, f"{_cut_to_bytes(stem, room)}{marker}{suffixes}")
+
+
+def _cut_to_bytes(text: str, size: int) -> str:
+    """``text``'s longest prefix of at most ``size`` UTF-8 bytes (whole characters)."""
+    return text.encode()[: max(size, 1)].decode(errors="ignore")
 
 
 def remove_quietly(path: str) -> None:
