@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -39,8 +40,55 @@ def split_suffixes(filename: str) -> tuple[str, str]:
     return filename[:dot], filename[dot:]
 
 
+# Our temp names and nothing else: ``STEM-luigi-tmp-PID-NNNNNNNNNN[SUFFIXES]``.
+_TMP_NAME = re.compile(rf".+{re.escape(TMP_MARKER)}(?P<pid>[0-9]+)-[0-9]{{10}}(\.[^/]*)?")
+# Folders this process has swept: once each, so a batch of N writes is not O(N^2).
+_swept: set[str] = set()
+
+
 def unique_marker() -> str:
-    return f"{TMP_MARKER}{_random.randrange(10_000_000_000):010d}"
+    """``-luigi-tmp-PID-NNNNNNNNNN``: the writer's pid tells a sweep whether it is stale."""
+    return f"{TMP_MARKER}{os.getpid()}-{_random.randrange(10_000_000_000):010d}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    except OverflowError:  # not a pid at all
+        return False
+    return True
+
+
+def sweep_stale_temps(directory: str) -> list[str]:
+    """Remove our temp files in ``directory`` whose writer's pid is no longer alive.
+
+    Only names matching our exact temp pattern are touched, only in ``directory``
+    (not below it). A writer on another host that shares the folder cannot be
+    seen; pids are only meaningful on one machine. Returns the removed paths.
+    """
+    removed = []
+    try:
+        entries = list(os.scandir(directory or "."))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TMP_NAME.fullmatch(entry.name)
+        if match and int(match["pid"]) != os.getpid() and not _alive(int(match["pid"])):
+            remove_quietly(entry.path)
+            removed.append(entry.path)
+    return removed
+
+
+def sweep_once(directory: str) -> None:
+    """``sweep_stale_temps(directory)`` the first time this process writes there."""
+    key = os.path.abspath(directory or ".")
+    if key not in _swept:
+        _swept.add(key)
+        sweep_stale_temps(directory)
 
 
 def suffix_preserving_tmp_path(path: str) -> str:
@@ -80,7 +128,9 @@ def atomic_path(path, tmp_path_for: Callable[[str], str] = suffix_preserving_tmp
                 ) -> Iterator[str]:
     """Yield a temporary path to write; move it to ``path`` on success.
 
-    Parent directories are created first. The temporary file is fsync'ed before
+    Parent directories are created first, and the first write into a folder in
+    this process sweeps it of stale temp files (``sweep_stale_temps``). The
+    temporary file is fsync'ed before
     the rename. On an exception the temporary file or directory is removed at
     once and the exception propagates. A file replaces any existing one
     atomically; an existing directory at ``path`` raises ``FileExistsError``
@@ -90,6 +140,7 @@ def atomic_path(path, tmp_path_for: Callable[[str], str] = suffix_preserving_tmp
     parent = os.path.dirname(path)
     if parent:
         os.makedirs(parent, exist_ok=True)
+    sweep_once(parent)
     tmp_path = tmp_path_for(path)
     try:
         yield tmp_path
