@@ -1,6 +1,6 @@
 """Atomic file writes whose temporary names keep the final file's suffixes (no luigi).
 
-``photo.jpg`` is written as ``photo-luigi-tmp-0123456789.jpg`` next to it, so a
+``photo.jpg`` is written as ``photo-luigi-tmp-PID-0123456789.jpg`` next to it, so a
 library that picks the format from the name (Pillow, torch.save) still can, then
 moved into place with one ``os.replace``::
 
@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 TMP_MARKER = "-luigi-tmp-"
+NAME_MAX = 255  # bytes in one file name (ext4, xfs, btrfs, tmpfs)
 # SystemRandom: processes forked by luigi's workers share the ``random`` state,
 # which would give two concurrent writers the same temporary name.
 _random = random.SystemRandom()
@@ -38,15 +40,77 @@ def split_suffixes(filename: str) -> tuple[str, str]:
     return filename[:dot], filename[dot:]
 
 
+# Our temp names and nothing else: ``STEM-luigi-tmp-PID-NNNNNNNNNN[SUFFIXES]``.
+_TMP_NAME = re.compile(rf".+{re.escape(TMP_MARKER)}(?P<pid>[0-9]+)-[0-9]{{10}}(\.[^/]*)?")
+# Folders this process has swept: once each, so a batch of N writes is not O(N^2).
+_swept: set[str] = set()
+
+
 def unique_marker() -> str:
-    return f"{TMP_MARKER}{_random.randrange(10_000_000_000):010d}"
+    """``-luigi-tmp-PID-NNNNNNNNNN``: the writer's pid tells a sweep whether it is stale."""
+    return f"{TMP_MARKER}{os.getpid()}-{_random.randrange(10_000_000_000):010d}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    except OverflowError:  # not a pid at all
+        return False
+    return True
+
+
+def sweep_stale_temps(directory: str) -> list[str]:
+    """Remove our temp files in ``directory`` whose writer's pid is no longer alive.
+
+    Only names matching our exact temp pattern are touched, only in ``directory``
+    (not below it). A writer on another host that shares the folder cannot be
+    seen; pids are only meaningful on one machine. Returns the removed paths.
+    """
+    removed = []
+    try:
+        entries = list(os.scandir(directory or "."))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TMP_NAME.fullmatch(entry.name)
+        if match and int(match["pid"]) != os.getpid() and not _alive(int(match["pid"])):
+            remove_quietly(entry.path)
+            removed.append(entry.path)
+    return removed
+
+
+def sweep_once(directory: str) -> None:
+    """``sweep_stale_temps(directory)`` the first time this process writes there."""
+    key = os.path.abspath(directory or ".")
+    if key not in _swept:
+        _swept.add(key)
+        sweep_stale_temps(directory)
 
 
 def suffix_preserving_tmp_path(path: str) -> str:
-    """A unique sibling of ``path`` that keeps every suffix: ``photo-luigi-tmp-N.jpg``."""
+    """A unique sibling of ``path`` that keeps every suffix: ``photo-luigi-tmp-N.jpg``.
+
+    The name stays within NAME_MAX bytes: for a long name the stem is cut (on a
+    UTF-8 character boundary), never the suffix, so the format is still readable
+    from the temp name. The final name is not touched.
+    """
     directory, filename = os.path.split(os.fspath(path).rstrip("/"))
     stem, suffixes = split_suffixes(filename)
-    return os.path.join(directory, f"{stem}{unique_marker()}{suffixes}")
+    marker = unique_marker()
+    room = NAME_MAX - len(marker.encode()) - len(suffixes.encode())
+    if room < 1:  # suffixes too long to keep whole (``a.b.c...``): keep the last one only
+        stem, suffixes = filename[: filename.rfind(".")], filename[filename.rfind("."):]
+        room = NAME_MAX - len(marker.encode()) - len(suffixes.encode())
+    return os.path.join(directory, f"{_cut_to_bytes(stem, room)}{marker}{suffixes}")
+
+
+def _cut_to_bytes(text: str, size: int) -> str:
+    """``text``'s longest prefix of at most ``size`` UTF-8 bytes (whole characters)."""
+    return text.encode()[: max(size, 1)].decode(errors="ignore")
 
 
 def remove_quietly(path: str) -> None:
@@ -64,7 +128,9 @@ def atomic_path(path, tmp_path_for: Callable[[str], str] = suffix_preserving_tmp
                 ) -> Iterator[str]:
     """Yield a temporary path to write; move it to ``path`` on success.
 
-    Parent directories are created first. The temporary file is fsync'ed before
+    Parent directories are created first, and the first write into a folder in
+    this process sweeps it of stale temp files (``sweep_stale_temps``). The
+    temporary file is fsync'ed before
     the rename. On an exception the temporary file or directory is removed at
     once and the exception propagates. A file replaces any existing one
     atomically; an existing directory at ``path`` raises ``FileExistsError``
@@ -74,6 +140,7 @@ def atomic_path(path, tmp_path_for: Callable[[str], str] = suffix_preserving_tmp
     parent = os.path.dirname(path)
     if parent:
         os.makedirs(parent, exist_ok=True)
+    sweep_once(parent)
     tmp_path = tmp_path_for(path)
     try:
         yield tmp_path

@@ -10,10 +10,16 @@ Importing this module does not import luigi (the audit starts its probes first).
 from __future__ import annotations
 
 import argparse
+import functools
+import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
-from .exit_codes import RETCODES, USAGE_ERROR
+from .exit_codes import RETCODES, SIGNAL_BASE, USAGE_ERROR
 from .urls import redact_userinfo
 
 
@@ -69,3 +75,72 @@ def run_build(tasks: Sequence, *, prog: str, verbose: bool = False,
         line = redact_userinfo((explain or failure_line)(result))  # never print a credential
         print(f"{prog}: error: {line}", file=sys.stderr)
     return code
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGINT, raised where the program is, so every ``finally`` and
+    ``atomic_path`` cleanup runs on the way out.
+
+    A KeyboardInterrupt because luigi's worker re-raises only that: it turns any
+    other exception, BaseException included, into a failed task and goes on.
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return SIGNAL_BASE + self.signum
+
+    def line(self, prog: str) -> str:
+        return f"{prog}: error: interrupted by {signal.Signals(self.signum).name}"
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+@contextmanager
+def stop_cleanly_on_signals() -> Iterator[None]:
+    """While inside, SIGTERM and SIGINT raise ``Interrupted`` (once; a second one
+    during the cleanup is ignored). Processes forked inside (luigi's workers)
+    inherit it. The previous handlers come back on the way out. Main thread only.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers (a caller's thread keeps its own)
+        return
+    owner = os.getpid()
+
+    def stop(signum, _frame):
+        for number in STOP_SIGNALS:
+            signal.signal(number, signal.SIG_IGN)  # let the cleanup finish
+        if os.getpid() != owner:  # a forked luigi worker: fail the task, clean up, exit
+            raise SystemExit(SIGNAL_BASE + signum)
+        raise Interrupted(signum)
+
+    previous = {number: signal.signal(number, stop) for number in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def stops_cleanly_on_signals(prog: str) -> Callable:
+    """Decorate an entry point ``main(argv=None) -> int``: it runs inside
+    ``stop_cleanly_on_signals``, and an ``Interrupted`` becomes one line on stderr
+    and exit 128 + N (143 SIGTERM, 130 SIGINT); ``--verbose`` adds the traceback.
+    """
+    def decorate(main: Callable) -> Callable:
+        @functools.wraps(main)
+        def entry_point(argv: Sequence[str] | None = None) -> int:
+            try:
+                with stop_cleanly_on_signals():
+                    return main(argv)
+            except Interrupted as interrupt:  # the temp files were removed on the way out
+                if "--verbose" in (sys.argv[1:] if argv is None else argv):
+                    traceback.print_exc()
+                print(interrupt.line(prog), file=sys.stderr)
+                return interrupt.exit_code
+        return entry_point
+    return decorate

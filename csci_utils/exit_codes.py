@@ -9,6 +9,7 @@ from __future__ import annotations
 SUCCESS = 0
 UNEXPECTED = 1  # a status luigi added later, or an error the CLI turned into one line
 USAGE_ERROR = 2  # bad command-line arguments (argparse's own number)
+SIGNAL_BASE = 128  # killed by signal N: exit 128 + N (the shell's rule: SIGINT 130, SIGTERM 143)
 
 RETCODES = {
     "already_running": 10,

@@ -2,6 +2,7 @@
 
 Every failure (a NeuralStyleError, running out of memory, anything unexpected)
 becomes one line on stderr, ``neural_style: error: ...``, and exit status 1;
+SIGTERM and SIGINT remove the temp file and exit 143 and 130 with one line;
 --verbose adds the traceback. Library warnings (Pillow's "Corrupt EXIF data",
 torch's) stay off stderr unless --verbose.
 """
@@ -14,6 +15,7 @@ import traceback
 import warnings
 
 from csci_utils.atomic import atomic_path
+from csci_utils.cli import stops_cleanly_on_signals
 
 from .errors import NeuralStyleError
 
@@ -124,6 +126,7 @@ def run_convert(arguments: argparse.Namespace) -> None:
         print(path)
 
 
+@stops_cleanly_on_signals(PROGRAM)
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     try:

@@ -2,7 +2,8 @@
 
 Exit status: 0 only when Luigi reports success; otherwise non-zero (the numbers
 of luigi.cfg [retcode]: 20 missing input, 30 task failed, ...) with one line on
-stderr saying why. 2 for bad command-line arguments. --verbose adds Luigi's log
+stderr saying why. 2 for bad command-line arguments. 143 on SIGTERM and 130 on
+SIGINT (temp files removed, one line). --verbose adds Luigi's log
 and tracebacks.
 """
 
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 import luigi
 import luigi.configuration
 
-from csci_utils.cli import OneLineErrorParser, run_build
+from csci_utils.cli import OneLineErrorParser, run_build, stops_cleanly_on_signals
 from csci_utils.exit_codes import RETCODES, UNEXPECTED, USAGE_ERROR
 
 from .config import Settings, is_s3
@@ -292,6 +293,7 @@ def _result_line(task) -> str:
     return f"{task.output().path}\t{local.path}" if local.exists() else task.output().path
 
 
+@stops_cleanly_on_signals("pset_4")
 def main(argv: Sequence[str] | None = None) -> int:
     from .tasks.data import SeedStore
     from .tasks.stylize import ContactSheet, StylizeAll

@@ -35,6 +35,7 @@ from csci_utils.atomic import (
     remove_quietly,
     split_suffixes,
     suffix_preserving_tmp_path,
+    sweep_once,
     unique_marker,
 )
 
@@ -92,6 +93,7 @@ class BaseAtomicProviderLocalTarget(LocalTarget):
     def open(self, mode: str = "r"):
         if mode.replace("b", "").replace("t", "") == "w":
             self.makedirs()
+            sweep_once(os.path.dirname(self.path))
             return self.format.pipe_writer(self.atomic_provider(self.path))
         return super().open(mode)
 
