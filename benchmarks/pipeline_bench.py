@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -76,6 +77,9 @@ def run_pipeline(work: Path, names: list[str], option: str, output_dir: Path) ->
                "--option", option, "--workers", "1", "--style", str(STYLE)]
     for name in names:
         command += ["-i", name]
+    # Results live on the remote (the source of truth): clear them, or this run would find
+    # the previous run's results done and stylize nothing. Not timed.
+    shutil.rmtree(work / "remote" / "stylized", ignore_errors=True)
     start = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
@@ -83,8 +87,8 @@ def run_pipeline(work: Path, names: list[str], option: str, output_dir: Path) ->
 
 def run_raw(work: Path, names: list[str], output_dir: Path) -> tuple[float, list[float]]:
     output_dir.mkdir(parents=True)
-    images = [str(work / "data" / "images" / name) for name in names]
-    model = str(work / "data" / "saved_models" / MODEL)
+    images = [str(work / "remote" / "images" / name) for name in names]
+    model = str(work / "remote" / "saved_models" / MODEL)
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", RAW_LOOP, model, str(output_dir), *images],
                           check=True, capture_output=True, text=True)
@@ -111,8 +115,8 @@ def main() -> int:
         totals["A"] = run_pipeline(work, names, "A", work / "A")
 
         identical = all(
-            (work / "A" / name / f"{MODEL}--style-{STYLE}.png").read_bytes()
-            == (work / "B" / name / f"{MODEL}--style-{STYLE}.png").read_bytes()
+            next((work / "A" / name).glob(f"{MODEL}--style-{STYLE}--*.png")).read_bytes()
+            == next((work / "B" / name).glob(f"{MODEL}--style-{STYLE}--*.png")).read_bytes()
             == (work / "raw" / f"{name}.png").read_bytes()
             for name in names
         )

@@ -12,6 +12,7 @@ machine hurts both alike. The outputs must be byte-identical.
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,6 +28,9 @@ def run_pipeline(work: Path, names: list[str], workers: int, output_dir: Path) -
                "--option", "B", "--workers", str(workers), "--style", str(STYLE)]
     for name in names:
         command += ["-i", name]
+    # Results live on the remote (the source of truth): clear them, or this run would find
+    # the previous run's results done and stylize nothing. Not timed.
+    shutil.rmtree(work / "remote" / "stylized", ignore_errors=True)
     start = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
@@ -49,7 +53,8 @@ def main() -> int:
                     run_pipeline(work, names, workers, work / f"w{workers}-{round_}")
                 )
         identical = all(
-            len({(work / f"w{workers}-{round_}" / name / f"{MODEL}--style-{STYLE}.png").read_bytes()
+            len({next((work / f"w{workers}-{round_}" / name)
+                      .glob(f"{MODEL}--style-{STYLE}--*.png")).read_bytes()
                  for workers in (1, 2) for round_ in range(args.rounds)}) == 1
             for name in names
         )
