@@ -71,6 +71,11 @@ def make_photos(images_dir: Path, count: int, size: int) -> list[str]:
     return names
 
 
+def cached_result(output_dir: Path, name: str) -> Path:
+    """This machine's copy of a result: <output_dir>/<remote key>/stylized/<image>/<keyed name>."""
+    return next(output_dir.glob(f"*/stylized/{name}/{MODEL}--style-{STYLE}--*.png"))
+
+
 def run_pipeline(work: Path, names: list[str], option: str, output_dir: Path) -> float:
     command = [sys.executable, "-m", "pset_4", "--remote", str(work / "remote"),
                "--local-root", str(work / "data"), "--output-dir", str(output_dir),
@@ -115,8 +120,8 @@ def main() -> int:
         totals["A"] = run_pipeline(work, names, "A", work / "A")
 
         identical = all(
-            next((work / "A" / name).glob(f"{MODEL}--style-{STYLE}--*.png")).read_bytes()
-            == next((work / "B" / name).glob(f"{MODEL}--style-{STYLE}--*.png")).read_bytes()
+            cached_result(work / "A", name).read_bytes()
+            == cached_result(work / "B", name).read_bytes()
             == (work / "raw" / f"{name}.png").read_bytes()
             for name in names
         )

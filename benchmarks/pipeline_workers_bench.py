@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipeline_bench import MODEL, STYLE, make_photos
+from pipeline_bench import STYLE, cached_result, make_photos
 
 
 def run_pipeline(work: Path, names: list[str], workers: int, output_dir: Path) -> float:
@@ -53,8 +53,7 @@ def main() -> int:
                     run_pipeline(work, names, workers, work / f"w{workers}-{round_}")
                 )
         identical = all(
-            len({next((work / f"w{workers}-{round_}" / name)
-                      .glob(f"{MODEL}--style-{STYLE}--*.png")).read_bytes()
+            len({cached_result(work / f"w{workers}-{round_}", name).read_bytes()
                  for workers in (1, 2) for round_ in range(args.rounds)}) == 1
             for name in names
         )
