@@ -16,6 +16,7 @@ import warnings
 
 from csci_utils.atomic import atomic_path
 from csci_utils.cli import stops_cleanly_on_signals
+from csci_utils.one_line import first_line
 
 from .errors import NeuralStyleError
 
@@ -147,5 +148,5 @@ def _one_line(error: BaseException) -> str:
         return str(error)
     if isinstance(error, MemoryError):
         return "out of memory: use a smaller image or a larger --content-scale"
-    lines = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+    line = first_line(error, default="")
+    return f"{type(error).__name__}: {line}" if line else type(error).__name__
