@@ -58,7 +58,11 @@ def ensure_environment() -> Path:
          "-e", f"{ROOT}[all]"],
         check=True,
     )
-    STAMP.write_text(wanted + "\n")
+    # Write a new file and rename it: a venv copied with hard links (cp -al) shares the old
+    # stamp's inode with its original, which an in-place write would change too.
+    fresh = STAMP.with_name(STAMP.name + ".new")
+    fresh.write_text(wanted + "\n")
+    fresh.replace(STAMP)
     return python
 
 

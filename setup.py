@@ -3,7 +3,11 @@
 from setuptools import find_packages, setup
 
 EXTRAS = {
-    "luigi": ["luigi==3.8.1"],
+    "luigi": [
+        "luigi==3.8.1",
+        # The command line's live progress bar (a terminal only).
+        "tqdm>=4.66",
+    ],
     "s3": ["boto3>=1.34"],
     "style": [
         # Pinned together: an unpinned torch pulls a multi-GB build, and
