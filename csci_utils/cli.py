@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 import traceback
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
@@ -64,10 +65,18 @@ def run_build(tasks: Sequence, *, prog: str, verbose: bool = False,
     """
     import luigi  # lazy: see the module docstring
 
+    from csci_utils.luigi.final_failures import FinalFailureFactory
     from csci_utils.luigi.run_report import exit_code, failure_line
 
     tasks = list(tasks)
-    result = luigi.build(tasks, detailed_summary=True, **build_options)
+    with warnings.catch_warnings():
+        # luigi reads [core] default_scheduler_url itself (core.scheduler_url), yet
+        # warns on stderr that its core task does not consume it.
+        warnings.filterwarnings("ignore", message=r".*'default_scheduler_url'.*'core'")
+        # A failed task is final within the run, also for the other workers of a
+        # batch shared on luigid (they would wait for luigid's retry): final_failures.
+        result = luigi.build(tasks, detailed_summary=True,
+                             worker_scheduler_factory=FinalFailureFactory(), **build_options)
     if verbose:
         print(result.summary_text, file=sys.stderr)
     code = exit_code(result, tasks)

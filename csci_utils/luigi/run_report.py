@@ -31,14 +31,22 @@ def exit_code(result: LuigiRunResult, requested=()) -> int:
 
     NOT_RUN with every requested output present means other workers (a shared
     batch on luigid) ran the tasks this process was not granted: that is success.
+    NOT_RUN where another worker's run of a task failed is that failure.
     """
-    if (
-        result.status == LuigiStatusCode.NOT_RUN
-        and requested
-        and all(t.complete() for t in requested)
-    ):
-        return 0
+    if result.status == LuigiStatusCode.NOT_RUN and requested:
+        if all(t.complete() for t in requested):
+            return 0
+        if failed_elsewhere(result):
+            return RETCODES["task_failed"]
     return EXIT_CODES.get(result.status, UNEXPECTED_EXIT)
+
+
+def failed_elsewhere(result: LuigiRunResult) -> list[luigi.Task]:
+    """The tasks this worker did not run whose run failed on another worker of the batch
+    (the scheduler keeps the failure's explanation)."""
+    worker = result.worker
+    return [task for task in _summary_dict(worker)["not_run"]
+            if _recorded_failure(worker, task) and not task.complete()]
 
 
 def explain_task(task: luigi.Task) -> str:
@@ -64,12 +72,21 @@ def explain_task(task: luigi.Task) -> str:
         return first_line(f"{task}: {type(error).__name__}: {error}")
 
 
-def _failure_of(worker, task: luigi.Task) -> str:
+def _recorded_failure(worker, task: luigi.Task) -> str:
+    """The explanation of ``task``'s last failure that the scheduler keeps, or ""."""
     try:
         error = worker._scheduler.fetch_error(task.task_id).get("error") or ""
-        explanation = json.loads(error) if error.startswith('"') else error
-    except Exception:  # noqa: BLE001 - fall back on the task's name
-        explanation = ""
+    except Exception:  # noqa: BLE001 - a report must not fail
+        return ""
+    try:  # workers send it JSON-encoded; a task that succeeded last has null
+        explanation = json.loads(error)
+    except ValueError:
+        explanation = error
+    return explanation if isinstance(explanation, str) else ""
+
+
+def _failure_of(worker, task: luigi.Task) -> str:
+    explanation = _recorded_failure(worker, task)
     lines = [line for line in str(explanation).splitlines() if line.strip()]
     if not lines:
         return f"{task} failed"
@@ -82,10 +99,11 @@ def explain_failures(result: LuigiRunResult) -> list[str]:
     """One line per failed task, missing external file or scheduling error of a run.
 
     Works with the local scheduler and with luigid (failures are fetched from
-    whichever scheduler ran them).
+    whichever scheduler ran them, also those another worker of the batch saw).
     """
     summary = _summary_dict(result.worker)
-    lines = [_failure_of(result.worker, task) for task in summary["failed"]]
+    failed = [*summary["failed"], *failed_elsewhere(result)]
+    lines = [_failure_of(result.worker, task) for task in failed]
     for status in ("scheduling_error", "still_pending_ext"):
         lines.extend(explain_task(task) for task in summary[status])
     return sorted(set(lines), key=lines.index)

@@ -21,6 +21,7 @@ REPO = HERE.parents[1]
 class WorkerProcess:
     process: subprocess.Popen
     log_path: Path
+    stderr_path: Path | None = None  # None: stderr went to the log with stdout
 
     @property
     def pid(self) -> int:
@@ -46,11 +47,18 @@ class WorkerProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace") if self.stderr_path else ""
+
 
 def start_worker(
-    server, workdir: Path, name: str, argv: list[str], config: Path | None = None
+    server, workdir: Path, name: str, argv: list[str], config: Path | None = None,
+    separate_stderr: bool = False,
 ) -> WorkerProcess:
     """Run ``python ARGV`` in ``workdir`` with a worker luigi.cfg (default: the server's).
+
+    The log gets stdout and stderr, or stdout only with ``separate_stderr``
+    (stderr then goes to ``<name>.err``, read with ``stderr()``).
 
     ``tests/luigid`` is on PYTHONPATH so ``--module luigid_sleepy_tasks`` imports.
     """
@@ -61,12 +69,13 @@ def start_worker(
     )
     full_env = {**os.environ, "LUIGI_CONFIG_PATH": str(config), "PYTHONPATH": pythonpath}
     log_path = workdir / f"{name}.log"
-    with open(log_path, "wb") as log:
+    stderr_path = workdir / f"{name}.err" if separate_stderr else None
+    with open(log_path, "wb") as log, open(stderr_path or os.devnull, "wb") as errors:
         process = subprocess.Popen(
-            [sys.executable, *argv], cwd=workdir, env=full_env,
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [sys.executable, *argv], cwd=workdir, env=full_env, stdout=log,
+            stderr=errors if separate_stderr else subprocess.STDOUT, start_new_session=True,
         )
-    return WorkerProcess(process=process, log_path=log_path)
+    return WorkerProcess(process=process, log_path=log_path, stderr_path=stderr_path)
 
 
 def sleepy_batch_argv(server, out_dir: Path, count: int, seconds: float, **extra: str) -> list[str]:
