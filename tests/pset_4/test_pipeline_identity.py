@@ -70,3 +70,49 @@ def test_an_unreachable_luigid_is_one_line_and_non_zero(store, run_cli):
     assert code != 0 and paths == []
     [line] = err.strip().splitlines()
     assert "cannot reach luigid at http://127.0.0.1:9" in line
+
+
+def _style_picture(name: str, store, as_name: str | None = None) -> None:
+    from matplotlib import cbook
+    from PIL import Image
+
+    (store / "styles").mkdir(exist_ok=True)
+    with Image.open(cbook.get_sample_data(name, asfileobj=False)) as picture:
+        picture.convert("RGB").save(store / "styles" / (as_name or name))
+
+
+def test_a_replaced_style_picture_reruns_exactly_its_results_with_fresh_bytes(
+    store, tmp_path, run_cli
+):
+    small_photo(mirror=True).save(store / "images" / "other.png")
+    _style_picture("logo2.png", store, "picture.png")
+    _style_picture("Minduka_Present_Blue_Pack.png", store, "kept.png")
+    images = ("-i", SMALL_IMAGE, "-i", "other.png")
+    runs = {"picture": (*images, "--style-image", "picture.png"),
+            "kept": (*images, "--style-image", "kept.png"),
+            "model": (*images, "--style", "1")}
+    first = {}
+    for run, args in runs.items():
+        code, first[run], err = run_cli(*args, remote=store)
+        assert code == 0 and len(first[run]) == 2, err
+    before = {path: open(path, "rb").read() for paths in first.values() for path in paths}
+    kept_copies = sorted((tmp_path / "data").rglob("styles/*/kept.png"))
+    kept_mtimes = [path.stat().st_mtime_ns for path in kept_copies]
+
+    _style_picture("Minduka_Present_Blue_Pack.png", store, "picture.png")  # same name, new bytes
+    again = {}
+    for run, args in runs.items():
+        RAN.clear()
+        code, again[run], err = run_cli(*args, remote=store)
+        assert code == 0, err
+        # Exactly the results made from the replaced picture run again.
+        assert RAN.count("Stylize") == (2 if run == "picture" else 0), (run, RAN)
+    assert again["kept"] == first["kept"] and again["model"] == first["model"]
+    for new, old in zip(again["picture"], first["picture"]):
+        assert new != old  # a new key: the picture's identity is in it
+        assert open(new, "rb").read() != before[old]  # fresh bytes, from the new picture
+    assert {path: open(path, "rb").read() for path in before} == before  # nothing overwritten
+    # The new picture was downloaded; the unchanged one was not downloaded again.
+    assert len(sorted((tmp_path / "data").rglob("styles/*/picture.png"))) == 2
+    assert [path.stat().st_mtime_ns for path in kept_copies] == kept_mtimes
+    assert sorted((tmp_path / "data").rglob("styles/*/kept.png")) == kept_copies
