@@ -65,14 +65,24 @@ def test_two_processes_share_a_stylize_batch_each_task_runs_once(
     # would run the whole batch again and the run counts below would show it.
     argvs = {1: [*BATCH_ARGV, "--scheduler-url", luigid_server.url], 2: BATCH_ARGV}
     workers = [
-        start_worker(luigid_server, tmp_path / f"machine{n}", f"pset_4-{n}", argv, config=config)
+        start_worker(luigid_server, tmp_path / f"machine{n}", f"pset_4-{n}", argv, config=config,
+                     separate_stderr=True)
         for n, argv in argvs.items()
     ]
 
     codes = [worker.wait(timeout=120) for worker in workers]
-    logs = [worker.log() for worker in workers]
+    logs = [worker.stderr() for worker in workers]  # --verbose: luigi's log
 
+    # Neither process exits 25 (or anything else) while the other still works.
     assert set(codes) <= SHARED_OK, "\n".join(logs)
+    # stdout: one line per result, naming it on the remote (and its local copy
+    # where this machine has one), and nothing else; the same results for both.
+    printed = [worker.log().splitlines() for worker in workers]
+    urls = [sorted(line.split("\t")[0] for line in lines) for lines in printed]
+    assert len(printed[0]) == len(printed[1]) == len(STYLES) and urls[0] == urls[1], printed
+    assert all(url.startswith(f"{seeded_bucket}/stylized/{IMAGE}/") for url in urls[0]), urls
+    for lines in printed:
+        assert all(len(line.split("\t")) in (1, 2) for line in lines), lines
     tasks = luigid_server.tasks()
     assert {task["status"] for task in tasks.values()} == {"DONE"}, tasks
     stylize = [task for task in tasks.values() if task["name"] == STYLIZE]

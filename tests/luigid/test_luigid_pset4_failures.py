@@ -69,6 +69,11 @@ def test_a_failing_task_ends_the_shared_batch_for_both_processes_promptly(
         ]
         codes = [worker.wait(timeout=PROMPTLY_S) for worker in workers]
         stylize = luigid.tasks_named(STYLIZE)
+        # The failure is final within that run only: a rerun on the same luigid tries
+        # the task again at once (a transient failure would then pass).
+        rerun = start_worker(luigid, tmp_path / "machine1", "rerun",
+                             [*argv, "--scheduler-url", luigid.url, "--verbose"], config=config)
+        rerun_code = rerun.wait(timeout=PROMPTLY_S)
 
     errors = [worker.stderr() for worker in workers]
     assert codes == [RETCODES["task_failed"]] * 2, errors
@@ -86,3 +91,6 @@ def test_a_failing_task_ends_the_shared_batch_for_both_processes_promptly(
     listed = s3_server.client().list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/stylized/")
     keys = sorted(item["Key"] for item in listed.get("Contents", []))
     assert [key.split("/")[-2] for key in keys] == list(GOOD), keys
+
+    assert rerun_code == RETCODES["task_failed"], rerun.log()
+    assert rerun.log().count(f"running   {STYLIZE}(image={CORRUPT}") == 1, rerun.log()
