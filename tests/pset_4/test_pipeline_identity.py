@@ -116,3 +116,29 @@ def test_a_replaced_style_picture_reruns_exactly_its_results_with_fresh_bytes(
     assert len(sorted((tmp_path / "data").rglob("styles/*/picture.png"))) == 2
     assert [path.stat().st_mtime_ns for path in kept_copies] == kept_mtimes
     assert sorted((tmp_path / "data").rglob("styles/*/kept.png")) == kept_copies
+
+
+def test_a_contact_sheet_is_on_the_remote_and_made_once_from_results_made_elsewhere(
+    store, tmp_path, run_cli
+):
+    styles = ("-i", SMALL_IMAGE, "--style", "0", "--style", "9")
+    code, made, err = run_cli(*styles, remote=store)  # machine 1: the results only
+    assert code == 0 and len(made) == 2, err
+
+    machine = {"two": tmp_path / "machine-two", "three": tmp_path / "machine-three"}
+    RAN.clear()
+    code, lines, err = run_cli(*styles, "--contact-sheet", "--local-root",
+                               str(machine["two"] / "data"), remote=store,
+                               output_dir=machine["two"] / "stylized")
+    assert code == 0 and len(lines) == 3, err
+    assert RAN.count("Stylize") == 0 and RAN.count("ContactSheet") == 1, RAN
+    [on_remote] = (store / "stylized").rglob("*contact-sheet--2-results--*.png")
+    assert open(lines[-1], "rb").read() == on_remote.read_bytes()  # the local copy is a cache
+
+    RAN.clear()
+    code, again, err = run_cli(*styles, "--contact-sheet", "--local-root",
+                               str(machine["three"] / "data"), remote=store,
+                               output_dir=machine["three"] / "stylized")
+    assert code == 0 and RAN == [], (RAN, err)  # done on the remote: nothing made
+    assert again[-1] == str(on_remote)  # a machine without a copy names the remote object
+    assert not (machine["three"] / "stylized").exists()
