@@ -150,10 +150,13 @@ class BatchProgress:
             pending += os.read(reader, 65536)
             *lines, pending = pending.split(b"\n")
             for line in lines:
-                outcome, count, image = line.decode().split("\t", 2)
+                outcome, count, image = line.decode(errors="replace").split("\t", 2)
                 if outcome == _END:
                     return
-                self._count(outcome, int(count), image)
+                try:
+                    self._count(outcome, int(count), image)
+                except Exception:  # noqa: BLE001 - keep reading: a full pipe would stall workers
+                    self._want_bar, self._bar = False, None
 
     def _count(self, outcome: str, count: int, image: str) -> None:
         if self._want_bar and self._bar is None and outcome != ALREADY_DONE:
