@@ -106,6 +106,20 @@ def test_counts_with_one_done_one_corrupt_and_one_new(store, tmp_path, run_cli, 
     assert summary.startswith("pset_4: 1 stylized, 1 already done, 1 failed (corrupt.png) in ")
 
 
+def test_a_result_under_two_roots_is_already_done_once(store, tmp_path, run_cli):
+    # The rerun's StylizeAll is complete (its results count through it), and each
+    # ContactSheet, still to make, has luigi check the same results again.
+    _add_images(store, IMAGES[:2])
+    argv = [f"-i={name}" for name in IMAGES[:2]]
+    code, _, err = run_cli(*argv, "--style", "1", "--style", "2", remote=store)
+    assert code == 0, err
+    code, paths, err = run_cli(*argv, "--style", "1", "--style", "2", "--contact-sheet",
+                               remote=store)
+    assert code == 0 and len(paths) == 6, err
+    [summary] = err.splitlines()
+    assert summary.startswith("pset_4: 0 stylized, 4 already done, 0 failed in "), summary
+
+
 def _report_from_a_child(outcome, image, count):
     progress.image_outcome(outcome, image, count)
 
