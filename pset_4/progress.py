@@ -97,7 +97,8 @@ class BatchProgress:
         self.counts = dict.fromkeys((STYLIZED, ALREADY_DONE, FAILED), 0)
         self.failed_images: list[str] = []  # distinct names, the first FAILED_NAMED + 1
         self._want_bar = bar
-        self._stream = stream or sys.stderr
+        self._stream = stream
+        self._own_stream = None
         self._bar = None
         self._pipe: tuple[int, int] | None = None
         self._reader: threading.Thread | None = None
@@ -108,6 +109,13 @@ class BatchProgress:
         if _writer is not None:
             raise RuntimeError("a BatchProgress is already open in this process")
         _register_luigi_handlers()
+        if self._want_bar and self._stream is None:
+            # The bar's own file on a copy of stderr's descriptor: a worker forked while
+            # the bar is mid-write would inherit sys.stderr's lock held, and hang on its
+            # exit-time flush.
+            self._own_stream = self._stream = open(  # closed in __exit__
+                os.dup(sys.stderr.fileno()), "w", buffering=1,
+                encoding=sys.stderr.encoding, errors="replace")
         self._pipe = os.pipe()
         _writer, _listening = self._pipe[1], self
         self._reader = threading.Thread(target=self._read, name="pset_4-progress", daemon=True)
@@ -124,6 +132,9 @@ class BatchProgress:
         if self._bar is not None:
             self._bar.refresh()  # the final count, even where the last update was throttled
             self._bar.close()
+        if self._own_stream is not None:
+            self._own_stream.close()
+            self._own_stream = self._stream = None
 
     def _found_done(self, task) -> int:
         """How many image results luigi just found done in ``task``, each counted once

@@ -91,14 +91,14 @@ def test_in_a_pipe_only_the_summary_line_is_printed(store, tmp_path):
         assert len(run.stdout.splitlines()) == 2
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_counts_with_one_done_one_corrupt_and_one_new(store, tmp_path, run_cli, workers):
+@pytest.mark.parametrize("option, workers", [("B", 1), ("B", 2), ("A", 2)])
+def test_counts_with_one_done_one_corrupt_and_one_new(store, tmp_path, run_cli, option, workers):
     _add_images(store, ["done.png", "new.png"])
     (store / "images" / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n but then no image")
     code, _, err = run_cli("-i", "done.png", remote=store)
     assert code == 0, err
     code, paths, err = run_cli("-i", "done.png", "-i", "new.png", "-i", "corrupt.png",
-                               "--workers", str(workers), remote=store)
+                               "--workers", str(workers), "--option", option, remote=store)
     assert code == 30 and paths == []
     error, summary = err.strip().splitlines()  # the error line, then the summary last
     assert error.startswith("pset_4: error: ") and "corrupt.png" in error
