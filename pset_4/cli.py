@@ -200,7 +200,7 @@ def _scheduling(args) -> dict:
 
 def _build(tasks, args, local: bool = False, watch=None) -> int:
     """``local``: this machine's own work (seeding, its cache), never handed to luigid.
-    ``watch``: held around the build (the batch's BatchProgress)."""
+    ``watch``: held around the build (the batch's CommandLineProgress)."""
     scheduling = {"local_scheduler": True} if local else _scheduling(args)
     return run_build(tasks, prog="pset_4", verbose=args.verbose, explain=failure_reason,
                      workers=args.workers, watch=watch, **scheduling)
@@ -300,7 +300,7 @@ def _result_line(task) -> str:
 
 @stops_cleanly_on_signals("pset_4")
 def main(argv: Sequence[str] | None = None) -> int:
-    from .progress import BatchProgress
+    from .progress import CommandLineProgress
     from .tasks.data import SeedStore
     from .tasks.stylize import ContactSheet, StylizeAll
 
@@ -351,7 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         results = sum(getattr(task, "image_results", 0) for task in stylized.requires())
         # A bar only on a terminal, and not over --verbose's log lines.
-        progress = BatchProgress(results, bar=sys.stderr.isatty() and not args.verbose)
+        progress = CommandLineProgress(results, bar=sys.stderr.isatty() and not args.verbose)
         code = _build([stylized, *sheets], args, watch=progress)
     except Exception as error:  # noqa: BLE001 - the CLI's one place that turns errors into a line
         if args.verbose:

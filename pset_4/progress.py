@@ -1,15 +1,16 @@
 """The command line's view of a batch: a live bar on a terminal, then one summary line.
 
-A stylize task reports each image result with ``image_outcome(STYLIZED, image)`` (or
-FAILED), from whichever process runs it. The command line opens a ``BatchProgress``
-around its build: a pipe whose write end luigi's forked workers inherit, read by one
-thread here that moves the bar and keeps the counts. With no ``BatchProgress`` open
-(``luigi.build`` from a test, the ``luigi`` command) ``image_outcome`` does nothing.
+A stylize task reports each image result with ``image_stylized(image)`` or
+``image_failed(image)``, from whichever process runs it. The command line opens a
+``CommandLineProgress`` around its build: a pipe whose write end luigi's forked
+workers inherit, read by one thread here that moves the bar and keeps the counts.
+With none open (``luigi.build`` from a test, the ``luigi`` command) a report does
+nothing.
 
 "Already done" comes from luigi itself: a result task found complete when the batch is
 scheduled (``Event.DEPENDENCY_PRESENT``, in this process) counts its ``image_results``.
 A task that stands for several images (a shard) sets ``image_results`` to their number,
-and reports ALREADY_DONE itself for the ones it skips.
+and calls ``images_already_done(n)`` for the ones it finds done when it runs.
 
 Each report is one ``os.write`` of a short line to the pipe, which is atomic for any
 number of writers (under PIPE_BUF bytes): no lock a killed worker could leave held.
@@ -24,27 +25,33 @@ import threading
 
 STYLIZED, ALREADY_DONE, FAILED = "stylized", "already done", "failed"
 STARTED = "started"  # a result task began running here: the bar appears
-OUTCOMES = (STYLIZED, ALREADY_DONE, FAILED, STARTED)
 _END = "end"
 _NAME_LIMIT = 200  # characters of an image name carried, so a report stays one atomic write
 FAILED_NAMED = 3  # the summary names up to this many failed images
 
-_writer: int | None = None  # the pipe's write end while a BatchProgress is open
-_listening: BatchProgress | None = None  # that BatchProgress (in the command line's process)
+_writer: int | None = None  # the pipe's write end while a CommandLineProgress is open
+_listening: CommandLineProgress | None = None  # that one, in the command line's process
 
 
-def image_outcome(outcome: str, image: str = "", count: int = 1) -> None:
-    """Tell the command line that ``count`` image results ended as ``outcome``.
+def image_stylized(image: str) -> None:
+    """Tell the command line that a result of ``image`` was made (from any process)."""
+    _send(STYLIZED, 1, image)
 
-    Call it from any process of the run (a forked luigi worker too). It never fails
-    the caller: with no command line listening, or a closed pipe, it does nothing.
-    """
-    if outcome not in OUTCOMES:
-        raise ValueError(f"unknown image outcome {outcome!r}; one of {OUTCOMES}")
-    _send(outcome, count, image)
+
+def image_failed(image: str) -> None:
+    """Tell the command line that a result of ``image`` failed (from any process)."""
+    _send(FAILED, 1, image)
+
+
+def images_already_done(count: int = 1) -> None:
+    """Tell the command line that ``count`` results were found done at run time (a
+    shard skipping what is on the remote already)."""
+    _send(ALREADY_DONE, count)
 
 
 def _send(outcome: str, count: int, image: str = "") -> None:
+    """One report; from any process, never failing the caller. With no command line
+    listening (no CommandLineProgress open) it does nothing."""
     writer = _writer
     if writer is None:
         return
@@ -76,8 +83,8 @@ _handlers_registered = False
 
 
 def _register_luigi_handlers() -> None:
-    """Once per process, by the first BatchProgress (never on import): luigi keeps
-    handlers for good, and they do nothing while no BatchProgress is open."""
+    """Once per process, by the first CommandLineProgress (never on import): luigi keeps
+    handlers for good, and they do nothing while no CommandLineProgress is open."""
     global _handlers_registered
     if _handlers_registered:
         return
@@ -88,7 +95,7 @@ def _register_luigi_handlers() -> None:
     _handlers_registered = True
 
 
-class BatchProgress:
+class CommandLineProgress:
     """Counts of a batch of ``total`` image results, and with ``bar`` a tqdm bar on
     ``stream`` (a terminal). Use it as a context manager around the build."""
 
@@ -104,10 +111,10 @@ class BatchProgress:
         self._reader: threading.Thread | None = None
         self._seen_done: set[str] = set()  # task ids found complete while scheduling
 
-    def __enter__(self) -> BatchProgress:
+    def __enter__(self) -> CommandLineProgress:
         global _writer, _listening
         if _writer is not None:
-            raise RuntimeError("a BatchProgress is already open in this process")
+            raise RuntimeError("a CommandLineProgress is already open in this process")
         _register_luigi_handlers()
         if self._want_bar and self._stream is None:
             # The bar's own file on a copy of stderr's descriptor: a worker forked while

@@ -18,7 +18,6 @@ from luigi.contrib.external_program import ExternalProgramRunError, ExternalProg
 from csci_utils.luigi import Published, TransferError, download
 from csci_utils.luigi.target import ResultFileTarget
 
-from .. import progress
 from ..config import SECTION, SettingParameter
 from ..contact_sheet import make_contact_sheet
 from ..errors import PipelineError
@@ -31,6 +30,7 @@ from ..names import (
     controls_key,
     stylized_relative_path,
 )
+from ..progress import image_failed, image_stylized
 from .data import (
     STYLIZED,
     ContentImage,
@@ -194,7 +194,7 @@ class _StylizedImage(_OnTheRemote, luigi.Task):
         # The scheduler (the CLI's error line, luigid's page) shows this, not a traceback.
         from neural_style import NeuralStyleError
 
-        progress.image_outcome(progress.FAILED, self.image)
+        image_failed(self.image)
         if isinstance(exception, (PipelineError, NeuralStyleError, TransferError)):
             return str(exception)
         return super().on_failure(exception)
@@ -209,7 +209,7 @@ class Stylize(_StylizedImage):
         self._report(
             f"done, {'x'.join(map(str, _image_size(self.cache_output().path)))}, on the remote", 100
         )
-        progress.image_outcome(progress.STYLIZED, self.image)
+        image_stylized(self.image)
 
     def _stylize(self, inputs: dict, temporary: str) -> None:
         import neural_style
@@ -275,7 +275,7 @@ class StylizeProgram(_StylizedImage, ExternalProgramTask):
         self._report(
             f"done, {'x'.join(map(str, _image_size(self.cache_output().path)))}, on the remote", 100
         )
-        progress.image_outcome(progress.STYLIZED, self.image)
+        image_stylized(self.image)
 
     def _stylize(self, temporary: str) -> None:
         size = "x".join(map(str, _image_size(self._paths["image"])))

@@ -120,37 +120,35 @@ def test_a_result_under_two_roots_is_already_done_once(store, tmp_path, run_cli)
     assert summary.startswith("pset_4: 0 stylized, 4 already done, 0 failed in "), summary
 
 
-def _report_from_a_child(outcome, image, count):
-    progress.image_outcome(outcome, image, count)
+def _report_from_a_child(report, *args):
+    report(*args)
 
 
 def test_reports_from_forked_processes_reach_the_counts_and_name_a_few_failures():
     fork = multiprocessing.get_context("fork")
-    with progress.BatchProgress(12) as batch:
+    with progress.CommandLineProgress(12) as batch:
         children = [fork.Process(target=_report_from_a_child, args=args) for args in [
-            (progress.STYLIZED, "a.png", 3), (progress.ALREADY_DONE, "", 2),
-            *[(progress.FAILED, f"bad-{n}.png", 1) for n in range(5)],
+            *[(progress.image_stylized, "a.png")] * 3, (progress.images_already_done, 2),
+            *[(progress.image_failed, f"bad-{n}.png") for n in range(5)],
         ]]
         for child in children:
             child.start()
         for child in children:
             child.join()
-        progress.image_outcome(progress.STYLIZED, "b.png")  # this process too
+        progress.image_stylized("b.png")  # this process too
     assert batch.counts == {progress.STYLIZED: 4, progress.ALREADY_DONE: 2, progress.FAILED: 5}
     line = batch.summary("pset_4", 1.25, all_done=False)
     assert SUMMARY.match(line), line
     assert line.startswith("pset_4: 4 stylized, 2 already done, 5 failed (bad-")
     assert "...; --verbose lists them all), 1 not done in 1.2 s" in line
-    one = progress.BatchProgress(3)
+    one = progress.CommandLineProgress(3)
     one.counts[progress.STYLIZED] = 1
     assert one.summary("p", 0.04, all_done=True) == \
         "p: 1 stylized, 0 already done, 0 failed, 2 by other workers in 0.0 s"
 
 
 def test_with_nobody_listening_a_report_does_nothing_and_importing_registers_nothing():
-    progress.image_outcome(progress.STYLIZED, "a.png")  # no BatchProgress: no error, no effect
-    with pytest.raises(ValueError, match="unknown image outcome"):
-        progress.image_outcome("done", "a.png")
+    progress.image_stylized("a.png")  # no CommandLineProgress: no error, no effect
     check = ("import luigi, pset_4.progress, pset_4.tasks.stylize; "
              "ours = [f for events in luigi.Task._event_callbacks.values() "
              "for handlers in events.values() for f in handlers "
