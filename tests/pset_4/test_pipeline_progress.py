@@ -75,6 +75,13 @@ def test_a_terminal_shows_a_live_bar_with_rate_and_ends_with_the_summary(store, 
     assert any(re.search(r"<\d\d:\d\d, +\d+\.\d+(image/s|s/image)\]", frame) for frame in bars)
     assert SUMMARY.match(frames[-1]) and frames[-1].startswith("pset_4: 3 stylized, 0 already")
 
+    # --verbose: luigi's log instead of the bar (it would tear the log lines), summary last.
+    code, stdout, terminal = _run_on_a_terminal([*command, "--verbose"])
+    assert code == 0 and len(stdout.splitlines()) == len(IMAGES), terminal
+    lines = [line for line in terminal.splitlines() if line.strip()]
+    assert "image/s" not in terminal and "Luigi Execution Summary" in terminal
+    assert lines[-1].startswith("pset_4: 0 stylized, 3 already done, 0 failed in "), lines[-1]
+
 
 def test_in_a_pipe_only_the_summary_line_is_printed(store, tmp_path):
     _add_images(store, IMAGES[:2])
