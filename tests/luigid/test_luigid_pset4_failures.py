@@ -79,11 +79,13 @@ def test_a_failing_task_ends_the_shared_batch_for_both_processes_promptly(
     assert codes == [RETCODES["task_failed"]] * 2, errors
     for worker, error in zip(workers, errors):
         # stdout: one line per result and nothing else (a failed run prints no result);
-        # stderr: one line naming the corrupt image, no traceback.
+        # stderr: one error line naming the corrupt image, then the run's summary line;
+        # no traceback.
         assert worker.log() == ""
-        assert len(error.splitlines()) == 1, error
-        assert error.startswith("pset_4: error: ") and CORRUPT in error, error
-        assert "cannot read image" in error, error
+        first, *others = error.splitlines()
+        assert first.startswith("pset_4: error: cannot read image ") and CORRUPT in first, error
+        assert len(others) == 1 and others[0].startswith("pset_4: "), error
+        assert "error" not in others[0] and "Traceback" not in error, error
     statuses = {task["params"]["image"]: task["status"] for task in stylize.values()}
     assert statuses == {**dict.fromkeys(GOOD, "DONE"), CORRUPT: "DISABLED"}, stylize
 
