@@ -29,23 +29,27 @@ UNEXPECTED_EXIT = UNEXPECTED
 def exit_code(result: LuigiRunResult, requested=()) -> int:
     """The exit code for a build of ``requested``.
 
-    NOT_RUN with every requested output present means other workers (a shared
-    batch on luigid) ran the tasks this process was not granted: that is success.
-    NOT_RUN where another worker's run of a task failed is that failure.
+    Requested tasks that this worker never saw end were another worker's (a batch
+    shared on luigid; luigi says NOT_RUN, or SUCCESS when it saw them running
+    elsewhere): every requested output present is success, and a task of theirs
+    whose run failed on another worker is that failure.
     """
-    if result.status == LuigiStatusCode.NOT_RUN and requested:
-        if all(t.complete() for t in requested):
-            return 0
-        if failed_elsewhere(result):
-            return RETCODES["task_failed"]
-    return EXIT_CODES.get(result.status, UNEXPECTED_EXIT)
+    status = result.status
+    if status in (LuigiStatusCode.NOT_RUN, LuigiStatusCode.SUCCESS) and requested:
+        elsewhere = _summary_dict(result.worker)["still_pending_not_ext"]
+        if any(task in elsewhere for task in requested):
+            if all(task.complete() for task in requested):
+                return 0
+            if failed_elsewhere(result):
+                return RETCODES["task_failed"]
+    return EXIT_CODES.get(status, UNEXPECTED_EXIT)
 
 
 def failed_elsewhere(result: LuigiRunResult) -> list[luigi.Task]:
-    """The tasks this worker did not run whose run failed on another worker of the batch
-    (the scheduler keeps the failure's explanation)."""
+    """The tasks this worker scheduled but never saw end whose run failed on another
+    worker of the batch (the scheduler keeps the failure's explanation)."""
     worker = result.worker
-    return [task for task in _summary_dict(worker)["not_run"]
+    return [task for task in _summary_dict(worker)["still_pending_not_ext"]
             if _recorded_failure(worker, task) and not task.complete()]
 
 

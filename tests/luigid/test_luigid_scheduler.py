@@ -103,3 +103,28 @@ def test_a_task_of_a_killed_worker_is_taken_over_by_the_other(luigid_server, tmp
     assert sorted(path.name for path in out_dir.glob("*.txt")) == [
         f"work-{n}.txt" for n in range(3)
     ]
+
+
+def test_a_worker_that_saw_a_task_running_elsewhere_exits_with_its_failure(
+    luigid_server, tmp_path
+):
+    from luigid_workers import HERE
+
+    argv = [str(HERE / "luigid_failing_batch.py"), str(tmp_path / "out"), "4"]
+    first = start_worker(luigid_server, tmp_path / "w1", "first", argv, separate_stderr=True)
+    luigid_server.wait_for(
+        lambda tasks: any(t["name"] == "FailsLater" and t["status"] == "RUNNING"
+                          for t in tasks.values()),
+        what="the first worker to run the failing task",
+    )
+    second = start_worker(luigid_server, tmp_path / "w2", "second", argv, separate_stderr=True)
+
+    codes = [worker.wait(timeout=60) for worker in (first, second)]
+
+    errors = [worker.stderr() for worker in (first, second)]
+    assert codes == [30, 30], errors  # not 25 or 0 for the one that only saw it running
+    for error in errors:
+        assert error.splitlines()[-1].startswith("failing: error: "), error
+        assert "the bad input, named here" in error, error
+    [task] = [t for t in luigid_server.tasks().values() if t["name"] == "FailsLater"]
+    assert task["status"] == "DISABLED"  # final within the run: nobody reruns it
