@@ -35,13 +35,15 @@ def exit_code(result: LuigiRunResult, requested=()) -> int:
     whose run failed on another worker is that failure.
     """
     status = result.status
-    if status in (LuigiStatusCode.NOT_RUN, LuigiStatusCode.SUCCESS) and requested:
-        elsewhere = _summary_dict(result.worker)["still_pending_not_ext"]
-        if any(task in elsewhere for task in requested):
-            if all(task.complete() for task in requested):
-                return 0
-            if failed_elsewhere(result):
-                return RETCODES["task_failed"]
+    shared = status == LuigiStatusCode.NOT_RUN or (
+        status == LuigiStatusCode.SUCCESS
+        and any(task in _summary_dict(result.worker)["still_pending_not_ext"] for task in requested)
+    )
+    if shared and requested:
+        if all(task.complete() for task in requested):
+            return 0
+        if failed_elsewhere(result):
+            return RETCODES["task_failed"]
     return EXIT_CODES.get(status, UNEXPECTED_EXIT)
 
 
