@@ -28,7 +28,13 @@ from csci_utils.audit.diagnose import diagnose
 from csci_utils.audit.env_file import secret_names
 from csci_utils.audit.errors import AuditError
 from csci_utils.audit.imports import project_python_file_names, scan_imports
-from csci_utils.audit.interpreter import Probes, base_python, resolve_python
+from csci_utils.audit.interpreter import (
+    base_python,
+    environment_fingerprint,
+    inspect_interpreter,
+    probe,
+    resolve_python,
+)
 from csci_utils.audit.locate import locate
 from csci_utils.audit.models import WILL_BREAK_ON_CI, Inventory, PipenvProject, to_json
 from csci_utils.audit.pipenv_venv import locate_pipenv_venv
@@ -50,12 +56,6 @@ from csci_utils.luigi.target import SuffixPreservingLocalTarget
 FORMAT_VERSION = "2"
 UNAVAILABLE = "unavailable"
 CI_FILES = {"travis": ".travis.yml", "github": ".github/workflows/ci.yml"}
-
-
-# The interpreter probes of this process, shared by the tasks: a fingerprint and
-# the inventory come from one answer, which is re-taken whenever the interpreter or
-# its site dirs change (every use checks). Nothing else is kept between tasks.
-PROBES = Probes()
 
 
 def short_hash(*parts: object) -> str:
@@ -204,14 +204,14 @@ class ScanMain(MainParameters):
     """Inventory of the MAIN interpreter: where people pip-install globally."""
 
     def fingerprint(self) -> str:
-        return short_hash(self.main, PROBES.fingerprint(self.main, self.output_root))
+        return short_hash(self.main, environment_fingerprint(self.main, self.output_root))
 
     def output(self):
         return self.target("inventory.json")
 
 
     def audit(self) -> None:
-        write_json(self.output(), PROBES.inventory(self.main, self.output_root))
+        write_json(self.output(), inspect_interpreter(self.main, self.output_root))
 
 
 class ScanPipenv(PipenvParameters):
@@ -234,7 +234,8 @@ class ScanPipenv(PipenvParameters):
         pip_config = pip_configuration_stamp() if lock.is_file() and "source" not in data else None
         return short_hash(hashlib.sha256(pipfile.read_bytes()).hexdigest(),
                           hashlib.sha256(lock.read_bytes()).hexdigest() if lock.is_file() else None,
-                          venv.venv, PROBES.fingerprint(venv.python, self.output_root), pip_config)
+                          venv.venv, environment_fingerprint(venv.python, self.output_root),
+                          pip_config)
 
     def output(self):
         return self.target("pipenv.json")
@@ -244,7 +245,7 @@ class ScanPipenv(PipenvParameters):
         venv = self.venv
         lock = self.project / "Pipfile.lock"
         pipfile = read_pipfile(self.project / "Pipfile", compute_hash=lock.is_file())
-        inventory = PROBES.inventory(venv.python, self.output_root)
+        inventory = inspect_interpreter(venv.python, self.output_root)
         project = PipenvProject(
             project_dir=str(self.project), venv=venv.venv,
             system_site_packages=venv.system_site_packages, inventory=inventory,
@@ -262,7 +263,7 @@ def probe_both_at_once(task: AuditTask) -> None:
         check_pipfile(task.project / "Pipfile")  # pipenv is never asked about a broken one
         venv = locate_pipenv_venv(task.project, cache_dir=task.output_root,
                                   pipenv=task.pipenv or None)
-        PROBES.answers(task.main, venv.python, cache_dir=task.output_root)
+        probe(task.main, venv.python, cache_dir=task.output_root)
     except AuditError:
         pass
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -512,3 +513,42 @@ def test_stored_probe_answers_go_stale_with_an_install(wheels, main_python, tmp_
     [new] = {path.name for path in audit.glob("ScanPipenv-*")} - first
     inventory = json.loads((audit / new / "pipenv.json").read_text())["inventory"]
     assert HOME_ONLY in {d["name"] for d in inventory["distributions"]}
+
+
+def test_a_rewritten_interpreter_is_probed_again_even_with_its_old_mtime(tmp_path):
+    """Probe answers are kept by what the interpreter is, in this process and in .audit:
+    an interpreter rewritten in place (its mtime put back) is never served the old answer."""
+    from csci_utils.tasks.audit import ScanMain
+
+    python = tmp_path / "bin" / "python"
+    python.parent.mkdir()
+    mtime = None
+
+    def point_at(minor: str) -> None:
+        nonlocal mtime
+        python.write_text(f'#!/bin/sh\nexec {pyenv_python(minor)} "$@"\n')
+        python.chmod(0o755)
+        mtime = mtime or python.stat().st_mtime_ns
+        os.utime(python, ns=(mtime, mtime))
+
+    def version(audit: Path) -> str:
+        [inventory] = audit.glob("ScanMain-*/inventory.json")
+        return json.loads(inventory.read_text())["version"]
+
+    point_at("3.9")
+    task = ScanMain(main_python=str(python), audit_dir=str(tmp_path / "a"))
+    assert luigi.build([task], local_scheduler=True, log_level="WARNING")
+    assert version(tmp_path / "a").startswith("3.9.")
+    point_at("3.10")  # this process has an answer for the old one
+    task = ScanMain(main_python=str(python), audit_dir=str(tmp_path / "b"))
+    assert luigi.build([task], local_scheduler=True, log_level="WARNING")
+    assert version(tmp_path / "b").startswith("3.10.")
+    point_at("3.11")  # .audit has a stored answer for the old one
+    audit = tmp_path / "b"
+    for old in audit.glob("ScanMain-*"):
+        shutil.rmtree(old)
+    completed = subprocess.run([sys.executable, "-m", "csci_utils.audit", "ScanMain",
+                                "--main-python", str(python), "--audit-dir", str(audit)],
+                               capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert version(audit).startswith("3.11.")
