@@ -6,11 +6,16 @@ here and installed by pip; nothing touches the network.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import hashlib
+import http.server
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import luigi
@@ -279,17 +284,95 @@ def test_pipfile_extras_markers_aliases_and_egg_links_are_not_findings(wheels, t
     assert tree.undeclared_roots == ()
 
 
-def test_local_editable_package_gets_its_path_entry_as_remedy(wheels, tmp_path):
-    project = create_project(tmp_path / "proj", wheels)
-    (tmp_path / "homelib" / "homelib").mkdir(parents=True)
-    (tmp_path / "homelib" / "homelib" / "__init__.py").write_text("")
-    (project.dir / "app" / "extra.py").write_text("import homelib\n")
-    main_python = make_venv(tmp_path / "main")
-    install_editable_as_pip_does(main_python, "homelib", tmp_path / "homelib")
-    diagnosis = run_diagnose(project.dir, main_python, tmp_path / "a")
-    [finding] = [f for f in diagnosis["findings"] if f["name"] == "homelib"]
-    assert finding["category"] == "will break on CI"
-    assert finding["detail"].endswith("pipenv install -e ../homelib")
+@contextlib.contextmanager
+def local_index(folder: Path, *wheels: Path):
+    """A PEP 503 index of ``wheels`` in ``folder``, served over HTTP on 127.0.0.1; its URL."""
+    for wheel in wheels:
+        project = folder / wheel.name.split("-")[0].replace("_", "-").lower()
+        project.mkdir(parents=True)
+        shutil.copy(wheel, project)
+        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        (project / "index.html").write_text(f'<a href="{wheel.name}#sha256={digest}">'
+                                            f"{wheel.name}</a>\n")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}/"
+        finally:
+            server.shutdown()
+
+
+# A build backend of its own: pip builds the package with nothing from an index.
+IN_TREE_BACKEND = """\
+import os, zipfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DIST = "homelib-0.1.dist-info"
+
+
+def _wheel(directory, files):
+    files = {**files, DIST + "/METADATA": "Metadata-Version: 2.1\\nName: homelib\\nVersion: 0.1\\n",
+             DIST + "/WHEEL": "Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"}
+    name = "homelib-0.1-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(directory, name), "w") as wheel:
+        for path, text in files.items():
+            wheel.writestr(path, text)
+        wheel.writestr(DIST + "/RECORD", "".join(p + ",,\\n" for p in [*files, DIST + "/RECORD"]))
+    return name
+
+
+def build_wheel(directory, config_settings=None, metadata_directory=None):
+    return _wheel(directory, {"homelib/__init__.py": ""})
+
+
+def build_editable(directory, config_settings=None, metadata_directory=None):
+    return _wheel(directory, {"homelib.pth": HERE + "\\n"})
+"""
+
+
+@pytest.mark.parametrize("case", ["installed at home", "a local editable package"])
+def test_the_printed_remedy_run_as_printed_clears_the_finding(case, wheels, main_python,
+                                                              tmp_path):
+    project = tmp_path / "proj"
+    (project / "app").mkdir(parents=True)
+    (project / "Pipfile").write_text('[packages]\n\n[requires]\npython_version = '
+                                     f'"{sys.version_info[0]}.{sys.version_info[1]}"\n')
+    make_venv(project / ".venv")
+    if case == "installed at home":
+        name, expected = HOME_ONLY, f"pipenv install {HOME_ONLY}"
+    else:
+        name, expected = "homelib", "pipenv install -e ../homelib"
+        source = tmp_path / "homelib"
+        (source / "homelib").mkdir(parents=True)
+        (source / "homelib" / "__init__.py").write_text("")
+        (source / "build_backend.py").write_text(IN_TREE_BACKEND)
+        (source / "pyproject.toml").write_text(
+            '[project]\nname = "homelib"\nversion = "0.1"\n\n[build-system]\nrequires = []\n'
+            'build-backend = "build_backend"\nbackend-path = ["."]\n')
+        main_python = make_venv(tmp_path / "main")
+        install_editable_as_pip_does(main_python, "homelib", source)
+    (project / "app" / "__init__.py").write_text(f"import {name}\n")
+    audit = [sys.executable, "-m", "csci_utils.audit", "Diagnose", "--strict",
+             "--project-dir", str(project), "--main-python", str(main_python)]
+    before = subprocess.run(audit, capture_output=True, text=True, timeout=120)
+    assert before.returncode == 30, before.stderr[-2000:]
+    [remedy] = [line.split(": ")[-1].split(" [")[0] for line in before.stdout.splitlines()
+                if line.startswith(f"  - {name}:")]
+    assert remedy == expected
+
+    with local_index(tmp_path / "index", wheels.home_only) as url:
+        # pipenv's own setting points it at the index; nothing is written into the project.
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}"
+               f"{os.environ['PATH']}", "PIPENV_PYPI_MIRROR": url, "PIP_CONFIG_FILE": os.devnull,
+               "PIPENV_IGNORE_VIRTUALENVS": "1", "PIPENV_NOSPIN": "1"}
+        fixed = subprocess.run(remedy, shell=True, cwd=project, env=env, capture_output=True,
+                               text=True, timeout=300)
+    assert fixed.returncode == 0, fixed.stderr[-3000:]
+    after = subprocess.run(audit, capture_output=True, text=True, timeout=120)
+    assert after.returncode == 0, after.stdout + after.stderr[-2000:]
+    assert "nothing found" in after.stdout, after.stdout
 
 
 @pytest.mark.parametrize("entry, named", [
