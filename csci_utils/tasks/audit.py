@@ -27,7 +27,7 @@ import luigi
 from csci_utils.audit.diagnose import diagnose
 from csci_utils.audit.env_file import secret_names
 from csci_utils.audit.errors import AuditError
-from csci_utils.audit.imports import project_python_file_names, scan_imports
+from csci_utils.audit.imports import scan_imports
 from csci_utils.audit.interpreter import (
     base_python,
     environment_fingerprint,
@@ -39,7 +39,7 @@ from csci_utils.audit.locate import locate
 from csci_utils.audit.models import WILL_BREAK_ON_CI, Inventory, PipenvProject, to_json
 from csci_utils.audit.pipenv_venv import locate_pipenv_venv
 from csci_utils.audit.pipfile import (
-    check_pipfile,
+    parse_pipfile,
     pip_configuration_stamp,
     read_lock,
     read_pipfile,
@@ -47,6 +47,7 @@ from csci_utils.audit.pipfile import (
 )
 from csci_utils.audit.render_ci import CI_KINDS, PINS_FILE, ci_plan, render_ci, render_pins
 from csci_utils.audit.render_report import render_diagnosis, render_tree_mermaid, render_tree_text
+from csci_utils.audit.source_imports import project_python_file_names
 from csci_utils.audit.tree import venv_tree
 from csci_utils.cli import apply_default_retcodes
 from csci_utils.luigi.failure import OneLineFailure
@@ -209,7 +210,6 @@ class ScanMain(MainParameters):
     def output(self):
         return self.target("inventory.json")
 
-
     def audit(self) -> None:
         write_json(self.output(), inspect_interpreter(self.main, self.output_root))
 
@@ -227,7 +227,7 @@ class ScanPipenv(PipenvParameters):
         if not pipfile.exists():
             raise AuditError(f"no Pipfile in {self.project}: run the audit in a Pipenv project "
                              "or pass --project-dir")
-        data = check_pipfile(pipfile)  # malformed: reported before pipenv is asked anything
+        data = parse_pipfile(pipfile)  # malformed: reported before pipenv is asked anything
         lock = self.project / "Pipfile.lock"
         venv = self.venv
         # Without [[source]] the lock's hash check depends on pip's configured indexes.
@@ -239,7 +239,6 @@ class ScanPipenv(PipenvParameters):
 
     def output(self):
         return self.target("pipenv.json")
-
 
     def audit(self) -> None:
         venv = self.venv
@@ -260,7 +259,7 @@ def probe_both_at_once(task: AuditTask) -> None:
     Problems are left to ScanMain and ScanPipenv to report, in their order.
     """
     try:
-        check_pipfile(task.project / "Pipfile")  # pipenv is never asked about a broken one
+        parse_pipfile(task.project / "Pipfile")  # pipenv is never asked about a broken one
         venv = locate_pipenv_venv(task.project, cache_dir=task.output_root,
                                   pipenv=task.pipenv or None)
         probe(task.main, venv.python, cache_dir=task.output_root)
@@ -315,7 +314,6 @@ class BuildTree(PipenvParameters):
         return {"json": self.target("tree.json"), "text": self.target("tree.txt"),
                 "mermaid": self.target("tree.mmd")}
 
-
     def audit(self) -> None:
         project = load_project(self.input())
         venv = project.inventory
@@ -364,7 +362,6 @@ class RenderTravis(RenderParameters):
 
     def output(self):
         return {"ci": self.target(Path(CI_FILES[self.ci]).name), "pins": self.target(PINS_FILE)}
-
 
     def audit(self) -> None:
         project = load_project(self.input())
@@ -427,7 +424,6 @@ class Diagnose(MainParameters, PipenvParameters):
 
     def output(self):
         return {"json": self.target("diagnosis.json"), "text": self.target("diagnosis.txt")}
-
 
     def audit(self) -> None:
         main = load_inventory(self.input()["main"])
