@@ -78,12 +78,6 @@ def write_json(target: luigi.LocalTarget, data: object) -> None:
     write_text(target, to_json(data) + "\n")
 
 
-@functools.lru_cache(maxsize=64)
-def resolved(path: str, cwd: str) -> Path:
-    """``Path(path).resolve()`` as seen from ``cwd`` (a parameter is resolved once per folder)."""
-    return (Path(cwd) / path).resolve()
-
-
 def requirements_once(requires):
     """Memoise ``requires()``: a task's requirements depend on its parameters alone."""
     @functools.wraps(requires)
@@ -177,11 +171,11 @@ class AuditTask(FingerprintedOutput, OneLineFailure, luigi.Task):
 
     @property
     def project(self) -> Path:
-        return resolved(self.project_dir, os.getcwd())
+        return Path(self.project_dir).resolve()
 
     @property
     def output_root(self) -> Path:
-        return resolved(self.audit_dir, os.getcwd()) if self.audit_dir else self.project / ".audit"
+        return Path(self.audit_dir).resolve() if self.audit_dir else self.project / ".audit"
 
 
 class PipenvParameters(AuditTask):
