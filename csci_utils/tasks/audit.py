@@ -159,8 +159,6 @@ class AuditTask(FingerprintedOutput, OneLineFailure, luigi.Task):
     # registry, so they are neither runnable nor on every command line it parses.
     _visible_in_registry = False
 
-    priority = 1  # see BuildTree
-
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
         cls._visible_in_registry = not cls.__dict__.get("_abstract", False)
@@ -291,11 +289,6 @@ class LocatePaths(MainParameters, PipenvParameters):
 
 class BuildTree(PipenvParameters):
     """The venv's dependency tree (pipdeptree), as JSON, text and mermaid."""
-
-    # Its summary (started ahead, in a process of its own) takes longest: with
-    # one worker, luigi runs the other ready tasks first, while it works. (A
-    # task's priority is raised to its dependents', so the others go up.)
-    priority = 0
 
     @requirements_once
     def requires(self):
