@@ -209,7 +209,7 @@ _answers: dict[tuple, Probed] = {}
 def probe(*pythons: str, cache_dir: Path | None = None) -> list[Probed]:
     """Each interpreter's answer: kept, stored under ``cache_dir`` or taken now, all at once.
 
-    With ``cache_dir``, an answer that ``inventory`` stored there
+    With ``cache_dir``, an answer that ``inspect_interpreter`` stored there
     (``probe-<identity>.json``) is used while its stamps hold: a warm run starts
     no interpreter. Nothing here writes.
     """
