@@ -214,7 +214,7 @@ class Stylize(_StylizedImage):
 
     def _stylize(self, inputs: dict, temporary: str) -> None:
         import neural_style
-        from neural_style.controls import engine_for, stylize_with_controls
+        from neural_style.controls import stylize_with_controls
 
         controls = self.controls()
         self._report("loading the model", 0)
@@ -226,9 +226,6 @@ class Stylize(_StylizedImage):
         else:
             style = None if controls.style is None else controls.style.first
             model = cached_model(inputs["model"], style)
-            engine = engine_for(controls, content.size, self.content_scale, "auto")
-            if engine == "torch" and getattr(model, "engine", "torch") != "torch":
-                model = neural_style.load_model(inputs["model"], style, engine="torch")
         self._report(f"stylizing {content.width}x{content.height}", 20)
         result = stylize_with_controls(content, model, controls, self.content_scale)
         self._report(f"saving {result.width}x{result.height}", 90)
