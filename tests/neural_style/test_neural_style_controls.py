@@ -126,6 +126,14 @@ def test_tiles_are_invisible(hopper_256, multistyle_model, multistyle_checkpoint
     assert_tiles_invisible(untiled, tiled)
 
 
+def test_a_6000x4000_photo_is_within_the_pixel_budget():
+    """Tiles bound the memory, so the budget admits a 24 MP camera photo (and no more
+    than 25 MP: see test_neural_style_hostile for the refusal)."""
+    from neural_style.images import scale_image
+
+    assert scale_image(Image.new("RGB", (60, 40)), 0.01).size == (6000, 4000)
+
+
 def test_onnx_and_torch_tiles_agree(hopper_256, multistyle_model, multistyle_checkpoint):
     """The rewritten graphs replay the statistics as the torch norms do."""
     controls = Controls.of("3:0.5,12:0.5", tile_size=128)  # a blend: the style input too

@@ -109,6 +109,26 @@ def test_bad_values_through_luigi_build(store, tmp_path, task_class, values, wor
         path.is_file() for path in (tmp_path / "out").rglob("*"))
 
 
+@pytest.mark.parametrize("task_class", [Stylize, StylizeProgram])
+def test_corrupt_style_picture_through_luigi_build(store, tmp_path, task_class):
+    (store / "styles").mkdir()
+    (store / "styles" / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    task = task_class(image=SMALL_IMAGE, model=MODEL, style_image="bad.png",
+                      **roots(store, tmp_path))
+    failures = []
+    handler = task_class.event_handler(luigi.Event.FAILURE)(
+        lambda failed, error: failures.append(error))
+    try:
+        result = build(task)
+    finally:
+        task_class.remove_event_handler(luigi.Event.FAILURE, handler)
+    assert result.status == luigi.execution_summary.LuigiStatusCode.FAILED
+    [error] = failures
+    [line] = task.on_failure(error).splitlines()
+    assert "--style-image" in line and "bad.png" in line, line
+    assert not task.output().exists() and not task.cache_output().exists()
+
+
 @pytest.mark.parametrize("argv, words", [
     (["--strength", "1.5"], "--strength must be between 0 and 1"),
     (["--style", "3:abc"], "bad --style 3:abc"),
