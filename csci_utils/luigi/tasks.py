@@ -22,6 +22,7 @@ import os
 import luigi
 import luigi.format
 
+from ..write_errors import WriteError
 from .errors import TransferError
 from .failure import OneLineFailure
 from .folder_files import FolderFileTarget
@@ -141,7 +142,7 @@ class LocalFile(_RootedFile, luigi.ExternalTask):
 
 
 class _Transfer(OneLineFailure, _RootedFile, luigi.Task):
-    EXPECTED_ERRORS = (TransferError,)
+    EXPECTED_ERRORS = (TransferError, WriteError)
 
     # The ExternalTask class this copy starts from; None: the generic RemoteFile /
     # LocalFile. A subclass names its own (e.g. ContentImage) so the graph says
@@ -261,7 +262,7 @@ class Published(_RootedFile):
         return check
 
     def on_failure(self, exception: BaseException) -> str:
-        if isinstance(exception, TransferError):
+        if isinstance(exception, (TransferError, WriteError)):
             return str(exception)
         return super().on_failure(exception)
 
