@@ -65,7 +65,8 @@ def test_a_stalled_download_is_reported_in_luigid_then_given_up(luigid_server, s
     assert stalled, messages
     assert stalled[0].startswith(f"downloading {image_url}: no progress for "), stalled
     assert stalled[0].endswith(f"waiting for the remote, giving up after {BOUND_S} s"), stalled
-    [line] = run.stderr.splitlines()
+    line, summary = run.stderr.splitlines()  # the error, then the batch's summary line
+    assert summary.startswith("pset_4: 0 stylized, 0 already done, 1 failed"), summary
     assert run.returncode == 30 and line.startswith("pset_4: error: ") and \
         "did not answer" in line and image_url in line, run.stderr
     assert elapsed < BOUND_S + 15, elapsed  # the bound, plus two interpreter starts and luigid

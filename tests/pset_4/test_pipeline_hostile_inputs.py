@@ -42,7 +42,8 @@ def build_failure(task) -> str:
 
 def one_line(code, printed, err) -> str:
     assert code != 0 and printed == [], (code, printed, err)
-    [line] = err.splitlines()
+    line, *summary = err.splitlines()  # a run that reached its batch adds its summary line
+    assert summary == [] or (len(summary) == 1 and " stylized, " in summary[0]), err
     assert line.startswith("pset_4: error: "), line
     return line
 
