@@ -14,6 +14,8 @@ with the same line, so a whole build gives up within that bound.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import threading
 from collections.abc import Callable
@@ -229,6 +231,8 @@ class S3FileTarget(S3Target):
     refused credentials instead of a botocore traceback.
     """
 
+    SINGLE_PUT_LIMIT = MULTIPART_THRESHOLD  # smaller files go up in one PUT (put_verified)
+
     def __init__(self, path: str, client: S3Client | None = None) -> None:
         super().__init__(path, format=luigi.format.Nop, client=client or TimedS3Client())
         self.bucket, self.key = S3Client._path_to_bucket_and_key(path)
@@ -337,6 +341,36 @@ class S3FileTarget(S3Target):
                 self.bucket, self.key, fileobj, subscribers=[_KnownObject(expected), *subscribers],
             ),
             on_bytes,
+        )
+
+    def put_verified(self, data: bytes, on_bytes: ByteCounter) -> str:
+        """Store ``data`` (below the multipart threshold) with one PUT, checked by its answer.
+
+        S3 answers a single-part PUT with the MD5 of what it stored as the ETag: it
+        must be ours. Where it is not an MD5 (SSE-KMS), the SHA-256 checksum sent
+        with the request, which S3 checks on receipt (BadDigest otherwise), must come
+        back. No HEAD afterwards. A mismatch deletes the object. Returns the check.
+        """
+        digest = hashlib.sha256(data)
+        checksum = base64.b64encode(digest.digest()).decode()
+        client = self.boto_client
+        self._refuse_silent_endpoint()
+        try:
+            answer = client.put_object(
+                Bucket=self.bucket, Key=self.key, Body=data, ChecksumSHA256=checksum,
+                Metadata={SHA256_METADATA_KEY: digest.hexdigest()},
+            )
+        except (bx.BotoCoreError, bx.ClientError, ConnectionError) as error:
+            raise self.error(error) from error
+        on_bytes(len(data))
+        if md5_from_etag(answer.get("ETag")) == hashlib.md5(data).hexdigest():
+            return "md5"
+        if answer.get("ChecksumSHA256") == checksum:
+            return "s3_sha256"
+        self.delete_quietly()
+        raise TransferError(
+            f"{self.path}: the store's answer to the upload does not match the data sent "
+            "(MD5 ETag or SHA-256 checksum): nothing was kept, run again"
         )
 
     def upload_from(self, path: str, sha256: str, on_bytes: ByteCounter) -> None:

@@ -136,16 +136,14 @@ def upload(local: FileSystemTarget, remote: FileSystemTarget,
             return verify_copy(temporary, os.path.getsize(temporary), info, remote.path)
 
     s3_file = _as_s3_file(remote)
+    if info.size < s3_file.SINGLE_PUT_LIMIT:
+        return _put_small(s3_file, source, root, info, tally)
     sha256 = file_digests(source, ("sha256",))["sha256"]
     s3_file.upload_from(source, sha256, tally)
     # S3 already checked each part's checksum; this checks the object as a whole.
     try:
         stored = s3_file.stat()
-        after = folder_stat(source, root)
-        if after is None or after.version != info.version:
-            raise TransferError(
-                f"{source} changed while it was being uploaded: nothing was kept, run again"
-            )
+        _check_unchanged(source, root, info)
         if stored is None or stored.size != info.size or stored.sha256 != sha256:
             raise TransferError(
                 f"{remote.path} does not match {source} after the upload (size or sha256): "
@@ -155,3 +153,25 @@ def upload(local: FileSystemTarget, remote: FileSystemTarget,
         s3_file.delete_quietly()
         raise
     return "sha256"
+
+
+def _put_small(s3_file, source: str, root: str | None, info: ObjectInfo, tally) -> str:
+    """One read, one PUT, checked by the PUT's answer: no HEAD afterwards (a result is a few
+    hundred KB, and that HEAD was one more request per result)."""
+    with open(source, "rb") as stream:
+        data = stream.read()
+    check = s3_file.put_verified(data, tally)
+    try:
+        _check_unchanged(source, root, info)  # what was read and sent is the file as stat'ed
+    except TransferError:
+        s3_file.delete_quietly()
+        raise
+    return check
+
+
+def _check_unchanged(source: str, root: str | None, info: ObjectInfo) -> None:
+    after = folder_stat(source, root)
+    if after is None or after.version != info.version:
+        raise TransferError(
+            f"{source} changed while it was being uploaded: nothing was kept, run again"
+        )

@@ -3,12 +3,19 @@ verified from its answer, and a corrupted or missing object is still caught."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+from pathlib import Path
 
-from transfer_helpers import S3Store
+import luigi
+from transfer_helpers import S3Store, SchedulerKeepingFactory, UploadImage, build
 
+from csci_utils.luigi import explain_failures
 from csci_utils.luigi.s3_files import S3FileTarget
+from fixtures.fault_proxy import FaultProxy
 from fixtures.s3 import s3_environment, start_s3_server
+
+Status = luigi.execution_summary.LuigiStatusCode
 
 
 def test_targets_share_one_client_per_process_and_settings(s3_server):
@@ -50,3 +57,50 @@ def test_a_forked_child_makes_its_own_client(s3_server):
     answer = os.read(read, 1)
     os.waitpid(pid, 0)
     assert answer == b"1"
+
+
+def _through(proxy: FaultProxy):
+    return s3_environment(proxy.endpoint_url)
+
+
+def _upload(store: S3Store, local_root: Path, data: bytes):
+    source = local_root / "images" / "photo.png"
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.write_bytes(data)
+    task = UploadImage(remote_root=store.root, local_root=str(local_root), name="photo.png")
+    factory = SchedulerKeepingFactory()
+    return task, build(task, factory=factory), factory
+
+
+def test_an_upload_is_one_put_verified_by_its_answer(s3_server, tmp_path):
+    store = S3Store(s3_server)
+    data = os.urandom(300_000)
+    proxy = FaultProxy(s3_server.endpoint_url)
+    try:
+        with _through(proxy):
+            task, result, factory = _upload(store, tmp_path, data)
+    finally:
+        proxy.stop()
+    assert result.status == Status.SUCCESS
+    # luigi's completeness check (a HEAD: missing), then the PUT; no HEAD after it.
+    on_the_object = [method for method, path in proxy.requests if path.endswith("/photo.png")]
+    assert on_the_object == ["HEAD", "PUT"]
+    assert factory.progress(task)[1].endswith("done, md5 verified")
+    assert store.get("images/photo.png") == data
+    stored = store.head("images/photo.png")
+    assert stored["Metadata"]["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_an_upload_corrupted_in_transit_is_caught_and_deleted(s3_server, tmp_path):
+    store = S3Store(s3_server)
+    proxy = FaultProxy(s3_server.endpoint_url)
+    try:
+        with _through(proxy):
+            proxy.fault = "corrupt-put"
+            _, result, _ = _upload(store, tmp_path, os.urandom(300_000))
+    finally:
+        proxy.stop()
+    assert result.status == Status.FAILED
+    [line] = explain_failures(result)
+    assert store.url("images/photo.png") in line and "does not match" in line, line
+    assert store.get("images/photo.png") is None  # the damaged object was deleted

@@ -108,15 +108,14 @@ def test_a_local_file_changing_during_upload_leaves_nothing_remote(store, local_
     source = local_root / "images" / "photo.jpg"
     source.parent.mkdir(parents=True)
     source.write_bytes(b"A" * 4096)
-    if store.kind == "s3":  # the file changes after it was hashed, while it is sent
-        hashed = transfer.file_digests
+    if store.kind == "s3":  # the file changes after it was read, while it is sent
+        sent = S3FileTarget.put_verified
 
-        def hash_then_touch(path, algorithms):
-            digests = hashed(path, algorithms)
+        def touch_then_send(self, data, on_bytes):
             _replace_in_place(FolderStore(local_root), "images/photo.jpg", b"B" * 4096)
-            return digests
+            return sent(self, data, on_bytes)
 
-        monkeypatch.setattr(transfer, "file_digests", hash_then_touch)
+        monkeypatch.setattr(S3FileTarget, "put_verified", touch_then_send)
     else:
         copied = transfer.copy_into
 
