@@ -36,7 +36,15 @@ from s3transfer.exceptions import (
 from s3transfer.subscribers import BaseSubscriber
 
 from .errors import TransferError
-from .integrity import ObjectInfo, md5_from_etag, multipart_etag, strongest_hash
+from .integrity import (
+    READ_CHUNK,
+    ObjectInfo,
+    md5_from_etag,
+    multipart_etag,
+    new_hasher,
+    strongest_hash,
+)
+from .progress import ByteTally, ProgressCallback
 
 MiB = 1024 * 1024
 # The same part size, threshold and concurrency as `aws s3 cp`, so benchmarks compare engines.
@@ -175,6 +183,11 @@ def describe_s3_error(error: BaseException, url: str, endpoint: str) -> Transfer
             f"{settings.attempts()} attempts of {settings.connect_timeout:g} s to connect and "
             f"{settings.read_timeout:g} s to read): check the server, or raise [s3] read_timeout"
         )
+    if isinstance(error, bx.FlexibleChecksumError):  # botocore's own check of a GET's body
+        return TransferError(
+            f"{url}: the copy's checksum does not match the store's; the file changed or was "
+            "corrupted in transit, nothing was kept, run again"
+        )
     if isinstance(error, (bx.NoCredentialsError, bx.PartialCredentialsError)):
         return TransferError(
             f"no AWS credentials found for {url}: set AWS_ACCESS_KEY_ID and "
@@ -231,7 +244,8 @@ class S3FileTarget(S3Target):
     refused credentials instead of a botocore traceback.
     """
 
-    SINGLE_PUT_LIMIT = MULTIPART_THRESHOLD  # smaller files go up in one PUT (put_verified)
+    # Smaller files go up in one PUT (put_verified) and come down in one GET (get_into).
+    SINGLE_PUT_LIMIT = SINGLE_GET_LIMIT = MULTIPART_THRESHOLD
 
     def __init__(self, path: str, client: S3Client | None = None) -> None:
         super().__init__(path, format=luigi.format.Nop, client=client or TimedS3Client())
@@ -284,15 +298,48 @@ class S3FileTarget(S3Target):
         except bx.BotoCoreError as error:
             raise self.error(error) from error
         _BUCKETS_SEEN.add((client.meta.endpoint_url, self.bucket))
-        etag = head.get("ETag", "")
-        return ObjectInfo(
-            size=int(head["ContentLength"]),
-            version=etag,
-            sha256=(head.get("Metadata") or {}).get(SHA256_METADATA_KEY),
-            md5=md5_from_etag(etag),
-            checksums=full_object_checksums(head),
-            multipart_etag=multipart_etag(etag),
-        )
+        return object_info(head)
+
+    def get_into(self, fileobj, progress: ProgressCallback | None,
+                 etag: str | None = None) -> tuple[ObjectInfo, dict[str, str]]:
+        """One GET, streamed into an open binary file; no HEAD first.
+
+        The GET's own headers say what the object is (size, ETag, our sha256,
+        S3's checksums: ``object_info``), so the body is hashed with the
+        strongest check they allow as it arrives. With ``etag`` the GET is
+        pinned to it (If-Match): an object replaced since it was looked up
+        fails instead of being copied. Returns the headers' ObjectInfo and
+        ``{check: digest}`` for ``verify_copy``.
+        """
+        client = self.boto_client
+        self._refuse_silent_endpoint()
+        pinned = {"IfMatch": etag if etag.startswith('"') else f'"{etag}"'} if etag else {}
+        try:
+            answer = client.get_object(Bucket=self.bucket, Key=self.key, ChecksumMode="ENABLED",
+                                       **pinned)
+            info = self.with_part_layout(object_info(answer))
+            check = strongest_hash(info)
+            hasher = new_hasher(check, info) if check else None
+            tally = ByteTally(info.size, progress)
+            for chunk in answer["Body"].iter_chunks(READ_CHUNK):
+                fileobj.write(chunk)
+                if hasher is not None:
+                    hasher.update(chunk)
+                tally(len(chunk))
+        except bx.ClientError as error:
+            code = _error_code(error)
+            if code in _CHANGED_CODES and etag:
+                raise TransferError(
+                    f"{self.path} was replaced after the run was planned (its identity "
+                    "changed): nothing was kept, run again"
+                ) from error
+            if code in _MISSING_KEY_CODES:
+                self._require_bucket(client)
+            raise self.error(error) from error
+        except (bx.BotoCoreError, ConnectionError) as error:
+            raise self.error(error) from error
+        _BUCKETS_SEEN.add((client.meta.endpoint_url, self.bucket))
+        return info, ({check: hasher.result()} if hasher is not None else {})
 
     def with_part_layout(self, info: ObjectInfo) -> ObjectInfo:
         """``info`` plus the multipart part size, when only the multipart ETag can check it.
@@ -411,6 +458,19 @@ class _KnownObject(BaseSubscriber):
     def on_queued(self, future, **kwargs) -> None:
         future.meta.provide_transfer_size(self.info.size)
         future.meta.provide_object_etag(self.info.version)
+
+
+def object_info(head: dict) -> ObjectInfo:
+    """What a HEAD's or a GET's answer says about the object."""
+    etag = head.get("ETag", "")
+    return ObjectInfo(
+        size=int(head["ContentLength"]),
+        version=etag,
+        sha256=(head.get("Metadata") or {}).get(SHA256_METADATA_KEY),
+        md5=md5_from_etag(etag),
+        checksums=full_object_checksums(head),
+        multipart_etag=multipart_etag(etag),
+    )
 
 
 def full_object_checksums(head: dict) -> tuple[tuple[str, str], ...]:

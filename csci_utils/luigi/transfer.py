@@ -85,16 +85,26 @@ def download(remote: FileSystemTarget, local: FileSystemTarget,
 
     ``progress(done, total)`` is called from the copying threads. With
     ``identity``, the remote file must still have it (``ObjectInfo.identity``).
+    An S3 object below the multipart threshold (or not looked up yet) is one
+    GET, verified from that GET's own headers: no HEAD first.
     """
     local = _as_atomic_local(local)
-    info = resolved(remote.path) or remote_stat(remote)
+    info = resolved(remote.path)
+    if info is not None:
+        _check_identity(remote, info, identity)
+    if _is_s3(remote) and (info is None or info.size < _as_s3_file(remote).SINGLE_GET_LIMIT):
+        etag = identity or (info.version if info is not None else None)
+        with local.temporary_path() as temporary:
+            with open(temporary, "wb") as fileobj:
+                info, digests = _as_s3_file(remote).get_into(fileobj, progress, etag)
+            return verify_copy(temporary, os.path.getsize(temporary), info, remote.path, digests)
     if info is None:
-        raise TransferError(f"{remote.path} does not exist: upload it first or fix the remote root")
-    if identity is not None and info.identity != identity.strip('"'):
-        raise TransferError(
-            f"{remote.path} was replaced after the run was planned (its identity changed): "
-            "nothing was kept, run again"
-        )
+        info = remote_stat(remote)
+        if info is None:
+            raise TransferError(
+                f"{remote.path} does not exist: upload it first or fix the remote root"
+            )
+        _check_identity(remote, info, identity)
     tally = ByteTally(info.size, progress)
     with local.temporary_path() as temporary:
         digests: dict[str, str] = {}
@@ -105,6 +115,14 @@ def download(remote: FileSystemTarget, local: FileSystemTarget,
             with open(temporary, "wb") as fileobj:
                 copy_into(remote.path, info, fileobj, tally, root_of(remote))
         return verify_copy(temporary, os.path.getsize(temporary), info, remote.path, digests)
+
+
+def _check_identity(remote: FileSystemTarget, info: ObjectInfo, identity: str | None) -> None:
+    if identity is not None and info.identity != identity.strip('"'):
+        raise TransferError(
+            f"{remote.path} was replaced after the run was planned (its identity changed): "
+            "nothing was kept, run again"
+        )
 
 
 def _download_s3(s3_file, info: ObjectInfo, temporary: str, tally: ByteTally) -> dict[str, str]:

@@ -1,5 +1,6 @@
 """The S3 request floor: one boto3 client per process and settings; an upload is one PUT
-verified from its answer, and a corrupted or missing object is still caught."""
+verified by its answer, a download one GET verified from its own headers; a corrupted or
+missing object is still caught."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import os
 from pathlib import Path
 
 import luigi
+import pytest
 from transfer_helpers import S3Store, SchedulerKeepingFactory, UploadImage, build
 
-from csci_utils.luigi import explain_failures
+from csci_utils.luigi import TransferError, download, explain_failures, remote_target
+from csci_utils.luigi.folder_files import FolderFileTarget
 from csci_utils.luigi.s3_files import S3FileTarget
 from fixtures.fault_proxy import FaultProxy
 from fixtures.s3 import s3_environment, start_s3_server
@@ -104,3 +107,44 @@ def test_an_upload_corrupted_in_transit_is_caught_and_deleted(s3_server, tmp_pat
     [line] = explain_failures(result)
     assert store.url("images/photo.png") in line and "does not match" in line, line
     assert store.get("images/photo.png") is None  # the damaged object was deleted
+
+
+def _download_plain(store: S3Store, local_root: Path, name: str = "photo.png"):
+    """``download()`` of an object nobody looked up (as ContactSheet fetches a result)."""
+    local = FolderFileTarget(str(local_root / name), root=str(local_root))
+    return download(remote_target(store.root, f"images/{name}"), local), local
+
+
+@pytest.mark.parametrize("uploader", ["ours", "another tool"])
+def test_a_download_is_one_get_verified_from_its_own_headers(s3_server, tmp_path, uploader):
+    store = S3Store(s3_server)
+    data = os.urandom(300_000)
+    if uploader == "ours":
+        store.put("images/photo.png", data, {"sha256": hashlib.sha256(data).hexdigest()})
+    else:
+        store.put("images/photo.png", data)
+    proxy = FaultProxy(s3_server.endpoint_url)
+    try:
+        with _through(proxy):
+            check, local = _download_plain(store, tmp_path)
+            assert [method for method, _ in proxy.requests] == ["GET"]  # no HEAD first
+
+            proxy.fault = "corrupt-get"
+            with pytest.raises(TransferError, match="does not match") as caught:
+                _download_plain(store, tmp_path, "photo.png")
+    finally:
+        proxy.stop()
+    assert check == ("sha256" if uploader == "ours" else "md5")
+    assert Path(local.path).read_bytes() == data
+    assert store.url("images/photo.png") in str(caught.value)
+    assert os.listdir(tmp_path) == ["photo.png"]  # the first, good copy; no temp file left
+
+
+def test_a_missing_object_is_one_clear_line_and_nothing_is_kept(s3_server, tmp_path):
+    store = S3Store(s3_server)
+    with pytest.raises(TransferError) as caught:
+        _download_plain(store, tmp_path, "absent.png")
+    assert str(caught.value) == (
+        f"{store.url('images/absent.png')} does not exist: upload it first or fix the remote root"
+    )
+    assert os.listdir(tmp_path) == []
