@@ -134,10 +134,15 @@ class TimedS3Client(S3Client):
                    for name, value in self._options.items()}
         aws = sorted((name, value) for name, value in os.environ.items()
                      if name.startswith("AWS_"))
-        return os.getpid(), repr(sorted(options.items(), key=repr)), repr(aws)
+        settings = repr((sorted(options.items(), key=repr), aws))
+        return os.getpid(), hashlib.sha256(settings.encode()).hexdigest()  # no secret kept
 
     @property
     def s3(self):
+        if self._s3 is None and self._options.get("aws_role_arn"):
+            # luigi assumes the role while making the resource: temporary credentials,
+            # which a process-wide resource would keep past their expiry.
+            self._s3 = S3Client.s3.fget(self)
         if self._s3 is None:
             key = self._settings_key()
             with _resources_lock:
