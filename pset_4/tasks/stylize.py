@@ -30,6 +30,7 @@ from ..names import (
     controls_key,
     stylized_relative_path,
 )
+from ..progress import image_failed, image_stylized
 from .data import (
     STYLIZED,
     ContentImage,
@@ -129,6 +130,7 @@ class _StylizedImage(_OnTheRemote, luigi.Task):
     remote_root = SettingParameter("remote_root")
     local_root = SettingParameter("local_root")
     output_dir = SettingParameter("output_dir")
+    image_results = 1  # one image result: the command line's progress counts it (pset_4.progress)
 
     @property
     def relative_path(self) -> str:
@@ -192,6 +194,7 @@ class _StylizedImage(_OnTheRemote, luigi.Task):
         # The scheduler (the CLI's error line, luigid's page) shows this, not a traceback.
         from neural_style import NeuralStyleError
 
+        image_failed(self.image)
         if isinstance(exception, (PipelineError, NeuralStyleError, TransferError)):
             return str(exception)
         return super().on_failure(exception)
@@ -206,6 +209,7 @@ class Stylize(_StylizedImage):
         self._report(
             f"done, {'x'.join(map(str, _image_size(self.cache_output().path)))}, on the remote", 100
         )
+        image_stylized(self.image)
 
     def _stylize(self, inputs: dict, temporary: str) -> None:
         import neural_style
@@ -271,6 +275,7 @@ class StylizeProgram(_StylizedImage, ExternalProgramTask):
         self._report(
             f"done, {'x'.join(map(str, _image_size(self.cache_output().path)))}, on the remote", 100
         )
+        image_stylized(self.image)
 
     def _stylize(self, temporary: str) -> None:
         size = "x".join(map(str, _image_size(self._paths["image"])))
