@@ -249,7 +249,7 @@ class S3FileTarget(S3Target):
     refused credentials instead of a botocore traceback.
     """
 
-    # Smaller files go up in one PUT (put_verified) and come down in one GET (get_into).
+    # Smaller files go up in one PUT (put_verified) and come down in one GET (get, read_body).
     SINGLE_PUT_LIMIT = SINGLE_GET_LIMIT = MULTIPART_THRESHOLD
 
     def __init__(self, path: str, client: S3Client | None = None) -> None:
@@ -305,16 +305,13 @@ class S3FileTarget(S3Target):
         _BUCKETS_SEEN.add((client.meta.endpoint_url, self.bucket))
         return object_info(head)
 
-    def get_into(self, fileobj, progress: ProgressCallback | None,
-                 etag: str | None = None) -> tuple[ObjectInfo, dict[str, str]]:
-        """One GET, streamed into an open binary file; no HEAD first.
+    def get(self, etag: str | None = None):
+        """Start one GET (no HEAD first); return what its headers say and its unread body.
 
-        The GET's own headers say what the object is (size, ETag, our sha256,
-        S3's checksums: ``object_info``), so the body is hashed with the
-        strongest check they allow as it arrives. With ``etag`` the GET is
-        pinned to it (If-Match): an object replaced since it was looked up
-        fails instead of being copied. Returns the headers' ObjectInfo and
-        ``{check: digest}`` for ``verify_copy``.
+        The headers give the size, ETag, our sha256 and S3's checksums
+        (``object_info``), so a caller can check the copy against them. With
+        ``etag`` the GET is pinned to it (If-Match): an object replaced since it
+        was looked up fails instead of being copied.
         """
         client = self.boto_client
         self._refuse_silent_endpoint()
@@ -322,15 +319,6 @@ class S3FileTarget(S3Target):
         try:
             answer = client.get_object(Bucket=self.bucket, Key=self.key, ChecksumMode="ENABLED",
                                        **pinned)
-            info = self.with_part_layout(object_info(answer))
-            check = strongest_hash(info)
-            hasher = new_hasher(check, info) if check else None
-            tally = ByteTally(info.size, progress)
-            for chunk in answer["Body"].iter_chunks(READ_CHUNK):
-                fileobj.write(chunk)
-                if hasher is not None:
-                    hasher.update(chunk)
-                tally(len(chunk))
         except bx.ClientError as error:
             code = _error_code(error)
             if code in _CHANGED_CODES and etag:
@@ -344,7 +332,29 @@ class S3FileTarget(S3Target):
         except (bx.BotoCoreError, ConnectionError) as error:
             raise self.error(error) from error
         _BUCKETS_SEEN.add((client.meta.endpoint_url, self.bucket))
-        return info, ({check: hasher.result()} if hasher is not None else {})
+        try:
+            return self.with_part_layout(object_info(answer)), answer["Body"]
+        except BaseException:
+            answer["Body"].close()
+            raise
+
+    def read_body(self, fileobj, body, info: ObjectInfo,
+                  progress: ProgressCallback | None) -> dict[str, str]:
+        """Stream a GET's body into an open binary file, hashed as it arrives with the
+        strongest check ``info`` allows; return ``{check: digest}`` for ``verify_copy``.
+        The caller closes the body."""
+        check = strongest_hash(info)
+        hasher = new_hasher(check, info) if check else None
+        tally = ByteTally(info.size, progress)
+        try:
+            for chunk in body.iter_chunks(READ_CHUNK):
+                fileobj.write(chunk)
+                if hasher is not None:
+                    hasher.update(chunk)
+                tally(len(chunk))
+        except (bx.BotoCoreError, ConnectionError) as error:
+            raise self.error(error) from error
+        return {check: hasher.result()} if hasher is not None else {}
 
     def with_part_layout(self, info: ObjectInfo) -> ObjectInfo:
         """``info`` plus the multipart part size, when only the multipart ETag can check it.

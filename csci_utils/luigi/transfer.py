@@ -85,19 +85,27 @@ def download(remote: FileSystemTarget, local: FileSystemTarget,
 
     ``progress(done, total)`` is called from the copying threads. With
     ``identity``, the remote file must still have it (``ObjectInfo.identity``).
-    An S3 object below the multipart threshold (or not looked up yet) is one
-    GET, verified from that GET's own headers: no HEAD first.
+    An S3 object below the multipart threshold is one GET, verified from that
+    GET's own headers: no HEAD first. A larger one not looked up yet costs the
+    same requests as before (that GET, closed after its headers, in place of a
+    HEAD), then its parts in parallel.
     """
     local = _as_atomic_local(local)
     info = resolved(remote.path)
     if info is not None:
         _check_identity(remote, info, identity)
     if _is_s3(remote) and (info is None or info.size < _as_s3_file(remote).SINGLE_GET_LIMIT):
-        etag = identity or (info.version if info is not None else None)
-        with local.temporary_path() as temporary:
-            with open(temporary, "wb") as fileobj:
-                info, digests = _as_s3_file(remote).get_into(fileobj, progress, etag)
-            return verify_copy(temporary, os.path.getsize(temporary), info, remote.path, digests)
+        s3_file = _as_s3_file(remote)
+        info, body = s3_file.get(identity or (info.version if info is not None else None))
+        try:
+            if info.size < s3_file.SINGLE_GET_LIMIT:  # the whole object, in this one GET
+                with local.temporary_path() as temporary:
+                    with open(temporary, "wb") as fileobj:
+                        digests = s3_file.read_body(fileobj, body, info, progress)
+                    return verify_copy(temporary, os.path.getsize(temporary), info, remote.path,
+                                       digests)
+        finally:
+            body.close()  # a large object: its parts in parallel below, pinned to its ETag
     if info is None:
         info = remote_stat(remote)
         if info is None:

@@ -148,3 +148,26 @@ def test_a_missing_object_is_one_clear_line_and_nothing_is_kept(s3_server, tmp_p
         f"{store.url('images/absent.png')} does not exist: upload it first or fix the remote root"
     )
     assert os.listdir(tmp_path) == []
+
+
+def test_a_large_object_not_looked_up_comes_in_parallel_parts_without_a_head(s3_server, tmp_path):
+    store = S3Store(s3_server)
+    data = os.urandom(9 * 1024 * 1024)  # above the 8 MiB threshold: two ranged parts
+    store.put("images/big.bin", data, {"sha256": hashlib.sha256(data).hexdigest()})
+    client = S3FileTarget(store.url("images/big.bin")).boto_client
+    sent: list[tuple[str, str | None]] = []
+
+    def record(request, **_):
+        range_ = request.headers.get("Range")
+        sent.append((request.method, range_.decode() if isinstance(range_, bytes) else range_))
+
+    client.meta.events.register("before-send.s3.*", record)
+    try:
+        check, local = _download_plain(store, tmp_path, "big.bin")
+    finally:
+        client.meta.events.unregister("before-send.s3.*", record)
+    assert check == "sha256" and Path(local.path).read_bytes() == data
+    # The first GET's headers stand in for a HEAD (it is closed unread), then the parts.
+    assert sent[0] == ("GET", None)
+    assert sorted(range_ for _, range_ in sent[1:]) == ["bytes=0-8388607", "bytes=8388608-"]
+    assert all(method == "GET" for method, _ in sent)

@@ -75,8 +75,8 @@ class _CutShort:
 def test_a_stream_cut_short_fails_and_keeps_nothing(store, local_root, monkeypatch):
     store.put("images/photo.jpg", os.urandom(2 * MiB))
     if store.kind == "s3":
-        original = S3FileTarget.get_into
-        monkeypatch.setattr(S3FileTarget, "get_into",
+        original = S3FileTarget.read_body
+        monkeypatch.setattr(S3FileTarget, "read_body",
                             lambda self, fileobj, *a: original(self, _CutShort(fileobj, MiB), *a))
     else:
         original = transfer.copy_into
