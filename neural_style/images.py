@@ -19,11 +19,13 @@ from csci_utils.one_line import first_line
 
 from .errors import NeuralStyleError
 
-# The most pixels the network is run on (after --content-scale): the multi-style
-# net on the torch engine needs about 0.45 KB per pixel (peak RSS 574 MiB at
-# 256x256, 1003 MiB at 1024x1024), so this bounds a run to about 8 GB.
+# The most pixels stylized (after --content-scale). Anything above 1.5 MP runs in
+# tiles (neural_style/tiles.py), whose memory grows by ~6 bytes per pixel (the
+# uint8 input and output) beyond the runtime and one tile: a 6000x4000 camera
+# photo peaks at ~1.5 GiB (benchmarks/tile_memory.py). This admits it, with some
+# room, and bounds the time (~3 s per megapixel on 2 cores).
 # Pillow's own limit (MAX_IMAGE_PIXELS, ~89 megapixels) bounds the file decoded.
-MAX_NETWORK_PIXELS = 4096 * 4096
+MAX_NETWORK_PIXELS = 5000 * 5000
 # The key in Image.info that remembers which file an image came from (for messages).
 SOURCE_KEY = "neural_style.source"
 

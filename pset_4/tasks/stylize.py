@@ -136,15 +136,20 @@ class _StylizedImage(_OnTheRemote, luigi.Task):
     def relative_path(self) -> str:
         controls = controls_key(self.strength, self.preserve_color, self.max_size,
                                 self.tile_size, self.style_image)
+        model, model_identity, style = self.model, self.model_identity, self.style
+        if self.style_image:  # the bundled style-image network makes it, whatever -m says
+            from neural_style.arbitrary import ARCHITECTURE, IDENTITY
+
+            model, model_identity, style = ARCHITECTURE, IDENTITY, None
         return posixpath.join(
             STYLIZED,
             stylized_relative_path(
                 self.image,
-                self.model,
-                self.style,
+                model,
+                style,
                 self.content_scale,
                 self.image_identity,
-                self.model_identity,
+                model_identity,
                 controls,
                 self.style_image_identity if self.style_image else "",
             ),
@@ -152,12 +157,11 @@ class _StylizedImage(_OnTheRemote, luigi.Task):
 
     def requires(self):
         remote_root = self.remote_root
-        inputs = {
-            "image": ContentImage(name=self.image, remote_root=remote_root),
-            "model": SavedModel(name=self.model, remote_root=remote_root),
-        }
+        inputs = {"image": ContentImage(name=self.image, remote_root=remote_root)}
         if self.style_image:
             inputs["style_image"] = StylePicture(name=self.style_image, remote_root=remote_root)
+        else:
+            inputs["model"] = SavedModel(name=self.model, remote_root=remote_root)
         return inputs
 
     def controls(self):
@@ -169,12 +173,13 @@ class _StylizedImage(_OnTheRemote, luigi.Task):
 
     def _inputs(self) -> dict:
         """This machine's copies of the inputs (image, model, style picture), fetched here."""
-        paths = {"image": self._fetch(DownloadImage, self.image, self.image_identity).path,
-                 "model": self._fetch(DownloadModel, self.model, self.model_identity).path}
+        paths = {"image": self._fetch(DownloadImage, self.image, self.image_identity).path}
         if self.style_image:
             paths["style_image"] = self._fetch(
                 DownloadStyle, self.style_image, self.style_image_identity
             ).path
+        else:
+            paths["model"] = self._fetch(DownloadModel, self.model, self.model_identity).path
         return paths
 
     def _describe(self) -> str:
@@ -213,7 +218,7 @@ class Stylize(_StylizedImage):
 
     def _stylize(self, inputs: dict, temporary: str) -> None:
         import neural_style
-        from neural_style.controls import engine_for, stylize_with_controls
+        from neural_style.controls import stylize_with_controls
 
         controls = self.controls()
         self._report("loading the model", 0)
@@ -225,9 +230,6 @@ class Stylize(_StylizedImage):
         else:
             style = None if controls.style is None else controls.style.first
             model = cached_model(inputs["model"], style)
-            engine = engine_for(controls, content.size, self.content_scale, "auto")
-            if engine == "torch" and getattr(model, "engine", "torch") != "torch":
-                model = neural_style.load_model(inputs["model"], style, engine="torch")
         self._report(f"stylizing {content.width}x{content.height}", 20)
         result = stylize_with_controls(content, model, controls, self.content_scale)
         self._report(f"saving {result.width}x{result.height}", 90)
