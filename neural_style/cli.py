@@ -17,6 +17,7 @@ import warnings
 from csci_utils.atomic import atomic_path
 from csci_utils.cli import stops_cleanly_on_signals
 from csci_utils.one_line import first_line
+from csci_utils.write_errors import WriteError
 
 from .errors import NeuralStyleError
 
@@ -142,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _one_line(error: BaseException) -> str:
-    if isinstance(error, NeuralStyleError):
+    if isinstance(error, (NeuralStyleError, WriteError)):
         return str(error)
     if isinstance(error, MemoryError):
         return "out of memory: use a smaller image or a larger --content-scale"

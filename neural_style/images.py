@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from csci_utils.one_line import first_line
+from csci_utils.write_errors import is_refused_write
 
 from .errors import NeuralStyleError
 
@@ -102,7 +103,8 @@ def save_image(image: Image.Image, path_or_binary_file: str | os.PathLike | Bina
 
     The format comes from ``format``, else from the file name's suffix. Writes
     exactly where it is told: callers wanting atomicity pass a target's
-    ``temporary_path()`` or ``open('w')`` file.
+    ``temporary_path()`` or ``open('w')`` file. A write the file system refuses
+    (disk full, read-only) propagates as its OSError.
     """
     image_format = (format or _format_from_name(path_or_binary_file)).upper()
     if image_format == "JPG":
@@ -111,6 +113,8 @@ def save_image(image: Image.Image, path_or_binary_file: str | os.PathLike | Bina
     try:
         image.convert("RGB").save(path_or_binary_file, format=image_format, **options)
     except (KeyError, ValueError, OSError) as error:
+        if is_refused_write(error):  # disk full, read-only: atomic_path names the final path
+            raise
         raise NeuralStyleError(
             f"cannot write image {_describe(path_or_binary_file)} as {image_format}: "
             f"{first_line(error)}; use a .png or .jpg name") from None

@@ -22,6 +22,7 @@ import os
 import luigi
 import luigi.format
 
+from ..write_errors import WriteError
 from .errors import TransferError
 from .failure import OneLineFailure
 from .folder_files import FolderFileTarget
@@ -140,8 +141,17 @@ class LocalFile(_RootedFile, luigi.ExternalTask):
         return _missing_message(self, "local")
 
 
+def gives_up_after(url: str) -> float | None:
+    """Seconds after which a request to ``url``'s silent store gives up (None: no bound)."""
+    if not url.startswith("s3://"):
+        return None  # a folder: the kernel's, not ours
+    from .s3_files import S3Timeouts  # lazy: boto3 only for S3 roots
+
+    return S3Timeouts().bound()
+
+
 class _Transfer(OneLineFailure, _RootedFile, luigi.Task):
-    EXPECTED_ERRORS = (TransferError,)
+    EXPECTED_ERRORS = (TransferError, WriteError)
 
     # The ExternalTask class this copy starts from; None: the generic RemoteFile /
     # LocalFile. A subclass names its own (e.g. ContentImage) so the graph says
@@ -202,8 +212,9 @@ class Download(_Transfer):
         if output.exists():
             return output
         source = remote_target(self.remote_root_url, self.relative_path)
-        progress = TaskProgress(reporter, "downloading", source.path)
-        check = download(source, output, progress, identity=self.identity or None)
+        with TaskProgress(reporter, "downloading", source.path,
+                          gives_up_after=gives_up_after(source.path)) as progress:
+            check = download(source, output, progress, identity=self.identity or None)
         progress.note(f"done, {check} verified")
         return output
 
@@ -219,8 +230,9 @@ class Upload(_Transfer):
 
     def run(self) -> None:
         destination = self.output()
-        progress = TaskProgress(self, "uploading", destination.path)
-        check = upload(self.input(), destination, progress)
+        with TaskProgress(self, "uploading", destination.path,
+                          gives_up_after=gives_up_after(destination.path)) as progress:
+            check = upload(self.input(), destination, progress)
         progress.note(f"done, {check} verified")
 
 
@@ -255,13 +267,14 @@ class Published(_RootedFile):
             with local.temporary_path() as temporary:
                 make(temporary)
         destination = self.output()
-        progress = TaskProgress(self, "uploading", destination.path)
-        check = upload(local, destination, progress)
+        with TaskProgress(self, "uploading", destination.path,
+                          gives_up_after=gives_up_after(destination.path)) as progress:
+            check = upload(local, destination, progress)
         progress.note(f"done, {check} verified")
         return check
 
     def on_failure(self, exception: BaseException) -> str:
-        if isinstance(exception, TransferError):
+        if isinstance(exception, (TransferError, WriteError)):
             return str(exception)
         return super().on_failure(exception)
 

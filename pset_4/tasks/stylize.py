@@ -13,9 +13,10 @@ import posixpath
 import sys
 
 import luigi
-from luigi.contrib.external_program import ExternalProgramRunError, ExternalProgramTask
+from luigi.contrib.external_program import ExternalProgramRunError
 
 from csci_utils.luigi import Published, TransferError, download
+from csci_utils.luigi.external_program import StoppableExternalProgramTask
 from csci_utils.luigi.target import ResultFileTarget
 
 from ..config import SECTION, SettingParameter
@@ -237,7 +238,7 @@ class Stylize(_StylizedImage):
         self._report(f"saved {result.width}x{result.height}, uploading", 95)
 
 
-class StylizeProgram(_StylizedImage, ExternalProgramTask):
+class StylizeProgram(_StylizedImage, StoppableExternalProgramTask):
     """Option A: the same work in a child ``python -m neural_style eval`` process.
 
     The child writes the temporary path (which keeps the ``.png`` suffix) and the
@@ -284,7 +285,7 @@ class StylizeProgram(_StylizedImage, ExternalProgramTask):
         self._report(f"stylizing {size} in a neural_style process", 0)
         self._temporary_output = temporary
         try:
-            ExternalProgramTask.run(self)
+            StoppableExternalProgramTask.run(self)  # the child stops with this process
         except ExternalProgramRunError as error:
             lines = (error.err or "").strip().splitlines()
             # The child's own one line, without its "neural_style: error: " prefix.
