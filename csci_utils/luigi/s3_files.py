@@ -14,6 +14,8 @@ with the same line, so a whole build gives up within that bound.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import threading
 from collections.abc import Callable
@@ -34,7 +36,15 @@ from s3transfer.exceptions import (
 from s3transfer.subscribers import BaseSubscriber
 
 from .errors import TransferError
-from .integrity import ObjectInfo, md5_from_etag, multipart_etag, strongest_hash
+from .integrity import (
+    READ_CHUNK,
+    ObjectInfo,
+    md5_from_etag,
+    multipart_etag,
+    new_hasher,
+    strongest_hash,
+)
+from .progress import ByteTally, ProgressCallback
 
 MiB = 1024 * 1024
 # The same part size, threshold and concurrency as `aws s3 cp`, so benchmarks compare engines.
@@ -124,10 +134,15 @@ class TimedS3Client(S3Client):
                    for name, value in self._options.items()}
         aws = sorted((name, value) for name, value in os.environ.items()
                      if name.startswith("AWS_"))
-        return os.getpid(), repr(sorted(options.items(), key=repr)), repr(aws)
+        settings = repr((sorted(options.items(), key=repr), aws))
+        return os.getpid(), hashlib.sha256(settings.encode()).hexdigest()  # no secret kept
 
     @property
     def s3(self):
+        if self._s3 is None and self._options.get("aws_role_arn"):
+            # luigi assumes the role while making the resource: temporary credentials,
+            # which a process-wide resource would keep past their expiry.
+            self._s3 = S3Client.s3.fget(self)
         if self._s3 is None:
             key = self._settings_key()
             with _resources_lock:
@@ -172,6 +187,11 @@ def describe_s3_error(error: BaseException, url: str, endpoint: str) -> Transfer
             f"the S3 endpoint {endpoint} did not answer for {url} ({type(error).__name__} after "
             f"{settings.attempts()} attempts of {settings.connect_timeout:g} s to connect and "
             f"{settings.read_timeout:g} s to read): check the server, or raise [s3] read_timeout"
+        )
+    if isinstance(error, bx.FlexibleChecksumError):  # botocore's own check of a GET's body
+        return TransferError(
+            f"{url}: the copy's checksum does not match the store's; the file changed or was "
+            "corrupted in transit, nothing was kept, run again"
         )
     if isinstance(error, (bx.NoCredentialsError, bx.PartialCredentialsError)):
         return TransferError(
@@ -229,6 +249,9 @@ class S3FileTarget(S3Target):
     refused credentials instead of a botocore traceback.
     """
 
+    # Smaller files go up in one PUT (put_verified) and come down in one GET (get, read_body).
+    SINGLE_PUT_LIMIT = SINGLE_GET_LIMIT = MULTIPART_THRESHOLD
+
     def __init__(self, path: str, client: S3Client | None = None) -> None:
         super().__init__(path, format=luigi.format.Nop, client=client or TimedS3Client())
         self.bucket, self.key = S3Client._path_to_bucket_and_key(path)
@@ -280,15 +303,58 @@ class S3FileTarget(S3Target):
         except bx.BotoCoreError as error:
             raise self.error(error) from error
         _BUCKETS_SEEN.add((client.meta.endpoint_url, self.bucket))
-        etag = head.get("ETag", "")
-        return ObjectInfo(
-            size=int(head["ContentLength"]),
-            version=etag,
-            sha256=(head.get("Metadata") or {}).get(SHA256_METADATA_KEY),
-            md5=md5_from_etag(etag),
-            checksums=full_object_checksums(head),
-            multipart_etag=multipart_etag(etag),
-        )
+        return object_info(head)
+
+    def get(self, etag: str | None = None):
+        """Start one GET (no HEAD first); return what its headers say and its unread body.
+
+        The headers give the size, ETag, our sha256 and S3's checksums
+        (``object_info``), so a caller can check the copy against them. With
+        ``etag`` the GET is pinned to it (If-Match): an object replaced since it
+        was looked up fails instead of being copied.
+        """
+        client = self.boto_client
+        self._refuse_silent_endpoint()
+        pinned = {"IfMatch": etag if etag.startswith('"') else f'"{etag}"'} if etag else {}
+        try:
+            answer = client.get_object(Bucket=self.bucket, Key=self.key, ChecksumMode="ENABLED",
+                                       **pinned)
+        except bx.ClientError as error:
+            code = _error_code(error)
+            if code in _CHANGED_CODES and etag:
+                raise TransferError(
+                    f"{self.path} was replaced after the run was planned (its identity "
+                    "changed): nothing was kept, run again"
+                ) from error
+            if code in _MISSING_KEY_CODES:
+                self._require_bucket(client)
+            raise self.error(error) from error
+        except (bx.BotoCoreError, ConnectionError) as error:
+            raise self.error(error) from error
+        _BUCKETS_SEEN.add((client.meta.endpoint_url, self.bucket))
+        try:
+            return self.with_part_layout(object_info(answer)), answer["Body"]
+        except BaseException:
+            answer["Body"].close()
+            raise
+
+    def read_body(self, fileobj, body, info: ObjectInfo,
+                  progress: ProgressCallback | None) -> dict[str, str]:
+        """Stream a GET's body into an open binary file, hashed as it arrives with the
+        strongest check ``info`` allows; return ``{check: digest}`` for ``verify_copy``.
+        The caller closes the body."""
+        check = strongest_hash(info)
+        hasher = new_hasher(check, info) if check else None
+        tally = ByteTally(info.size, progress)
+        try:
+            for chunk in body.iter_chunks(READ_CHUNK):
+                fileobj.write(chunk)
+                if hasher is not None:
+                    hasher.update(chunk)
+                tally(len(chunk))
+        except (bx.BotoCoreError, ConnectionError) as error:
+            raise self.error(error) from error
+        return {check: hasher.result()} if hasher is not None else {}
 
     def with_part_layout(self, info: ObjectInfo) -> ObjectInfo:
         """``info`` plus the multipart part size, when only the multipart ETag can check it.
@@ -339,6 +405,36 @@ class S3FileTarget(S3Target):
             on_bytes,
         )
 
+    def put_verified(self, data: bytes, on_bytes: ByteCounter) -> str:
+        """Store ``data`` (below the multipart threshold) with one PUT, checked by its answer.
+
+        S3 answers a single-part PUT with the MD5 of what it stored as the ETag: it
+        must be ours. Where it is not an MD5 (SSE-KMS), the SHA-256 checksum sent
+        with the request, which S3 checks on receipt (BadDigest otherwise), must come
+        back. No HEAD afterwards. A mismatch deletes the object. Returns the check.
+        """
+        digest = hashlib.sha256(data)
+        checksum = base64.b64encode(digest.digest()).decode()
+        client = self.boto_client
+        self._refuse_silent_endpoint()
+        try:
+            answer = client.put_object(
+                Bucket=self.bucket, Key=self.key, Body=data, ChecksumSHA256=checksum,
+                Metadata={SHA256_METADATA_KEY: digest.hexdigest()},
+            )
+        except (bx.BotoCoreError, bx.ClientError, ConnectionError) as error:
+            raise self.error(error) from error
+        on_bytes(len(data))
+        if md5_from_etag(answer.get("ETag")) == hashlib.md5(data).hexdigest():
+            return "md5"
+        if answer.get("ChecksumSHA256") == checksum:
+            return "s3_sha256"
+        self.delete_quietly()
+        raise TransferError(
+            f"{self.path}: the store's answer to the upload does not match the data sent "
+            "(MD5 ETag or SHA-256 checksum): nothing was kept, run again"
+        )
+
     def upload_from(self, path: str, sha256: str, on_bytes: ByteCounter) -> None:
         """Send a local file (multipart above 8 MiB), recording its sha256 in the metadata."""
         self._run_transfer(
@@ -377,6 +473,19 @@ class _KnownObject(BaseSubscriber):
     def on_queued(self, future, **kwargs) -> None:
         future.meta.provide_transfer_size(self.info.size)
         future.meta.provide_object_etag(self.info.version)
+
+
+def object_info(head: dict) -> ObjectInfo:
+    """What a HEAD's or a GET's answer says about the object."""
+    etag = head.get("ETag", "")
+    return ObjectInfo(
+        size=int(head["ContentLength"]),
+        version=etag,
+        sha256=(head.get("Metadata") or {}).get(SHA256_METADATA_KEY),
+        md5=md5_from_etag(etag),
+        checksums=full_object_checksums(head),
+        multipart_etag=multipart_etag(etag),
+    )
 
 
 def full_object_checksums(head: dict) -> tuple[tuple[str, str], ...]:

@@ -85,16 +85,34 @@ def download(remote: FileSystemTarget, local: FileSystemTarget,
 
     ``progress(done, total)`` is called from the copying threads. With
     ``identity``, the remote file must still have it (``ObjectInfo.identity``).
+    An S3 object below the multipart threshold is one GET, verified from that
+    GET's own headers: no HEAD first. A larger one not looked up yet costs the
+    same requests as before (that GET, closed after its headers, in place of a
+    HEAD), then its parts in parallel.
     """
     local = _as_atomic_local(local)
-    info = resolved(remote.path) or remote_stat(remote)
+    info = resolved(remote.path)
+    if info is not None:
+        _check_identity(remote, info, identity)
+    if _is_s3(remote) and (info is None or info.size < _as_s3_file(remote).SINGLE_GET_LIMIT):
+        s3_file = _as_s3_file(remote)
+        info, body = s3_file.get(identity or (info.version if info is not None else None))
+        try:
+            if info.size < s3_file.SINGLE_GET_LIMIT:  # the whole object, in this one GET
+                with local.temporary_path() as temporary:
+                    with open(temporary, "wb") as fileobj:
+                        digests = s3_file.read_body(fileobj, body, info, progress)
+                    return verify_copy(temporary, os.path.getsize(temporary), info, remote.path,
+                                       digests)
+        finally:
+            body.close()  # a large object: its parts in parallel below, pinned to its ETag
     if info is None:
-        raise TransferError(f"{remote.path} does not exist: upload it first or fix the remote root")
-    if identity is not None and info.identity != identity.strip('"'):
-        raise TransferError(
-            f"{remote.path} was replaced after the run was planned (its identity changed): "
-            "nothing was kept, run again"
-        )
+        info = remote_stat(remote)
+        if info is None:
+            raise TransferError(
+                f"{remote.path} does not exist: upload it first or fix the remote root"
+            )
+        _check_identity(remote, info, identity)
     tally = ByteTally(info.size, progress)
     with local.temporary_path() as temporary:
         digests: dict[str, str] = {}
@@ -105,6 +123,14 @@ def download(remote: FileSystemTarget, local: FileSystemTarget,
             with open(temporary, "wb") as fileobj:
                 copy_into(remote.path, info, fileobj, tally, root_of(remote))
         return verify_copy(temporary, os.path.getsize(temporary), info, remote.path, digests)
+
+
+def _check_identity(remote: FileSystemTarget, info: ObjectInfo, identity: str | None) -> None:
+    if identity is not None and info.identity != identity.strip('"'):
+        raise TransferError(
+            f"{remote.path} was replaced after the run was planned (its identity changed): "
+            "nothing was kept, run again"
+        )
 
 
 def _download_s3(s3_file, info: ObjectInfo, temporary: str, tally: ByteTally) -> dict[str, str]:
@@ -136,16 +162,14 @@ def upload(local: FileSystemTarget, remote: FileSystemTarget,
             return verify_copy(temporary, os.path.getsize(temporary), info, remote.path)
 
     s3_file = _as_s3_file(remote)
+    if info.size < s3_file.SINGLE_PUT_LIMIT:
+        return _put_small(s3_file, source, root, info, tally)
     sha256 = file_digests(source, ("sha256",))["sha256"]
     s3_file.upload_from(source, sha256, tally)
     # S3 already checked each part's checksum; this checks the object as a whole.
     try:
         stored = s3_file.stat()
-        after = folder_stat(source, root)
-        if after is None or after.version != info.version:
-            raise TransferError(
-                f"{source} changed while it was being uploaded: nothing was kept, run again"
-            )
+        _check_unchanged(source, root, info)
         if stored is None or stored.size != info.size or stored.sha256 != sha256:
             raise TransferError(
                 f"{remote.path} does not match {source} after the upload (size or sha256): "
@@ -155,3 +179,25 @@ def upload(local: FileSystemTarget, remote: FileSystemTarget,
         s3_file.delete_quietly()
         raise
     return "sha256"
+
+
+def _put_small(s3_file, source: str, root: str | None, info: ObjectInfo, tally) -> str:
+    """One read, one PUT, checked by the PUT's answer: no HEAD afterwards (a result is a few
+    hundred KB, and that HEAD was one more request per result)."""
+    with open(source, "rb") as stream:
+        data = stream.read()
+    check = s3_file.put_verified(data, tally)
+    try:
+        _check_unchanged(source, root, info)  # what was read and sent is the file as stat'ed
+    except TransferError:
+        s3_file.delete_quietly()
+        raise
+    return check
+
+
+def _check_unchanged(source: str, root: str | None, info: ObjectInfo) -> None:
+    after = folder_stat(source, root)
+    if after is None or after.version != info.version:
+        raise TransferError(
+            f"{source} changed while it was being uploaded: nothing was kept, run again"
+        )

@@ -22,7 +22,7 @@ from transfer_helpers import (
 )
 
 import csci_utils.luigi.transfer as transfer
-from csci_utils.luigi import explain_failures
+from csci_utils.luigi import explain_failures, remote_target
 from csci_utils.luigi.s3_files import S3FileTarget
 from fixtures.s3 import DUMMY_SECRET_ACCESS_KEY, S3ServerProcess, s3_environment
 
@@ -39,18 +39,12 @@ def _replace_in_place(store, relative: str, data: bytes) -> None:
         store.put(relative, data)
 
 
-def test_content_replaced_between_check_and_copy_fails_and_keeps_nothing(
-    store, local_root, monkeypatch
-):
+def test_content_replaced_between_check_and_copy_fails_and_keeps_nothing(store, local_root):
     store.put("images/photo.jpg", b"A" * 4096)
-    checked = transfer.remote_stat
-
-    def check_then_replace(remote):
-        info = checked(remote)
-        _replace_in_place(store, "images/photo.jpg", b"B" * 4096)  # same size, other bytes
-        return info
-
-    monkeypatch.setattr(transfer, "remote_stat", check_then_replace)
+    # Looked up for the batch (as the pipeline's planner does), then replaced: the copy is
+    # pinned to what was looked up (S3: If-Match on the GET; a folder: its version).
+    transfer.resolve(remote_target(store.root, "images/photo.jpg"))
+    _replace_in_place(store, "images/photo.jpg", b"B" * 4096)  # same size, other bytes
     result = build(
         DownloadImage(remote_root=store.root, local_root=str(local_root), name="photo.jpg")
     )
@@ -81,8 +75,8 @@ class _CutShort:
 def test_a_stream_cut_short_fails_and_keeps_nothing(store, local_root, monkeypatch):
     store.put("images/photo.jpg", os.urandom(2 * MiB))
     if store.kind == "s3":
-        original = S3FileTarget.download_into
-        monkeypatch.setattr(S3FileTarget, "download_into",
+        original = S3FileTarget.read_body
+        monkeypatch.setattr(S3FileTarget, "read_body",
                             lambda self, fileobj, *a: original(self, _CutShort(fileobj, MiB), *a))
     else:
         original = transfer.copy_into
@@ -108,15 +102,14 @@ def test_a_local_file_changing_during_upload_leaves_nothing_remote(store, local_
     source = local_root / "images" / "photo.jpg"
     source.parent.mkdir(parents=True)
     source.write_bytes(b"A" * 4096)
-    if store.kind == "s3":  # the file changes after it was hashed, while it is sent
-        hashed = transfer.file_digests
+    if store.kind == "s3":  # the file changes after it was read, while it is sent
+        sent = S3FileTarget.put_verified
 
-        def hash_then_touch(path, algorithms):
-            digests = hashed(path, algorithms)
+        def touch_then_send(self, data, on_bytes):
             _replace_in_place(FolderStore(local_root), "images/photo.jpg", b"B" * 4096)
-            return digests
+            return sent(self, data, on_bytes)
 
-        monkeypatch.setattr(transfer, "file_digests", hash_then_touch)
+        monkeypatch.setattr(S3FileTarget, "put_verified", touch_then_send)
     else:
         copied = transfer.copy_into
 

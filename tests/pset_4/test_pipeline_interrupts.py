@@ -13,7 +13,7 @@ from PIL import Image
 from sample_photos import small_photo
 
 from csci_utils.atomic import TMP_MARKER
-from fixtures.processes import alive, assert_stopped_cleanly, catches, children
+from fixtures.processes import alive, assert_stopped_cleanly, catches, children, runs
 
 IMAGES = [f"hopper-{n}.png" for n in range(8)]  # a batch that outlasts the signal
 
@@ -63,7 +63,8 @@ def _start_option_a(store, tmp_path):
         assert cli.poll() is None and time.monotonic() < deadline, cli.communicate()
         started = children(cli.pid)
         try:
-            if started and catches(started[0], signal.SIGTERM):
+            if started and runs(started[0], "neural_style") and catches(started[0],
+                                                                        signal.SIGTERM):
                 return cli, started[0]
         except FileNotFoundError:
             pass
@@ -118,7 +119,7 @@ def test_option_a_under_luigi_build_stops_its_child_on_sigterm(store, tmp_path):
         while time.monotonic() < deadline:
             for child in children(os.getpid()):
                 try:
-                    if catches(child, signal.SIGTERM):
+                    if runs(child, "neural_style") and catches(child, signal.SIGTERM):
                         signalled.append(child)
                         os.kill(os.getpid(), signal.SIGTERM)
                         return

@@ -86,9 +86,10 @@ def test_a_failed_result_upload_is_not_done_leaves_nothing_and_a_rerun_completes
 
 
 def test_requests_per_image_cold_and_warm(s3_server, bucket_root, tmp_path, run_cli, caplog):
-    """No extra request per file: an image costs 5 requests cold (identity HEAD, result HEAD,
-    GET, PUT, the upload's verifying HEAD) and 2 warm (identity HEAD, result HEAD), counted
-    from the S3 server's request log (benchmarks/pipeline_requests.py prints the same)."""
+    """No extra request per file: an image costs 4 requests cold (identity HEAD, result HEAD,
+    GET, PUT: the PUT's answer verifies the upload, no HEAD after it) and 2 warm (identity
+    HEAD, result HEAD), counted from the S3 server's request log
+    (benchmarks/pipeline_requests.py prints the same)."""
     import io
     import logging
     import re
@@ -114,5 +115,5 @@ def test_requests_per_image_cold_and_warm(s3_server, bucket_root, tmp_path, run_
             counts[len(images), phase] = sum(
                 bool(request.search(r.getMessage())) for r in caplog.records
             )
-    assert counts[2, "cold"] - counts[1, "cold"] == 5, counts
+    assert counts[2, "cold"] - counts[1, "cold"] == 4, counts
     assert counts[2, "warm"] - counts[1, "warm"] == 2, counts
