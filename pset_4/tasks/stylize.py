@@ -11,12 +11,26 @@ from __future__ import annotations
 import logging
 import posixpath
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
 
 import luigi
 from luigi.contrib.external_program import ExternalProgramRunError, ExternalProgramTask
 
-from csci_utils.luigi import Published, TransferError, download
+from csci_utils.luigi import (
+    BatchProgress,
+    Published,
+    TransferError,
+    download,
+    fetch_copy,
+    listed,
+    note_listed,
+    publish_file,
+    published_copy,
+    remote_target,
+)
 from csci_utils.luigi.target import ResultFileTarget
+from csci_utils.one_line import first_line
 
 from ..config import SECTION, SettingParameter
 from ..contact_sheet import make_contact_sheet
@@ -31,11 +45,11 @@ from ..names import (
     stylized_relative_path,
 )
 from .data import (
+    IMAGES,
+    SAVED_MODELS,
+    STYLES,
     STYLIZED,
     ContentImage,
-    DownloadImage,
-    DownloadModel,
-    DownloadStyle,
     SavedModel,
     StylePicture,
 )
@@ -49,6 +63,9 @@ logger = logging.getLogger("pset_4")
 
 OPTIONS = ("A", "B")
 STYLE_IMAGE_ENGINE = "onnx"  # both options alike, so that they write the same bytes
+# A batch is cut into at most this many shards (scheduling units of several images):
+# luigi's scheduler costs O(tasks) per call, luigid a round trip per task.
+MAX_SHARDS = 64
 
 
 class StyleParameter(luigi.OptionalParameter):
@@ -71,6 +88,180 @@ class StyleParameter(luigi.OptionalParameter):
         return blend.first if len(blend.weights) == 1 else str(blend)
 
 
+@dataclass(frozen=True)
+class StylizedResult:
+    """One result: an image stylized one way, and where it lives.
+
+    Plain data, not a luigi task: a shard makes thousands of these one at a time
+    (a luigi task instance is cached for the whole process). The per-image tasks
+    and the shards both do their work through it.
+    """
+
+    image: str
+    model: str
+    style: int | str | None = None
+    image_identity: str = ""
+    model_identity: str = ""
+    content_scale: float | None = None
+    strength: float = 1.0
+    preserve_color: bool = False
+    max_size: int | None = None
+    tile_size: int | None = None
+    style_image: str | None = None
+    style_image_identity: str = ""
+    remote_root: str = ""
+    local_root: str = ""
+    output_dir: str = ""
+
+    @property
+    def name(self) -> str:
+        """``<image>/<model>--style-K[...]--<digest>.png``, below ``<remote>/stylized``."""
+        controls = controls_key(self.strength, self.preserve_color, self.max_size,
+                                self.tile_size, self.style_image)
+        return stylized_relative_path(
+            self.image, self.model, self.style, self.content_scale, self.image_identity,
+            self.model_identity, controls,
+            self.style_image_identity if self.style_image else "",
+        )
+
+    @property
+    def relative_path(self) -> str:
+        return posixpath.join(STYLIZED, self.name)
+
+    def output(self):
+        return remote_target(self.remote_root, self.relative_path)
+
+    def cache_output(self) -> ResultFileTarget:
+        # Only a non-empty regular file is a made result: an empty file, a folder or
+        # a link at the cache path is made (and uploaded) again.
+        copy = published_copy(self.remote_root, self.output_dir, self.relative_path)
+        return ResultFileTarget(copy.path, format=luigi.format.Nop)
+
+    def controls(self):
+        """The validated neural_style controls; a bad value fails the result in one line."""
+        from neural_style.controls import Controls
+
+        return Controls.of(self.style, self.strength, self.preserve_color, self.max_size,
+                           self.tile_size)
+
+    def describe(self) -> str:
+        style = "" if self.style is None else f" style {self.style}"
+        picture = f" picture {self.style_image}" if self.style_image else ""
+        strength = "" if self.strength == 1 else f" strength {self.strength:g}"
+        return f"{self.image} with {self.model}{style}{picture}{strength}"
+
+    def label(self) -> str:
+        """A contact-sheet label: what makes this result differ from its neighbours."""
+        words = [self.style_image or self.model]
+        if self.style is not None and not self.style_image:
+            words.append(f"style {self.style}")
+        if self.strength != 1:
+            words.append(f"x{self.strength:g}")
+        return " ".join(words)
+
+    def inputs(self, reporter) -> dict:
+        """This machine's copies of the inputs (image, model, style picture), fetched here."""
+        def fetch(folder: str, name: str, identity: str) -> str:
+            return fetch_copy(self.remote_root, self.local_root, folder, name, identity,
+                              reporter).path
+
+        paths = {"image": fetch(IMAGES, self.image, self.image_identity),
+                 "model": fetch(SAVED_MODELS, self.model, self.model_identity)}
+        if self.style_image:
+            paths["style_image"] = fetch(STYLES, self.style_image, self.style_image_identity)
+        return paths
+
+
+RESULT_FIELDS = tuple(field.name for field in fields(StylizedResult))
+
+
+def stylize_in_process(result: StylizedResult, inputs: dict, temporary: str, report) -> None:
+    """Option B's work: stylize in this process (model_cache: loaded once), save ``temporary``.
+
+    ``report(stage, percentage)`` hears each step.
+    """
+    import neural_style
+    from neural_style.controls import engine_for, stylize_with_controls
+
+    controls = result.controls()
+    report("loading the model", 0)
+    content = neural_style.load_image(inputs["image"])
+    if result.style_image:
+        from neural_style.arbitrary import ArbitraryStyle
+
+        model = ArbitraryStyle(inputs["style_image"], engine=STYLE_IMAGE_ENGINE)
+    else:
+        style = None if controls.style is None else controls.style.first
+        model = cached_model(inputs["model"], style)
+        engine = engine_for(controls, content.size, result.content_scale, "auto")
+        if engine == "torch" and getattr(model, "engine", "torch") != "torch":
+            model = neural_style.load_model(inputs["model"], style, engine="torch")
+    report(f"stylizing {content.width}x{content.height}", 20)
+    stylized = stylize_with_controls(content, model, controls, result.content_scale)
+    report(f"saving {stylized.width}x{stylized.height}", 90)
+    neural_style.save_image(stylized, temporary)
+    report(f"saved {stylized.width}x{stylized.height}, uploading", 95)
+
+
+def eval_command(result: StylizedResult, inputs: dict, temporary: str) -> list[str]:
+    """Option A's child: ``python -m neural_style eval`` writing ``temporary``."""
+    args = [
+        sys.executable, "-m", "neural_style", "eval",
+        "--content-image", inputs["image"],
+        "--output-image", temporary,
+    ]
+    if result.style_image:
+        args += ["--style-image", inputs["style_image"], "--engine", STYLE_IMAGE_ENGINE]
+    else:
+        args += ["--model", inputs["model"]]
+    if result.style is not None and not result.style_image:
+        args += ["--style", str(result.style)]
+    args += ["--strength", repr(result.strength)]
+    if result.preserve_color:
+        args += ["--preserve-color"]
+    for flag, value in (("--max-size", result.max_size), ("--tile-size", result.tile_size)):
+        if value is not None:
+            args += [flag, str(value)]
+    if result.content_scale is not None:
+        args += ["--content-scale", repr(result.content_scale)]
+    from neural_style import threads
+
+    if threads.configured():  # a forked worker's share of the cores
+        args += ["--threads", str(threads.configured())]
+    return args
+
+
+class _RunsEval(ExternalProgramTask):
+    """Option A's mixin: each result is one ``python -m neural_style eval`` child, run by
+    luigi's ExternalProgramTask (output captured, the child stopped with the task)."""
+
+    _command: list[str] = []
+
+    def program_args(self):
+        return self._command
+
+    def run_eval(self, result: StylizedResult, inputs: dict, temporary: str, report) -> None:
+        size = "x".join(map(str, _image_size(inputs["image"])))
+        report(f"stylizing {size} in a neural_style process", 0)
+        self._command = eval_command(result, inputs, temporary)
+        try:
+            ExternalProgramTask.run(self)
+        except ExternalProgramRunError as error:
+            lines = (error.err or "").strip().splitlines()
+            # The child's own one line, without its "neural_style: error: " prefix.
+            reason = lines[-1].split(" error: ", 1)[-1] if lines else "it exited non-zero"
+            raise PipelineError(
+                f"neural_style eval failed on {result.describe()}: {reason}"
+            ) from None
+        report(f"stylized {size}, uploading", 95)
+
+
+def _expected_error(exception: BaseException) -> bool:
+    from neural_style import NeuralStyleError
+
+    return isinstance(exception, (PipelineError, NeuralStyleError, TransferError))
+
+
 class _OnTheRemote(Published):
     """Results live on the remote under ``stylized/``; this machine's copy under output_dir."""
 
@@ -86,26 +277,25 @@ class _OnTheRemote(Published):
     def local_root_path(self) -> str:
         return self.output_dir
 
-    def _roots(self) -> dict:
-        return {"remote_root": self.remote_root, "local_root": self.local_root}
-
     def cache_output(self) -> ResultFileTarget:
-        # Only a non-empty regular file is a made result: an empty file, a folder or
-        # a link at the cache path is made (and uploaded) again.
+        # Only a non-empty regular file is a made result (see StylizedResult.cache_output).
         return ResultFileTarget(super().cache_output().path, format=luigi.format.Nop)
 
-    def _fetch(self, download_class, name: str, identity: str):
-        """This machine's cached copy of an input, downloaded here if missing (Download.fetch)."""
-        return download_class(name=name, identity=identity, **self._roots()).fetch(self)
+    def on_failure(self, exception: BaseException) -> str:
+        # The scheduler (the CLI's error line, luigid's page) shows this, not a traceback.
+        if _expected_error(exception):
+            return str(exception)
+        return super().on_failure(exception)
 
 
 class _StylizedImage(_OnTheRemote, luigi.Task):
-    """What both options share: parameters, inputs and the output, on the remote.
+    """One result as its own task: parameters, inputs and the output, on the remote.
 
     The output is ``<remote>/stylized/<image>/<model>--style-K--<digest>.png``, the
     digest over the content identities of image and model: done means on the
     remote, so luigid may hand the task to any worker; run() downloads its inputs
-    into that machine's cache and uploads the result.
+    into that machine's cache and uploads the result. (A batch runs its images in
+    shards instead: StylizeAll.)
     """
 
     image = ImageNameParameter()
@@ -130,23 +320,12 @@ class _StylizedImage(_OnTheRemote, luigi.Task):
     local_root = SettingParameter("local_root")
     output_dir = SettingParameter("output_dir")
 
+    def result(self) -> StylizedResult:
+        return StylizedResult(**{name: getattr(self, name) for name in RESULT_FIELDS})
+
     @property
     def relative_path(self) -> str:
-        controls = controls_key(self.strength, self.preserve_color, self.max_size,
-                                self.tile_size, self.style_image)
-        return posixpath.join(
-            STYLIZED,
-            stylized_relative_path(
-                self.image,
-                self.model,
-                self.style,
-                self.content_scale,
-                self.image_identity,
-                self.model_identity,
-                controls,
-                self.style_image_identity if self.style_image else "",
-            ),
-        )
+        return self.result().relative_path
 
     def requires(self):
         remote_root = self.remote_root
@@ -158,134 +337,40 @@ class _StylizedImage(_OnTheRemote, luigi.Task):
             inputs["style_image"] = StylePicture(name=self.style_image, remote_root=remote_root)
         return inputs
 
-    def controls(self):
-        """The validated neural_style controls; a bad value fails the task in one line."""
-        from neural_style.controls import Controls
-
-        return Controls.of(self.style, self.strength, self.preserve_color, self.max_size,
-                           self.tile_size)
-
-    def _inputs(self) -> dict:
-        """This machine's copies of the inputs (image, model, style picture), fetched here."""
-        paths = {"image": self._fetch(DownloadImage, self.image, self.image_identity).path,
-                 "model": self._fetch(DownloadModel, self.model, self.model_identity).path}
-        if self.style_image:
-            paths["style_image"] = self._fetch(
-                DownloadStyle, self.style_image, self.style_image_identity
-            ).path
-        return paths
-
-    def _describe(self) -> str:
-        style = "" if self.style is None else f" style {self.style}"
-        picture = f" picture {self.style_image}" if self.style_image else ""
-        strength = "" if self.strength == 1 else f" strength {self.strength:g}"
-        return f"{self.image} with {self.model}{style}{picture}{strength}"
-
     def _report(self, stage: str, percentage: int) -> None:
         """Progress for the scheduler (luigid's visualizer shows both) and the log."""
-        message = f"{self._describe()}: {stage}"
+        message = f"{self.result().describe()}: {stage}"
         self.set_status_message(message)
         self.set_progress_percentage(percentage)
         logger.info("%s", message)
 
-    def on_failure(self, exception: BaseException) -> str:
-        # The scheduler (the CLI's error line, luigid's page) shows this, not a traceback.
-        from neural_style import NeuralStyleError
-
-        if isinstance(exception, (PipelineError, NeuralStyleError, TransferError)):
-            return str(exception)
-        return super().on_failure(exception)
+    def _report_done(self) -> None:
+        size = "x".join(map(str, _image_size(self.cache_output().path)))
+        self._report(f"done, {size}, on the remote", 100)
 
 
 class Stylize(_StylizedImage):
     """Option B: stylize in this process; the model is loaded once per process (model_cache)."""
 
     def run(self):
-        inputs = self._inputs()
-        self.publish(lambda temporary: self._stylize(inputs, temporary))
-        self._report(
-            f"done, {'x'.join(map(str, _image_size(self.cache_output().path)))}, on the remote", 100
-        )
-
-    def _stylize(self, inputs: dict, temporary: str) -> None:
-        import neural_style
-        from neural_style.controls import engine_for, stylize_with_controls
-
-        controls = self.controls()
-        self._report("loading the model", 0)
-        content = neural_style.load_image(inputs["image"])
-        if self.style_image:
-            from neural_style.arbitrary import ArbitraryStyle
-
-            model = ArbitraryStyle(inputs["style_image"], engine=STYLE_IMAGE_ENGINE)
-        else:
-            style = None if controls.style is None else controls.style.first
-            model = cached_model(inputs["model"], style)
-            engine = engine_for(controls, content.size, self.content_scale, "auto")
-            if engine == "torch" and getattr(model, "engine", "torch") != "torch":
-                model = neural_style.load_model(inputs["model"], style, engine="torch")
-        self._report(f"stylizing {content.width}x{content.height}", 20)
-        result = stylize_with_controls(content, model, controls, self.content_scale)
-        self._report(f"saving {result.width}x{result.height}", 90)
-        neural_style.save_image(result, temporary)
-        self._report(f"saved {result.width}x{result.height}, uploading", 95)
+        result = self.result()
+        inputs = result.inputs(self)
+        self.publish(lambda temporary: stylize_in_process(result, inputs, temporary, self._report))
+        self._report_done()
 
 
-class StylizeProgram(_StylizedImage, ExternalProgramTask):
+class StylizeProgram(_StylizedImage, _RunsEval):
     """Option A: the same work in a child ``python -m neural_style eval`` process.
 
     The child writes the temporary path (which keeps the ``.png`` suffix) and the
     target moves it into place only when the child exited 0.
     """
 
-    def program_args(self):
-        inputs = self._paths
-        args = [
-            sys.executable, "-m", "neural_style", "eval",
-            "--content-image", inputs["image"],
-            "--output-image", self._temporary_output,
-        ]
-        if self.style_image:
-            args += ["--style-image", inputs["style_image"], "--engine", STYLE_IMAGE_ENGINE]
-        else:
-            args += ["--model", inputs["model"]]
-        if self.style is not None and not self.style_image:
-            args += ["--style", str(self.style)]
-        args += ["--strength", repr(self.strength)]
-        if self.preserve_color:
-            args += ["--preserve-color"]
-        for flag, value in (("--max-size", self.max_size), ("--tile-size", self.tile_size)):
-            if value is not None:
-                args += [flag, str(value)]
-        if self.content_scale is not None:
-            args += ["--content-scale", repr(self.content_scale)]
-        from neural_style import threads
-
-        if threads.configured():  # a forked worker's share of the cores
-            args += ["--threads", str(threads.configured())]
-        return args
-
     def run(self):
-        self._paths = self._inputs()
-        self.publish(self._stylize)
-        self._report(
-            f"done, {'x'.join(map(str, _image_size(self.cache_output().path)))}, on the remote", 100
-        )
-
-    def _stylize(self, temporary: str) -> None:
-        size = "x".join(map(str, _image_size(self._paths["image"])))
-        self._report(f"stylizing {size} in a neural_style process", 0)
-        self._temporary_output = temporary
-        try:
-            ExternalProgramTask.run(self)
-        except ExternalProgramRunError as error:
-            lines = (error.err or "").strip().splitlines()
-            # The child's own one line, without its "neural_style: error: " prefix.
-            reason = lines[-1].split(" error: ", 1)[-1] if lines else "it exited non-zero"
-            raise PipelineError(
-                f"neural_style eval failed on {self._describe()}: {reason}"
-            ) from None
-        self._report(f"stylized {size}, uploading", 95)
+        result = self.result()
+        inputs = result.inputs(self)
+        self.publish(lambda temporary: self.run_eval(result, inputs, temporary, self._report))
+        self._report_done()
 
 
 def _image_size(path: str) -> tuple[int, int]:
@@ -298,22 +383,17 @@ def _image_size(path: str) -> tuple[int, int]:
 TASK_FOR_OPTION = {"A": StylizeProgram, "B": Stylize}
 
 
-def _label(task: _StylizedImage) -> str:
-    """A contact-sheet label: what makes this result differ from its neighbours."""
-    words = [task.style_image or task.model]
-    if task.style is not None and not task.style_image:
-        words.append(f"style {task.style}")
-    if task.strength != 1:
-        words.append(f"x{task.strength:g}")
-    return " ".join(words)
+def shard_size(images: int, max_shards: int = MAX_SHARDS) -> int:
+    """Images per shard: as few shards as ``max_shards`` allows, at least one image each."""
+    return max(1, -(-images // max(1, max_shards)))
 
 
 class _Batch:
-    """Parameters and the task grid shared by StylizeAll and ContactSheet."""
+    """Parameters and the result grid shared by StylizeAll, the shards and ContactSheet."""
 
     models = luigi.ListParameter()
     # "image:<name>" / "model:<name>" / "style:<picture>" -> content identity (ETag),
-    # resolved once by the CLI.
+    # resolved once by the CLI (from one listing of <remote>/images).
     identities = luigi.DictParameter(
         default={}, description="content identity of each image, model and style picture"
     )
@@ -331,14 +411,29 @@ class _Batch:
     tile_size = luigi.OptionalIntParameter(default=None)
     style_image = StylePictureNameParameter(default=None)
 
+    SHARED = ("models", "styles", "option", "content_scale", "remote_root", "local_root",
+              "output_dir", "strengths", "preserve_color", "max_size", "tile_size", "style_image")
+
     def _controls(self) -> dict:
         return {"preserve_color": self.preserve_color, "max_size": self.max_size,
                 "tile_size": self.tile_size, "style_image": self.style_image}
 
-    def _stylize_tasks(self, image: str):
-        task_class = TASK_FOR_OPTION[self.option]
+    def _shared(self) -> dict:
+        return {name: getattr(self, name) for name in self.SHARED}
+
+    def _identities(self, images) -> dict:
+        """The identities that the results of ``images`` are keyed on (and no others)."""
+        chosen = {key: value for key, value in self.identities.items()
+                  if key.startswith("model:") or key == f"style:{self.style_image}"}
+        for image in images:
+            key = f"image:{image}"
+            if key in self.identities:
+                chosen[key] = self.identities[key]
+        return chosen
+
+    def _results(self, image: str) -> list[StylizedResult]:
         return [
-            task_class(
+            StylizedResult(
                 image=image,
                 image_identity=self.identities.get(f"image:{image}", ""),
                 model=model,
@@ -358,14 +453,113 @@ class _Batch:
             for strength in self.strengths
         ]
 
+    def _shard(self, images) -> luigi.Task:
+        return SHARD_FOR_OPTION[self.option](
+            images=list(images), identities=self._identities(images), **self._shared()
+        )
 
-class StylizeAll(_Batch, luigi.WrapperTask):
-    """Every image x every model x every style, in one build."""
 
-    images = luigi.ListParameter()
+class StylizeShard(_Batch, luigi.Task):
+    """Option B over a few images: one scheduling unit, each result still its own file.
+
+    Done when a listing of ``<remote>/stylized`` (one per build, csci_utils.luigi.listed)
+    has every result. run() makes the missing ones, one at a time: each is
+    written atomically and uploaded before the next starts, so a killed run
+    loses only the one in hand and a rerun makes only what is missing. A result
+    that fails is skipped; the others are made, then the shard fails with one
+    line naming the failed ones. luigid's visualizer shows the shard's
+    percentage (results finished / results) and what it is doing now.
+    """
+
+    images = luigi.ListParameter(description="the content images of this shard")
+
+    def results(self) -> Iterator[StylizedResult]:
+        for image in self.images:
+            yield from self._results(image)
 
     def requires(self):
-        return [task for image in self.images for task in self._stylize_tasks(image)]
+        inputs = {"models": [SavedModel(name=model, remote_root=self.remote_root)
+                             for model in self.models]}
+        if self.style_image:
+            inputs["style_image"] = StylePicture(name=self.style_image,
+                                                 remote_root=self.remote_root)
+        return inputs
+
+    def output(self):
+        return [result.output() for result in self.results()]
+
+    def complete(self) -> bool:
+        done = listed(self.remote_root, STYLIZED)
+        return all(result.name in done for result in self.results())
+
+    def run(self):
+        done = listed(self.remote_root, STYLIZED)
+        results = list(self.results())
+        progress = BatchProgress(self, len(results))
+        failures = []
+        for result in results:
+            if result.name in done:
+                progress.file_done("skipped")
+                continue
+            try:
+                self._make(result, progress)
+            except Exception as error:  # noqa: BLE001 - one bad image fails only itself
+                logger.info("%s failed", result.describe(), exc_info=True)
+                failures.append(f"{result.describe()}: {first_line(str(error)) or error!r}")
+                progress.file_done("failed")
+                continue
+            note_listed(self.remote_root, STYLIZED, result.name)
+            progress.file_done()
+        progress.finish()
+        if failures:
+            shown = "; ".join(failures[:3]) + (f"; and {len(failures) - 3} more"
+                                               if len(failures) > 3 else "")
+            raise PipelineError(f"{len(failures)} of {len(results)} results failed: {shown}")
+
+    def _make(self, result: StylizedResult, progress: BatchProgress) -> None:
+        def report(stage: str, _percentage: int) -> None:
+            message = f"{result.describe()}: {stage}"
+            progress.set_status_message(message)
+            logger.info("%s", message)
+
+        inputs = result.inputs(progress)
+        publish_file(result.cache_output(), result.output(),
+                     lambda temporary: self._stylize(result, inputs, temporary, report), progress)
+        report("on the remote", 100)
+
+    def _stylize(self, result, inputs, temporary, report) -> None:
+        stylize_in_process(result, inputs, temporary, report)
+
+    def on_failure(self, exception: BaseException) -> str:
+        if _expected_error(exception):
+            return str(exception)
+        return super().on_failure(exception)
+
+
+class StylizeProgramShard(StylizeShard, _RunsEval):
+    """Option A over a few images: one ``python -m neural_style eval`` child per result."""
+
+    def _stylize(self, result, inputs, temporary, report) -> None:
+        self.run_eval(result, inputs, temporary, report)
+
+
+SHARD_FOR_OPTION = {"A": StylizeProgramShard, "B": StylizeShard}
+
+
+class StylizeAll(_Batch, luigi.WrapperTask):
+    """Every image x every model x every style, in at most ``max_shards`` shards."""
+
+    images = luigi.ListParameter()
+    max_shards = luigi.IntParameter(default=MAX_SHARDS, description="scheduling units at most")
+
+    def requires(self):
+        size = shard_size(len(self.images), self.max_shards)
+        return [self._shard(self.images[start:start + size])
+                for start in range(0, len(self.images), size)]
+
+    def results(self) -> Iterator[StylizedResult]:
+        for image in self.images:
+            yield from self._results(image)
 
 
 class ContactSheet(_Batch, _OnTheRemote, luigi.Task):
@@ -389,20 +583,19 @@ class ContactSheet(_Batch, _OnTheRemote, luigi.Task):
     def requires(self):
         return {
             "content": ContentImage(name=self.image, remote_root=self.remote_root),
-            "results": self._stylize_tasks(self.image),
+            "results": self._shard([self.image]),
         }
 
     def run(self):
         import neural_style
 
-        content_path = self._fetch(
-            DownloadImage, self.image, self.identities.get(f"image:{self.image}", "")
-        )
+        content_path = fetch_copy(self.remote_root, self.local_root, IMAGES, self.image,
+                                  self.identities.get(f"image:{self.image}", ""), self)
         results = []
-        for task in self.requires()["results"]:
-            local = task.cache_output()
+        for result in self._results(self.image):
+            local = result.cache_output()
             if not local.exists():  # made by another machine: fetch this machine's copy
-                download(task.output(), local)
-            results.append((_label(task), neural_style.load_image(local.path)))
+                download(result.output(), local)
+            results.append((result.label(), neural_style.load_image(local.path)))
         sheet = make_contact_sheet(neural_style.load_image(content_path.path), results)
         self.publish(lambda temporary: neural_style.save_image(sheet, temporary))
