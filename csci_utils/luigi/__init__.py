@@ -19,6 +19,7 @@ _HOMES = {
     "S3Root": "roots",
     "parse_root": "roots",
     "remote_target": "roots",
+    "all_listed": "listing",
     "forget_listings": "listing",
     "fresh_listings": "listing",
     "list_remote": "listing",

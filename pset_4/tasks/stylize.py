@@ -21,6 +21,7 @@ from csci_utils.luigi import (
     BatchProgress,
     Published,
     TransferError,
+    all_listed,
     download,
     fetch_copy,
     listed,
@@ -453,9 +454,10 @@ class _Batch:
             for strength in self.strengths
         ]
 
-    def _shard(self, images) -> luigi.Task:
+    def _shard(self, images, **grid) -> luigi.Task:
+        """The shard of ``images`` (by the whole grid, or the part of it in ``grid``)."""
         return SHARD_FOR_OPTION[self.option](
-            images=list(images), identities=self._identities(images), **self._shared()
+            images=list(images), identities=self._identities(images), **{**self._shared(), **grid}
         )
 
 
@@ -489,8 +491,7 @@ class StylizeShard(_Batch, luigi.Task):
         return [result.output() for result in self.results()]
 
     def complete(self) -> bool:
-        done = listed(self.remote_root, STYLIZED)
-        return all(result.name in done for result in self.results())
+        return all_listed(self.remote_root, STYLIZED, (result.name for result in self.results()))
 
     def run(self):
         done = listed(self.remote_root, STYLIZED)
@@ -525,7 +526,8 @@ class StylizeShard(_Batch, luigi.Task):
         inputs = result.inputs(progress)
         publish_file(result.cache_output(), result.output(),
                      lambda temporary: self._stylize(result, inputs, temporary, report), progress)
-        report("on the remote", 100)
+        size = "x".join(map(str, _image_size(result.cache_output().path)))
+        report(f"done, {size}, on the remote", 100)
 
     def _stylize(self, result, inputs, temporary, report) -> None:
         stylize_in_process(result, inputs, temporary, report)
@@ -547,15 +549,21 @@ SHARD_FOR_OPTION = {"A": StylizeProgramShard, "B": StylizeShard}
 
 
 class StylizeAll(_Batch, luigi.WrapperTask):
-    """Every image x every model x every style, in at most ``max_shards`` shards."""
+    """Every image x every model x every style, in about ``max_shards`` shards.
+
+    A shard is a run of images with one (model, style, strength): 8,000 images
+    and one style are 64 shards of 125; one image and six styles, six shards of one.
+    """
 
     images = luigi.ListParameter()
-    max_shards = luigi.IntParameter(default=MAX_SHARDS, description="scheduling units at most")
+    max_shards = luigi.IntParameter(default=MAX_SHARDS, description="scheduling units, about")
 
     def requires(self):
-        size = shard_size(len(self.images), self.max_shards)
-        return [self._shard(self.images[start:start + size])
-                for start in range(0, len(self.images), size)]
+        grids = [{"models": [model], "styles": [style], "strengths": [strength]}
+                 for model in self.models for style in self.styles for strength in self.strengths]
+        size = shard_size(len(self.images), self.max_shards // len(grids))
+        return [self._shard(self.images[start:start + size], **grid)
+                for start in range(0, len(self.images), size) for grid in grids]
 
     def results(self) -> Iterator[StylizedResult]:
         for image in self.images:
