@@ -33,7 +33,7 @@ from csci_utils.luigi import (
 from csci_utils.luigi.target import ResultFileTarget
 from csci_utils.one_line import first_line
 
-from ..config import SECTION, SettingParameter
+from ..config import SECTION, SettingParameter, Settings
 from ..contact_sheet import make_contact_sheet
 from ..errors import PipelineError
 from ..model_cache import cached_model
@@ -64,9 +64,6 @@ logger = logging.getLogger("pset_4")
 
 OPTIONS = ("A", "B")
 STYLE_IMAGE_ENGINE = "onnx"  # both options alike, so that they write the same bytes
-# A batch is cut into at most this many shards (scheduling units of several images):
-# luigi's scheduler costs O(tasks) per call, luigid a round trip per task.
-MAX_SHARDS = 64
 
 
 class StyleParameter(luigi.OptionalParameter):
@@ -384,7 +381,7 @@ def _image_size(path: str) -> tuple[int, int]:
 TASK_FOR_OPTION = {"A": StylizeProgram, "B": Stylize}
 
 
-def shard_size(images: int, max_shards: int = MAX_SHARDS) -> int:
+def shard_size(images: int, max_shards: int) -> int:
     """Images per shard: as few shards as ``max_shards`` allows, at least one image each."""
     return max(1, -(-images // max(1, max_shards)))
 
@@ -549,19 +546,22 @@ SHARD_FOR_OPTION = {"A": StylizeProgramShard, "B": StylizeShard}
 
 
 class StylizeAll(_Batch, luigi.WrapperTask):
-    """Every image x every model x every style, in about ``max_shards`` shards.
+    """Every image x every model x every style, in about ``max_shards`` shards
+    (luigi.cfg ``[pset_4] max_shards``, 64).
 
     A shard is a run of images with one (model, style, strength): 8,000 images
     and one style are 64 shards of 125; one image and six styles, six shards of one.
     """
 
     images = luigi.ListParameter()
-    max_shards = luigi.IntParameter(default=MAX_SHARDS, description="scheduling units, about")
+    max_shards = luigi.IntParameter(default=0, description="scheduling units, about "
+                                    "(0: [pset_4] max_shards)")
 
     def requires(self):
         grids = [{"models": [model], "styles": [style], "strengths": [strength]}
                  for model in self.models for style in self.styles for strength in self.strengths]
-        size = shard_size(len(self.images), self.max_shards // len(grids))
+        shards = self.max_shards or Settings().max_shards
+        size = shard_size(len(self.images), shards // len(grids))
         return [self._shard(self.images[start:start + size], **grid)
                 for start in range(0, len(self.images), size) for grid in grids]
 
