@@ -291,13 +291,34 @@ def publish_file(local, destination, make, reporter) -> str:
 
     A failed upload leaves no object; ``local`` stays, so a rerun only uploads.
     """
+    make_copy(local, make)
+    return upload_copy(local, destination, reporter)
+
+
+def make_copy(local, make) -> None:
+    """``make(temporary)`` writes ``local`` atomically, unless this machine has it already."""
     if not local.exists():
         with local.temporary_path() as temporary:
             make(temporary)
+
+
+def upload_copy(local, destination, reporter) -> str:
+    """Upload this machine's copy to the remote (``upload``, verified); return the check."""
     progress = TaskProgress(reporter, "uploading", destination.path)
     check = upload(local, destination, progress)
     progress.note(f"done, {check} verified")
     return check
+
+
+class Unheard:
+    """A reporter nobody hears: for copies made on a helper thread, whose task reports
+    progress itself (a scheduler call belongs on the task's own thread)."""
+
+    def set_status_message(self, message: str) -> None:
+        pass
+
+    def set_progress_percentage(self, percentage: int) -> None:
+        pass
 
 
 @RemoteFile.event_handler(luigi.Event.DEPENDENCY_MISSING)

@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import posixpath
 import sys
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 
 import luigi
@@ -21,14 +23,16 @@ from csci_utils.luigi import (
     BatchProgress,
     Published,
     TransferError,
+    Unheard,
     all_listed,
     download,
     fetch_copy,
     listed,
+    make_copy,
     note_listed,
-    publish_file,
     published_copy,
     remote_target,
+    upload_copy,
 )
 from csci_utils.luigi.target import ResultFileTarget
 from csci_utils.one_line import first_line
@@ -63,6 +67,10 @@ luigi.namespace("pset_4", scope=__name__)
 logger = logging.getLogger("pset_4")
 
 OPTIONS = ("A", "B")
+# A shard's copies run on helper threads beside the model work (downloads of the
+# next inputs, saves and uploads of the last results); at most IN_FLIGHT results
+# wait to be saved and uploaded, so memory stays flat.
+IO_THREADS, IN_FLIGHT = 3, 4
 STYLE_IMAGE_ENGINE = "onnx"  # both options alike, so that they write the same bytes
 
 
@@ -173,11 +181,9 @@ class StylizedResult:
 RESULT_FIELDS = tuple(field.name for field in fields(StylizedResult))
 
 
-def stylize_in_process(result: StylizedResult, inputs: dict, temporary: str, report) -> None:
-    """Option B's work: stylize in this process (model_cache: loaded once), save ``temporary``.
-
-    ``report(stage, percentage)`` hears each step.
-    """
+def stylized_image(result: StylizedResult, inputs: dict, report):
+    """Option B's model work: the stylized image, made in this process (model_cache: the
+    model is loaded once). ``report(stage, percentage)`` hears each step."""
     import neural_style
     from neural_style.controls import engine_for, stylize_with_controls
 
@@ -195,7 +201,14 @@ def stylize_in_process(result: StylizedResult, inputs: dict, temporary: str, rep
         if engine == "torch" and getattr(model, "engine", "torch") != "torch":
             model = neural_style.load_model(inputs["model"], style, engine="torch")
     report(f"stylizing {content.width}x{content.height}", 20)
-    stylized = stylize_with_controls(content, model, controls, result.content_scale)
+    return stylize_with_controls(content, model, controls, result.content_scale)
+
+
+def stylize_in_process(result: StylizedResult, inputs: dict, temporary: str, report) -> None:
+    """Option B's work: ``stylized_image``, saved at ``temporary``."""
+    import neural_style
+
+    stylized = stylized_image(result, inputs, report)
     report(f"saving {stylized.width}x{stylized.height}", 90)
     neural_style.save_image(stylized, temporary)
     report(f"saved {stylized.width}x{stylized.height}, uploading", 95)
@@ -494,40 +507,82 @@ class StylizeShard(_Batch, luigi.Task):
         done = listed(self.remote_root, STYLIZED)
         results = list(self.results())
         progress = BatchProgress(self, len(results))
-        failures = []
+        todo = []
         for result in results:
             if result.name in done:
                 progress.file_done("skipped")
-                continue
+            else:
+                todo.append(result)
+        failures: list[str] = []
+
+        def failed(result: StylizedResult, error: Exception) -> None:
+            logger.info("%s failed", result.describe(), exc_info=error)
+            failures.append(f"{result.describe()}: {first_line(str(error)) or repr(error)}")
+            progress.file_done("failed")
+
+        def settle(result: StylizedResult, published) -> None:
             try:
-                self._make(result, progress)
+                published.result()
             except Exception as error:  # noqa: BLE001 - one bad image fails only itself
-                logger.info("%s failed", result.describe(), exc_info=True)
-                failures.append(f"{result.describe()}: {first_line(str(error)) or error!r}")
-                progress.file_done("failed")
-                continue
+                failed(result, error)
+                return
             note_listed(self.remote_root, STYLIZED, result.name)
             progress.file_done()
+            _report(progress, result, "on the remote")
+
+        # Copies overlap the model work: a helper thread downloads the next input and
+        # saves + uploads the last results (fsync-bound) while this one stylizes.
+        with ThreadPoolExecutor(IO_THREADS, thread_name_prefix="shard-io") as copies:
+            fetched = [copies.submit(todo[0].inputs, Unheard())] if todo else []
+            publishing: deque = deque()
+            try:
+                self._make_all(todo, progress, copies, fetched, publishing, failed, settle)
+            except BaseException:  # a signal: start nothing more, the running copies finish
+                for future in [*filter(None, fetched), *(f for _, f in publishing)]:
+                    future.cancel()
+                raise
         progress.finish()
         if failures:
             shown = "; ".join(failures[:3]) + (f"; and {len(failures) - 3} more"
                                                if len(failures) > 3 else "")
             raise PipelineError(f"{len(failures)} of {len(results)} results failed: {shown}")
 
-    def _make(self, result: StylizedResult, progress: BatchProgress) -> None:
+    def _make_all(self, todo, progress, copies, fetched, publishing, failed, settle) -> None:
+        """Stylize ``todo`` in order, each input fetched and each result published on
+        ``copies`` (helper threads), at most IN_FLIGHT waiting."""
+        for index, result in enumerate(todo):
+            if index + 1 < len(todo):
+                fetched.append(copies.submit(todo[index + 1].inputs, Unheard()))
+            try:
+                finish = self._make(result, fetched[index].result(), progress)
+            except Exception as error:  # noqa: BLE001 - one bad image fails only itself
+                failed(result, error)
+                continue
+            finally:
+                fetched[index] = None  # forget the paths: memory stays flat
+            publishing.append((result, copies.submit(finish)))
+            while publishing and (len(publishing) > IN_FLIGHT or publishing[0][1].done()):
+                settle(*publishing.popleft())
+        while publishing:
+            settle(*publishing.popleft())
+
+    def _make(self, result: StylizedResult, inputs: dict, progress: BatchProgress):
+        """The model work for ``result``, here; returns what is left (save, upload) for the
+        helper thread."""
         def report(stage: str, _percentage: int) -> None:
-            message = f"{result.describe()}: {stage}"
-            progress.set_status_message(message)
-            logger.info("%s", message)
+            _report(progress, result, stage)
 
-        inputs = result.inputs(progress)
-        publish_file(result.cache_output(), result.output(),
-                     lambda temporary: self._stylize(result, inputs, temporary, report), progress)
-        size = "x".join(map(str, _image_size(result.cache_output().path)))
-        report(f"done, {size}, on the remote", 100)
+        local, remote = result.cache_output(), result.output()
+        if local.exists():  # made here before, its upload failed: only upload
+            return lambda: upload_copy(local, remote, Unheard())
+        stylized = stylized_image(result, inputs, report)
 
-    def _stylize(self, result, inputs, temporary, report) -> None:
-        stylize_in_process(result, inputs, temporary, report)
+        def finish() -> None:
+            import neural_style
+
+            make_copy(local, lambda temporary: neural_style.save_image(stylized, temporary))
+            upload_copy(local, remote, Unheard())
+        return finish
 
     def on_failure(self, exception: BaseException) -> str:
         if _expected_error(exception):
@@ -538,8 +593,19 @@ class StylizeShard(_Batch, luigi.Task):
 class StylizeProgramShard(StylizeShard, _RunsEval):
     """Option A over a few images: one ``python -m neural_style eval`` child per result."""
 
-    def _stylize(self, result, inputs, temporary, report) -> None:
-        self.run_eval(result, inputs, temporary, report)
+    def _make(self, result: StylizedResult, inputs: dict, progress: BatchProgress):
+        def report(stage: str, _percentage: int) -> None:
+            _report(progress, result, stage)
+
+        local, remote = result.cache_output(), result.output()
+        make_copy(local, lambda temporary: self.run_eval(result, inputs, temporary, report))
+        return lambda: upload_copy(local, remote, Unheard())
+
+
+def _report(progress: BatchProgress, result: StylizedResult, stage: str) -> None:
+    message = f"{result.describe()}: {stage}"
+    progress.set_status_message(message)
+    logger.info("%s", message)
 
 
 SHARD_FOR_OPTION = {"A": StylizeProgramShard, "B": StylizeShard}
