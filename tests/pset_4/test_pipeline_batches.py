@@ -89,8 +89,10 @@ def test_a_corrupt_image_in_a_shard_fails_only_itself(store, run_cli, one_shard,
     (store / "images" / "c.png").write_bytes(b"this is not a picture")
     code, paths, err = run_cli("-i", "*.png", "--option", option, remote=store)
     assert code == 30  # luigi.cfg [retcode] task_failed
-    [line] = err.strip().splitlines()
+    line, summary = err.strip().splitlines()
     assert line.startswith("pset_4: error: 1 of 5 results failed: c.png with multistyle26.pth")
+    # The summary counts per image inside the shard, and names the bad one.
+    assert summary.startswith("pset_4: 4 stylized, 0 already done, 1 failed (c.png) in ")
     assert "Traceback" not in err
     # Its batch-mates (the small sample included) were made and are on the remote.
     assert results(store) == ["a.png", "b.png", "d.png", "hopper-96.png"]
@@ -136,6 +138,10 @@ def test_a_rerun_after_a_kill_makes_only_the_missing_images(store, tmp_path):
     stylized = len(re.findall(r": stylizing \d+x\d+", rerun.stderr))
     assert 1 <= stylized <= 6 - len(before)  # only the missing (fewer: a local copy was made)
     assert {p: p.stat().st_mtime_ns for p in before} == before  # the made ones untouched
+    # The summary counts per image inside the one shard.
+    summary = re.search(r"pset_4: (\d+) stylized, (\d+) already done, 0 failed in ",
+                        rerun.stderr.strip().splitlines()[-1])
+    assert summary and int(summary[1]) == 6 - len(before) and int(summary[2]) == len(before)
 
 
 class _Scheduler:

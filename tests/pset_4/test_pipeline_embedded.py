@@ -140,8 +140,9 @@ def test_a_bad_model_fails_with_one_line_and_no_output(store, tmp_path, run_cli,
     )
     assert code == 30  # luigi.cfg [retcode] task_failed
     assert paths == []
-    [line] = err.strip().splitlines()
+    line, summary = err.strip().splitlines()  # the error, then the run's summary
     assert line.startswith("pset_4: error: ") and "broken.pth" in line
+    assert summary.startswith(f"pset_4: 0 stylized, 0 already done, 1 failed ({SMALL_IMAGE}) in ")
     assert "Traceback" not in err
     leftovers = list((tmp_path / "stylized").rglob("*")) if (tmp_path / "stylized").exists() else []
     assert [p for p in leftovers if p.is_file()] == []

@@ -40,8 +40,9 @@ def test_an_invalid_file_at_the_output_path_is_not_done(store, tmp_path, run_cli
         assert Image.open(task.output().path).size[0] > 0
     else:  # never printed as a result: one line naming the path
         assert code != 0 and printed == []
-        [line] = err.splitlines()
+        line, summary = err.splitlines()  # the error, then the run's summary
         assert str(output) in line, line
+        assert summary.startswith("pset_4: 0 stylized, 0 already done, 1 failed ("), summary
         assert not task.output().exists()
     result = luigi.build([task], local_scheduler=True, detailed_summary=True)
     assert result.scheduling_succeeded == (squatter == "empty file")

@@ -69,8 +69,9 @@ def test_a_failed_result_upload_is_not_done_leaves_nothing_and_a_rerun_completes
             proxy.fault, proxy.match = "fail-put", "/stylized/"  # 500 for every result upload
             code, paths, err = run_cli("--seed", "--content-scale", "5", remote=bucket_root)
             assert code == 30 and paths == [], err
-            [line] = err.strip().splitlines()
+            line, summary = err.strip().splitlines()  # the error, then the run's summary
             assert "stylized" in line
+            assert summary.startswith("pset_4: 0 stylized, 0 already done, 1 failed (")
             listed = s3_server.client().list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/stylized/")
             assert listed.get("KeyCount") == 0
             assert not s3_server.client().list_multipart_uploads(Bucket=bucket).get("Uploads")
