@@ -48,11 +48,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(
     1 + len([p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]), str(REPO)
 )
-sys.path += [str(REPO / "tests"), str(REPO / "tests" / "luigid")]
+sys.path += [str(REPO / "tests"), str(REPO / "tests" / "luigid"), str(REPO / "benchmarks")]
 
 MODEL = "multistyle26.pth"
 STYLE = 6
-REQUEST = re.compile(r'"(GET|HEAD|PUT|POST|DELETE) (/[^ ]*) HTTP')
 
 RAW_LOOP = r"""
 import sys
@@ -83,20 +82,6 @@ else:
     exec(compile(what, '<raw loop>', 'exec'))
 """
 PEAK = re.compile(r"^PEAK_KB (\d+)$", re.MULTILINE)
-
-
-class RequestLog(logging.Handler):
-    """moto's werkzeug log -> requests by kind: LIST, GET, HEAD, PUT, ..."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.seen: Counter = Counter()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        match = REQUEST.search(record.getMessage())
-        if match and not match.group(2).startswith("/moto-api"):
-            method, path = match.groups()
-            self.seen["LIST" if method == "GET" and "list-type=2" in path else method] += 1
 
 
 def make_photos(folder: Path, count: int, px: int) -> list[str]:
@@ -230,6 +215,7 @@ def main() -> int:
         client = log = None
         if "s3" in args.stores:
             from moto.server import ThreadedMotoServer
+            from pipeline_requests import RequestLog  # moto's log -> requests by kind
 
             from fixtures.s3 import s3_environment
 
