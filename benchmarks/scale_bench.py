@@ -183,6 +183,24 @@ def browser_check(url: str, profile: Path) -> str:
     return f"visualizer task list loaded in {loaded:.1f} s: {rows} rows shown ({info})"
 
 
+HEADER = (f"{'store':<8}{'scheduler':<10}{'images':>7}{'cold s':>8}{'ms/img':>8}{'over raw':>9}"
+          f"{'warm s':>8}{'peak MiB':>9}  requests per image (cold | warm)")
+
+
+def format_row(row: tuple, raw: dict) -> str:
+    store, scheduler, count, cold, rss, warm, cold_req, warm_req = row
+    over = "" if store == "raw loop" else f"{(cold - raw[count]) / count * 1000:>9.2f}"
+    requests = ""
+    if cold_req is not None:
+        requests = " ".join(f"{kind} {value / count:.3f}" for kind, value in sorted(
+            cold_req.items()))
+        if warm_req is not None:
+            requests += " | " + " ".join(f"{kind} {value / count:.4f}" for kind, value in
+                                         sorted(warm_req.items()))
+    return (f"{store:<8}{scheduler:<10}{count:>7}{cold:>8.1f}{cold / count * 1000:>8.2f}"
+            f"{over:>9}{'' if warm is None else f'{warm:.1f}':>8}{rss:>9.0f}  {requests}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[500, 2000, 8000])
@@ -239,7 +257,7 @@ def main() -> int:
                                          *[str(sources / name) for name in names]], scratch)
             shutil.rmtree(out)
             rows.append(("raw loop", "-", count, raw[count], raw_rss, None, None, None))
-            print(f"raw loop, {count} images: {raw[count]:.1f} s", flush=True)
+            print(format_row(rows[-1], raw), flush=True)
             for store in args.stores:
                 remote = (folder_remote(scratch, count, sources, names, model) if store == "folder"
                           else s3_remote(client, count, sources, names, model))
@@ -266,8 +284,7 @@ def main() -> int:
                             warm_requests = Counter(log.seen) if log and store == "s3" else None
                         rows.append((store, scheduler, count, cold, rss, warm, cold_requests,
                                      warm_requests))
-                        print(f"{store} / {scheduler}, {count} images: cold {cold:.1f} s, "
-                              f"warm {warm if warm is None else round(warm, 1)} s", flush=True)
+                        print(format_row(rows[-1], raw), flush=True)
                         if args.browser and scheduler == "luigid" and count == max(args.sizes):
                             print(browser_check(server_.url, work / "chromium"), flush=True)
                     shutil.rmtree(work / "data", ignore_errors=True)
@@ -282,19 +299,9 @@ def main() -> int:
                                 client.delete_objects(Bucket=bucket, Delete={"Objects": keys})
 
     print()
-    print(f"{'store':<8}{'scheduler':<10}{'images':>7}{'cold s':>8}{'ms/img':>8}{'over raw':>9}"
-          f"{'warm s':>8}{'peak MiB':>9}  requests per image (cold | warm)")
-    for store, scheduler, count, cold, rss, warm, cold_req, warm_req in rows:
-        over = "" if store == "raw loop" else f"{(cold - raw[count]) / count * 1000:>9.2f}"
-        requests = ""
-        if cold_req is not None:
-            requests = " ".join(f"{kind} {value / count:.3f}" for kind, value in sorted(
-                cold_req.items()))
-            if warm_req is not None:
-                requests += " | " + " ".join(f"{kind} {value / count:.4f}" for kind, value in
-                                             sorted(warm_req.items()))
-        print(f"{store:<8}{scheduler:<10}{count:>7}{cold:>8.1f}{cold / count * 1000:>8.2f}"
-              f"{over:>9}{'' if warm is None else f'{warm:.1f}':>8}{rss:>9.0f}  {requests}")
+    print(HEADER)
+    for row in rows:
+        print(format_row(row, raw))
     smallest, largest = min(args.sizes), max(args.sizes)
     if smallest != largest:
         print()
