@@ -20,6 +20,8 @@ import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from .write_errors import is_refused_write, make_parent_folders, refused
+
 TMP_MARKER = "-luigi-tmp-"
 NAME_MAX = 255  # bytes in one file name (ext4, xfs, btrfs, tmpfs)
 # SystemRandom: processes forked by luigi's workers share the ``random`` state,
@@ -134,12 +136,13 @@ def atomic_path(path, tmp_path_for: Callable[[str], str] = suffix_preserving_tmp
     the rename. On an exception the temporary file or directory is removed at
     once and the exception propagates. A file replaces any existing one
     atomically; an existing directory at ``path`` raises ``FileExistsError``
-    (a directory cannot be replaced atomically).
+    (a directory cannot be replaced atomically). A folder that cannot be made,
+    a full disk or a read-only file system raise ``WriteError``, one line naming
+    ``path`` (not the temporary name) and the cause.
     """
     path = os.fspath(path)
     parent = os.path.dirname(path)
-    if parent:
-        os.makedirs(parent, exist_ok=True)
+    make_parent_folders(path)
     sweep_once(parent)
     tmp_path = tmp_path_for(path)
     try:
@@ -152,6 +155,8 @@ def atomic_path(path, tmp_path_for: Callable[[str], str] = suffix_preserving_tmp
             with open(tmp_path, "rb") as written:
                 os.fsync(written.fileno())
         os.replace(tmp_path, path)
-    except BaseException:
+    except BaseException as error:
         remove_quietly(tmp_path)
+        if is_refused_write(error):
+            raise refused(error, path) from error
         raise

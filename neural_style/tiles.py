@@ -17,9 +17,10 @@ rows (width x (tile + 2 x OVERLAP) x 12 bytes) and one tile's activations.
 Images above ``AUTO_TILE_PIXELS`` are tiled even without ``--tile-size``
 (tiles of ``DEFAULT_TILE``). See docs/neural_style.md.
 
-Needs the torch engine (the norms of onnxruntime's graph cannot be fed outside
-statistics); ``stylize_tiled`` on another engine is a one-line error, and the
-CLI loads the torch engine whenever tiles will be used.
+Both engines tile: on torch the norm modules' forward is swapped (``_norms``);
+on onnxruntime the graph is rewritten into a recording and a replaying variant
+(neural_style/onnx_tiles.py). Each engine gives ``record(pixels)`` and
+``replay(pixels, statistics)`` (``shared_norms``); the tiling is the same.
 """
 
 from __future__ import annotations
@@ -51,37 +52,37 @@ def needs_tiles(size: tuple[int, int], tile_size: int | None) -> bool:
 
 def stylize_tiled(image: Image.Image, model, tile_size: int | None = None) -> Image.Image:
     """Stylize ``image`` tile by tile with whole-image normalisation statistics."""
-    import torch  # tiles run the torch network; this module is imported lazily by controls
-
-    network = getattr(model, "network", None)
-    if not isinstance(network, torch.nn.Module):
-        raise NeuralStyleError(
-            f"tiles need the torch engine, not {getattr(model, 'engine', type(model).__name__)}; "
-            "load the model with engine='torch' (--engine torch)")
+    norms = shared_norms(model)
     tile = tile_size or DEFAULT_TILE
     width, height = image.size
-    statistics = record_statistics(model, _stats_image(image))
+    statistics = norms.record(_pixels(_stats_image(image).convert("RGB")))
     rows, columns = _spans(height, tile), _spans(width, tile)
     row_sum, column_sum = _weight_sums(rows, height), _weight_sums(columns, width)
     result = np.empty((height, width, 3), np.uint8)
     carry, carry_top = None, 0  # rows of the previous band that the next one overlaps
-    with torch.inference_mode(), _norms(network, replay=statistics):
-        for index, (top, bottom, row_weight) in enumerate(rows):
-            # One band of tile rows in float32 at a time, not the whole image.
-            band = np.zeros((bottom - top, width, 3), np.float32)
-            if carry is not None:
-                band[carry_top - top:carry_top - top + len(carry)] += carry
-            for left, right, column_weight in columns:
-                piece = _to_tensor(np.asarray(image.crop((left, top, right, bottom))),
-                                   model.device)
-                statistics.rewind()
-                stylized = model(piece)[0].float().cpu().numpy().transpose(1, 2, 0)
-                stylized *= row_weight[:, None, None] * column_weight[None, :, None]
-                band[:, left:right] += stylized
-            done = rows[index + 1][0] if index + 1 < len(rows) else bottom
-            result[top:done] = _finish(band[:done - top], row_sum[top:done], column_sum)
-            carry, carry_top = band[done - top:], done
+    for index, (top, bottom, row_weight) in enumerate(rows):
+        # One band of tile rows in float32 at a time, not the whole image.
+        band = np.zeros((bottom - top, width, 3), np.float32)
+        if carry is not None:
+            band[carry_top - top:carry_top - top + len(carry)] += carry
+        for left, right, column_weight in columns:
+            piece = _pixels(image.crop((left, top, right, bottom)))
+            stylized = norms.replay(piece, statistics).transpose(1, 2, 0)
+            stylized *= row_weight[:, None, None] * column_weight[None, :, None]
+            band[:, left:right] += stylized
+        done = rows[index + 1][0] if index + 1 < len(rows) else bottom
+        result[top:done] = _finish(band[:done - top], row_sum[top:done], column_sum)
+        carry, carry_top = band[done - top:], done
     return Image.fromarray(result, mode="RGB")
+
+
+def shared_norms(model):
+    """The engine's ``record(pixels)`` / ``replay(pixels, statistics) -> 3xHxW``."""
+    if getattr(model, "engine", None) == "onnx":
+        from .onnx_tiles import OnnxNorms
+
+        return OnnxNorms(model)
+    return TorchNorms(model)
 
 
 def _finish(band: np.ndarray, row_sum: np.ndarray, column_sum: np.ndarray) -> np.ndarray:
@@ -112,13 +113,27 @@ class Statistics:
         return value
 
 
-def record_statistics(model, image: Image.Image) -> Statistics:
-    import torch
+class TorchNorms:
+    """Tiles on the torch engine: every norm module records, then replays."""
 
-    statistics = Statistics()
-    with torch.inference_mode(), _norms(model.network, record=statistics):
-        model(_to_tensor(np.asarray(image.convert("RGB")), model.device))
-    return statistics
+    def __init__(self, model):
+        import torch  # only a torch-engine model gets here
+
+        if not isinstance(getattr(model, "network", None), torch.nn.Module):
+            raise NeuralStyleError(f"tiles need the torch or onnx engine, not "
+                                   f"{getattr(model, 'engine', type(model).__name__)}")
+        self.model = model
+
+    def record(self, pixels: np.ndarray) -> Statistics:
+        statistics = Statistics()
+        with _norms(self.model.network, record=statistics):
+            self.model.stylize_pixels(pixels)
+        return statistics
+
+    def replay(self, pixels: np.ndarray, statistics: Statistics) -> np.ndarray:
+        statistics.rewind()
+        with _norms(self.model.network, replay=statistics):
+            return self.model.stylize_pixels(pixels)[0]
 
 
 @contextlib.contextmanager
@@ -206,8 +221,7 @@ def _weight_sums(spans, length: int) -> np.ndarray:
     return total
 
 
-def _to_tensor(pixels: np.ndarray, device):
-    import torch
-
-    array = pixels.astype(np.float32).transpose(2, 0, 1)[None] / np.float32(255)
-    return torch.from_numpy(np.ascontiguousarray(array)).to(device)
+def _pixels(image: Image.Image) -> np.ndarray:
+    """1x3xHxW float32 in 0..1, as both engines' stylize_pixels take."""
+    array = np.asarray(image).astype(np.float32).transpose(2, 0, 1)[None] / np.float32(255)
+    return np.ascontiguousarray(array)

@@ -121,6 +121,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.images = args.images or [SAMPLE_IMAGE]
+    if args.style_image:  # no model is downloaded: the bundled style-image network runs
+        from neural_style.arbitrary import ARCHITECTURE
+
+        if args.models or args.styles:
+            parser.error("--style-image takes the place of --model and --style; drop them")
+        args.models, args.styles = [ARCHITECTURE], [None]
     args.models = args.models or [BUNDLED_MODEL]
     args.styles = args.styles or [DEFAULT_STYLE]
     args.strengths = args.strengths or [1.0]
@@ -305,7 +311,7 @@ def resolve_identities(args) -> tuple[dict, list[str]]:
         remember(root.url(f"images/{name}"), info)
         identities[f"image:{name}"] = info.identity
     for kind, folder, names in (
-        ("model", "saved_models", args.models),
+        ("model", "saved_models", [] if args.style_image else args.models),
         ("style", "styles", [args.style_image] if args.style_image else []),
     ):
         for name in names:
@@ -387,7 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                   "upload it, or check the names and --remote", file=sys.stderr)
             return RETCODES["missing_data"]
         batch["identities"] = identities
-        if args.option == "B" and args.workers > 1:
+        if args.option == "B" and args.workers > 1 and not args.style_image:
             code = _preload_models(args, roots, identities)
             if code:
                 return code

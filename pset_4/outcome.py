@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import luigi
 from luigi.execution_summary import _summary_dict
 
 from csci_utils.luigi.run_report import failure_line
@@ -19,7 +20,10 @@ def describe_missing(relative_path: str, location: str) -> str:
 
 def failure_reason(result) -> str:
     """One line: the inputs missing on the remote, else the first failure csci_utils explains."""
-    missing = sorted(_summary_dict(result.worker)["still_pending_ext"], key=str)
+    # Only files the run reads (ExternalTasks): luigi also lists here a task whose
+    # dynamic dependency failed (the seeding's Upload), whose failure is the cause.
+    missing = sorted((task for task in _summary_dict(result.worker)["still_pending_ext"]
+                      if isinstance(task, luigi.ExternalTask)), key=str)
     if missing:
         described = "; ".join(
             describe_missing(getattr(task, "relative_path", ""), task.output().path)

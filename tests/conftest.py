@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from fixtures.filesystems import full_disk, read_only_disk  # noqa: F401  (tmpfs mounts)
 from fixtures.luigid import luigid_server  # noqa: F401  (a real luigid on 127.0.0.1)
 from fixtures.s3 import S3Server, s3_environment, start_s3_server
 

@@ -5,7 +5,8 @@ The same tasks as ``luigi --module csci_utils.tasks.audit TASK --local-scheduler
 
 Exit status: 0 on success; luigi.cfg [retcode] numbers otherwise (30 a task
 failed, e.g. ``Diagnose --strict`` found imports that will break on CI), with
-one line on stderr saying why; 2 for bad arguments.
+one line on stderr saying why; 2 for bad arguments; 143 on SIGTERM and 130 on
+SIGINT (temp files removed, a running probe stopped, one line).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ if sys.path and sys.path[0] in ("", os.getcwd()):
 import gc  # noqa: E402 - after the working directory left sys.path, on purpose
 from collections.abc import Sequence  # noqa: E402
 
-from csci_utils.cli import OneLineErrorParser, run_build  # noqa: E402
+from csci_utils.cli import OneLineErrorParser, run_build, stops_cleanly_on_signals  # noqa: E402
 from csci_utils.exit_codes import USAGE_ERROR  # noqa: E402
 
 PROG = "python -m csci_utils.audit"
@@ -51,6 +52,7 @@ def build_parser() -> OneLineErrorParser:
     return parser
 
 
+@stops_cleanly_on_signals("audit")
 def main(argv: Sequence[str] | None = None) -> int:
     args, code = build_parser().parse_or_exit_code(argv)
     if args is None:

@@ -66,14 +66,6 @@ def marker_holds(marker: str, venv: Inventory) -> bool:
         return True
 
 
-def _providers(dists) -> dict[str, list[Distribution]]:
-    found: dict[str, list[Distribution]] = {}
-    for dist in dists:
-        for module in dist.top_level:
-            found.setdefault(module, []).append(dist)
-    return found
-
-
 def provider_of(dotted: str, providers: dict[str, list[Distribution]]) -> list[Distribution] | None:
     """The distributions that provide the longest importable prefix of ``dotted``.
 
@@ -148,7 +140,7 @@ def _import_findings(main: Inventory, project: PipenvProject,
     declared = project.pipfile.declared()
     main_providers = main.module_providers()
     venv_own = venv.own()
-    own = _providers(venv_own.values())
+    own = venv.module_providers(own_only=True)
     lock = project.lock
     ci_installs = (lock.locked_names() if lock is not None
                    else _declared_closure(venv_own, declared))

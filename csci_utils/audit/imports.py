@@ -12,15 +12,7 @@ from pathlib import Path
 from . import source_imports
 from .models import ImportSite
 from .pipfile import tomllib
-from .source_imports import SKIPPED_DIRS, parse_file, project_python_file_names
-
-__all__ = ["SKIPPED_DIRS", "first_party_names", "project_python_file_names",
-           "project_python_files", "scan_imports"]
-
-
-def project_python_files(project_dir: Path) -> list[Path]:
-    """The project's .py files, leaving out virtualenvs (anything with a pyvenv.cfg) and caches."""
-    return [Path(name) for name in project_python_file_names(project_dir)]
+from .source_imports import SKIPPED_DIRS, project_python_file_names
 
 
 def _holds_python(folder: str, depth: int = 3) -> bool:
@@ -129,7 +121,7 @@ def parse_files(paths: list[str]) -> list:
     of a second, and puts only its own folder on sys.path (never the project).
     """
     if len(paths) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
-        return [parse_file(path) for path in paths]
+        return source_imports.parse_all(paths)
     half = len(paths) // 2
     try:
         helper = subprocess.Popen([sys.executable, "-I", "-S", source_imports.__file__,
@@ -137,15 +129,15 @@ def parse_files(paths: list[str]) -> list:
                                   stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
                                   cwd=os.path.abspath(os.sep))
     except OSError:
-        return [parse_file(path) for path in paths]
-    first = [parse_file(path) for path in paths[:half]]
+        return source_imports.parse_all(paths)
+    first = source_imports.parse_all(paths[:half])
     stdout, _ = helper.communicate()
     try:
         second = json.loads(stdout) if helper.returncode == 0 else None
     except ValueError:
         second = None
     if second is None or len(second) != len(paths) - half:
-        second = [parse_file(path) for path in paths[half:]]
+        second = source_imports.parse_all(paths[half:])
     return first + second
 
 
@@ -159,7 +151,7 @@ def scan_imports(project_dir: str | os.PathLike,
     dependencies, not syntax.
     """
     project_dir = Path(project_dir).resolve()
-    files = project_python_files(project_dir)
+    files = [Path(name) for name in project_python_file_names(project_dir)]
     own = own_names_for(project_dir, files)
     sites = []
     for file, found in zip(files, parse_files([str(file) for file in files])):

@@ -123,11 +123,23 @@ def _mtime(path: str) -> int | None:
         return None
 
 
-def _interpreter_key(python: str) -> tuple:
-    """The interpreter itself: its path, executable, pyvenv.cfg and the PYTHON* variables."""
+def _file_identity(path: str) -> tuple | None:
+    """A file's inode, size, mtime and ctime: rewriting it changes the ctime, even when the
+    mtime is put back (``cp -p``, ``touch -r``)."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
+
+def interpreter_identity(python: str) -> tuple:
+    """What the interpreter is: its path, its executable file and pyvenv.cfg, and the
+    PYTHON* variables. Probe answers are kept under it, so a changed interpreter is never
+    served the answer of the one it replaced."""
     executable = os.path.realpath(python)
     pyvenv_cfg = str(Path(python).parent.parent / "pyvenv.cfg")
-    return (python, executable, _mtime(executable), _mtime(pyvenv_cfg),
+    return (python, executable, _file_identity(executable), _file_identity(pyvenv_cfg),
             tuple(os.environ.get(name) for name in PATH_SHAPING_ENV))
 
 
@@ -149,14 +161,11 @@ def _stamps(answer: dict) -> tuple:
 
 @dataclass
 class Probed:
-    """One probe's answer and the stamps it was taken under."""
+    """One probe's answer, under its interpreter's identity and the stamps it was taken at."""
 
     key: tuple
     stamps: tuple
     answer: dict
-
-    def fresh(self, python: str) -> bool:
-        return self.key == _interpreter_key(python) and self.stamps == _stamps(self.answer)
 
 
 def _stored_path(cache_dir: Path, key: tuple) -> Path:
@@ -192,56 +201,46 @@ def _store(cache_dir: Path | None, probed: Probed) -> None:
         pass  # only a later run's speed depends on it
 
 
-class Probes:
-    """Probe answers for one audit run, re-taken whenever their stamps change.
+# The answers this process has taken, by interpreter identity (so a fingerprint and
+# the inventory come from one probe). An answer is used only while its stamps hold.
+_answers: dict[tuple, Probed] = {}
 
-    The fingerprint and the inventory come from the same answer, so a cold run
-    starts each interpreter once; MAIN and the venv are probed at the same time.
-    With ``cache_dir``, ``inventory`` also keeps its answer on disk
-    (``probe-<key>.json``), which any later call (a fingerprint in another
-    process) uses while the interpreter and its stamps are unchanged: a warm
-    run starts no interpreter. Only ``inventory`` (a task's run) writes.
+
+def probe(*pythons: str, cache_dir: Path | None = None) -> list[Probed]:
+    """Each interpreter's answer: kept, stored under ``cache_dir`` or taken now, all at once.
+
+    With ``cache_dir``, an answer that ``inspect_interpreter`` stored there
+    (``probe-<identity>.json``) is used while its stamps hold: a warm run starts
+    no interpreter. Nothing here writes.
     """
-
-    def __init__(self) -> None:
-        self._answers: dict[str, Probed] = {}
-
-    def answers(self, *pythons: str, cache_dir: Path | None = None) -> list[dict]:
-        pythons = [resolve_python(python) for python in pythons]
-        stale = [p for p in dict.fromkeys(pythons)
-                 if p not in self._answers or not self._answers[p].fresh(p)]
-        keys = {python: _interpreter_key(python) for python in stale}
-        for python in list(stale):
-            stored = _read_stored(cache_dir, keys[python])
-            if stored is not None:
-                self._answers[python] = stored
-                stale.remove(python)
-        if stale:
-            for python, answer in _run_probes(stale).items():
-                self._answers[python] = Probed(keys[python], _stamps(answer), answer)
-        return [self._answers[python].answer for python in pythons]
-
-    def fingerprint(self, python: str, cache_dir: Path | None = None) -> str:
-        """A short hash that changes when ``python`` or what it can import changes."""
-        python = resolve_python(python)
-        self.answers(python, cache_dir=cache_dir)
-        probed = self._answers[python]
-        payload = json.dumps([probed.key, probed.answer["sys_version"], probed.stamps])
-        return hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-    def inventory(self, python: str, cache_dir: Path | None = None) -> Inventory:
-        """The inventory of ``python``: version, sys.path, site dirs and every distribution."""
-        python = resolve_python(python)
-        [answer] = self.answers(python, cache_dir=cache_dir)
-        _store(cache_dir, self._answers[python])
-        return Inventory.from_dict({"python": python, **answer})
+    pythons = [resolve_python(python) for python in pythons]
+    keys = {python: interpreter_identity(python) for python in pythons}
+    stale = []
+    for python, key in keys.items():
+        known = _answers.get(key)
+        if known is None or known.stamps != _stamps(known.answer):
+            known = _read_stored(cache_dir, key)
+        if known is None:
+            stale.append(python)
+        else:
+            _answers[key] = known
+    for python, answer in (_run_probes(stale) if stale else {}).items():
+        _answers[keys[python]] = Probed(keys[python], _stamps(answer), answer)
+    return [_answers[keys[python]] for python in pythons]
 
 
-def inspect_interpreter(python: str) -> Inventory:
-    """``Probes().inventory(python)``: a fresh probe of one interpreter."""
-    return Probes().inventory(python)
+def environment_fingerprint(python: str, cache_dir: Path | None = None) -> str:
+    """A short hash that changes when ``python`` or what it can import changes."""
+    [probed] = probe(python, cache_dir=cache_dir)
+    payload = json.dumps([probed.key, probed.answer["sys_version"], probed.stamps])
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def environment_fingerprint(python: str) -> str:
-    """``Probes().fingerprint(python)``: a fresh probe of one interpreter."""
-    return Probes().fingerprint(python)
+def inspect_interpreter(python: str, cache_dir: Path | None = None) -> Inventory:
+    """The inventory of ``python``: version, sys.path, site dirs and every distribution.
+
+    With ``cache_dir``, the answer is also stored there for later runs.
+    """
+    [probed] = probe(python, cache_dir=cache_dir)
+    _store(cache_dir, probed)
+    return Inventory.from_dict({"python": resolve_python(python), **probed.answer})

@@ -117,10 +117,10 @@ class Inventory:
             return False
         return is_inside(entry, self.base_prefix)
 
-    def module_providers(self) -> dict[str, list[Distribution]]:
-        """Top-level import name -> the active distributions that ship it."""
+    def module_providers(self, own_only: bool = False) -> dict[str, list[Distribution]]:
+        """Top-level import name -> the active distributions (or only ``own()``) that ship it."""
         providers: dict[str, list[Distribution]] = {}
-        for dist in self.active().values():
+        for dist in (self.own() if own_only else self.active()).values():
             for module in dist.top_level:
                 providers.setdefault(module, []).append(dist)
         return providers
@@ -152,9 +152,7 @@ class Pipfile:
     requires: dict[str, str]
     scripts: dict[str, str]
     sources: tuple[dict, ...]
-    hash: (
-        str | None
-    )  # sha256 the way pipenv computes it (Pipfile.lock records it); None: not computed
+    hash: str | None  # sha256 as pipenv computes it (Pipfile.lock records it); None: not computed
 
     @classmethod
     def from_dict(cls, data: dict) -> Pipfile:

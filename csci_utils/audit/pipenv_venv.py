@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import AuditError
-from .pipfile import peek_toml, tomllib
+from .pipfile import parse_pipfile
 
 PIPENV_TIMEOUT_S = 120
 STEERING_ENV_PREFIXES = ("PIPENV_", "WORKON_HOME", "XDG_DATA_HOME", "HOME")
@@ -163,9 +163,8 @@ def venv_by_pipenvs_rule(project_dir: Path) -> Path:
         raise NotMirrored
     flag = _env_flag("VENV_IN_PROJECT")
     try:
-        with open(pipfile, "rb") as handle:
-            setting = peek_toml(handle.read().decode()).get("pipenv", {}).get("venv_in_project")
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        setting = parse_pipfile(Path(pipfile)).get("pipenv", {}).get("venv_in_project")
+    except AuditError:
         raise NotMirrored from None
     setting = None if setting is None else bool(setting)
     in_project = flag if flag is not None else setting if setting is not None \
@@ -188,15 +187,8 @@ def _mtime(path: Path) -> int | None:
 def _cache_key(project_dir: Path, command: list[str]) -> str:
     steering = {k: v for k, v in os.environ.items() if k.startswith(STEERING_ENV_PREFIXES)}
     in_project = project_dir / ".venv"
-    payload = json.dumps(
-        [
-            str(project_dir),
-            command,
-            sorted(steering.items()),
-            in_project.exists(),
-            str(in_project.resolve()) if in_project.exists() else None,
-        ]
-    )
+    payload = json.dumps([str(project_dir), command, sorted(steering.items()),
+                          str(in_project.resolve()) if in_project.exists() else None])
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

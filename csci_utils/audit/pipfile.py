@@ -8,9 +8,7 @@ hashed with the sources pipenv derives from pip's configuration.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-import functools
 import hashlib
 import json
 import os
@@ -40,41 +38,10 @@ def canonical_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def check_pipfile(path: Path) -> dict:
-    """The parsed Pipfile (shared: never change it), or the same AuditError as ``read_pipfile``."""
-    return peek_toml(_read_pipfile_text(path), path)
-
-
-@functools.lru_cache(maxsize=16)
-def _parse_toml(text: str) -> tuple[dict | None, str | None]:
-    # Luigi asks for a task's output (so for the Pipfile) dozens of times a
-    # run; parsing the same bytes once is enough. Keyed on the text itself,
-    # so an edited Pipfile is always parsed afresh.
+def parse_pipfile(path: Path) -> dict:
+    """The parsed Pipfile at ``path``, or an AuditError in one line that names it."""
     try:
-        return tomllib.loads(text), None
-    except tomllib.TOMLDecodeError as error:
-        return None, str(error)
-    except RecursionError:
-        return None, "nested too deeply to read"
-
-
-def peek_toml(text: str, path: Path | None = None) -> dict:
-    """The parsed Pipfile ``text``, shared with other callers: read it, never change it.
-
-    With ``path``, a malformed file raises the AuditError; without, the
-    TOMLDecodeError.
-    """
-    data, error = _parse_toml(text)
-    if error is None:
-        return data
-    if path is None:
-        raise tomllib.TOMLDecodeError(error)
-    raise AuditError(f"malformed Pipfile {path}: {error}; fix it and rerun")
-
-
-def _read_pipfile_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise AuditError(f"no Pipfile at {path}: create one (pipenv install) "
                          "or pass --project-dir") from None
@@ -84,11 +51,13 @@ def _read_pipfile_text(path: Path) -> str:
     except OSError as error:
         raise AuditError(f"cannot read Pipfile {path}: {error.strerror}; "
                          "it must be a readable file") from None
-
-
-def read_toml(path: Path) -> dict:
-    """The parsed Pipfile at ``path`` (a copy of its own), or an AuditError in one line."""
-    return copy.deepcopy(peek_toml(_read_pipfile_text(path), path))
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        problem = str(error)
+    except RecursionError:
+        problem = "nested too deeply to read"
+    raise AuditError(f"malformed Pipfile {path}: {problem}; fix it and rerun")
 
 
 def _pip_configuration():
@@ -267,7 +236,7 @@ def read_pipfile(path: str | Path, compute_hash: bool = True) -> Pipfile:
     it (hash None) when there is no lock, which saves loading pip's configuration.
     """
     path = Path(path)
-    data = read_toml(path)
+    data = parse_pipfile(path)
     for table in ("packages", "dev-packages", "requires", "scripts"):
         if table in data and not isinstance(data[table], dict):
             raise AuditError(f"malformed Pipfile {path}: [{table}] must be a table")

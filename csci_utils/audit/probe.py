@@ -241,10 +241,8 @@ def direct_url_of(dist):
 def file_url_to_path(url):
     if not url or not url.startswith("file://"):
         return None
-    try:
-        from urllib.parse import unquote, urlparse
-    except ImportError:  # pragma: no cover - Python 2
-        return None
+    from urllib.parse import unquote, urlparse  # only for direct_url.json's file:// urls
+
     return unquote(urlparse(url).path)
 
 
@@ -368,20 +366,8 @@ def marker_environment():
     }
 
 
-def shape():
-    """Version, sys.path and site dirs: what decides where the inventory looks."""
-    path = list(sys.path)
-    return {
-        "sys_version": sys.version,
-        "sys_path": path,
-        "site_dirs": site.getsitepackages() if hasattr(site, "getsitepackages") else [],
-        "user_site": site.getusersitepackages() if hasattr(site, "getusersitepackages") else None,
-    }
-
-
 def inventory():
-    found = shape()
-    path = found["sys_path"]
+    path = list(sys.path)
     listings = {entry: list_dir(entry) for entry in path if os.path.isdir(entry)}
     found_distributions = []
     links = egg_links(path, listings)
@@ -390,7 +376,11 @@ def inventory():
         if not meta["Name"] or not meta["Version"]:
             continue  # a broken leftover dist-info folder
         found_distributions.append(describe(dist, meta, links))
-    found.update({
+    return {
+        "sys_version": sys.version,
+        "sys_path": path,
+        "site_dirs": site.getsitepackages() if hasattr(site, "getsitepackages") else [],
+        "user_site": site.getusersitepackages() if hasattr(site, "getusersitepackages") else None,
         "executable": sys.executable,
         "version": ".".join(str(part) for part in sys.version_info[:3]),
         "implementation": sys.implementation.name,
@@ -402,8 +392,7 @@ def inventory():
         "distributions": found_distributions,
         "modules": {entry: importable_modules(entry, entries)
                     for entry, entries in listings.items()},
-    })
-    return found
+    }
 
 
 def main():

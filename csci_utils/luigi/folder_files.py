@@ -12,6 +12,7 @@ import os
 import stat as stat_module
 from collections.abc import Callable
 
+from ..write_errors import is_refused_write
 from .errors import TransferError
 from .integrity import READ_CHUNK, ObjectInfo
 from .target import SuffixPreservingLocalTarget
@@ -79,6 +80,8 @@ def copy_into(source: str, expected: ObjectInfo, fileobj, on_bytes: ByteCounter,
             f"{source} disappeared during the copy: nothing was kept, run again"
         ) from error
     except OSError as error:
+        if is_refused_write(error):  # the destination's fault: its atomic_path names it
+            raise
         raise TransferError(
             f"cannot copy {source} ({error.strerror}): check the folder and its permissions"
         ) from error

@@ -1,12 +1,22 @@
-"""Byte counts from copy threads, turned into a few luigi progress updates."""
+"""Byte counts from copy threads, turned into a few luigi progress updates.
+
+While a copy runs, a watchdog notices when nothing has moved for ``STALL_S``
+seconds (a silent or slow endpoint) and says so in the task's status message
+(the visualiser of luigid shows it) and in the log, with the time after which
+the copy gives up, until bytes move again or the copy ends.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 
+logger = logging.getLogger("luigi-interface")
+
 MiB = 1024 * 1024
+STALL_S = 2.0  # seconds without a byte after which a copy is reported as waiting
 ProgressCallback = Callable[[int, int], None]  # (bytes done, bytes in total)
 
 
@@ -32,18 +42,58 @@ class TaskProgress:
 
     Updates are throttled (at most every ``interval`` seconds, and only when
     the percentage moved) because with a central scheduler each one is an
-    HTTP call.
+    HTTP call. Used as a context manager around the copy, it also reports a
+    stall (see the module docstring); ``gives_up_after`` (seconds, None when
+    unknown) is quoted in that message.
     """
 
-    def __init__(self, task, verb: str, url: str, interval: float = 0.5) -> None:
+    def __init__(self, task, verb: str, url: str, interval: float = 0.5,
+                 gives_up_after: float | None = None, stall_s: float = STALL_S) -> None:
         self.task, self.verb, self.url, self.interval = task, verb, url, interval
+        self.gives_up_after, self.stall_s = gives_up_after, stall_s
         self._last_percent = -1
         self._last_time: float | None = None  # the first update is never held back
+        self._last_activity = time.monotonic()
         self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._watchdog: threading.Thread | None = None
+
+    def __enter__(self) -> TaskProgress:
+        self._last_activity = time.monotonic()
+        self._watchdog = threading.Thread(target=self._watch, daemon=True,
+                                          name=f"stall watchdog: {self.url}")
+        self._watchdog.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._done.set()
+        if self._watchdog is not None:
+            self._watchdog.join()
+
+    def _watch(self) -> None:
+        reported = 0  # whole seconds of silence last reported (one message per second)
+        while not self._done.wait(min(self.interval, self.stall_s)):
+            quiet = int(time.monotonic() - self._last_activity)
+            if quiet < self.stall_s:
+                reported = 0
+            elif quiet > reported:
+                if not reported:
+                    logger.warning("%s %s: no progress for %d s, still waiting", self.verb,
+                                   self.url, quiet)
+                reported = quiet
+                self._stalled(quiet)
+
+    def _stalled(self, quiet: int) -> None:
+        bound = "" if self.gives_up_after is None else \
+            f", giving up after {self.gives_up_after:g} s"
+        with self._lock:
+            self.task.set_status_message(
+                f"{self.verb} {self.url}: no progress for {quiet} s, waiting for the remote{bound}")
 
     def __call__(self, done: int, total: int) -> None:
         percent = 100 if total <= 0 else min(100, done * 100 // total)
         now = time.monotonic()
+        self._last_activity = now
         with self._lock:
             finished = done >= total
             # Threads report out of order: never move the bar backwards.

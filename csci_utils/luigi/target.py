@@ -38,6 +38,7 @@ from csci_utils.atomic import (
     sweep_once,
     unique_marker,
 )
+from csci_utils.write_errors import is_refused_write, make_parent_folders, refused
 
 __all__ = ["TMP_MARKER", "BaseAtomicProviderLocalTarget", "CleaningAtomicFile",
            "SuffixPreservingLocalTarget", "luigi_style_tmp_path", "split_suffixes",
@@ -57,9 +58,15 @@ class CleaningAtomicFile(atomic_file):
     def close(self) -> None:
         if self.closed:
             return
-        self.flush()
-        os.fsync(self.fileno())
-        super().close()  # closes the temp file, then moves it into place
+        try:
+            self.flush()
+            os.fsync(self.fileno())
+            super().close()  # closes the temp file, then moves it into place
+        except OSError as error:
+            self.abort()
+            if is_refused_write(error):  # disk full, read-only: name the final path
+                raise refused(error, self.path) from error
+            raise
 
     def abort(self) -> None:
         """Close and delete the temporary file without touching the final path."""
@@ -71,6 +78,8 @@ class CleaningAtomicFile(atomic_file):
     def __exit__(self, exc_type, exc, traceback):
         if exc_type is not None:
             self.abort()
+            if is_refused_write(exc):
+                raise refused(exc, self.path) from exc
             return None
         return super().__exit__(exc_type, exc, traceback)
 
@@ -92,7 +101,7 @@ class BaseAtomicProviderLocalTarget(LocalTarget):
 
     def open(self, mode: str = "r"):
         if mode.replace("b", "").replace("t", "") == "w":
-            self.makedirs()
+            make_parent_folders(self.path)  # luigi's makedirs() would swallow the cause
             sweep_once(os.path.dirname(self.path))
             return self.format.pipe_writer(self.atomic_provider(self.path))
         return super().open(mode)

@@ -22,6 +22,7 @@ import os
 import luigi
 import luigi.format
 
+from ..write_errors import WriteError
 from .errors import TransferError
 from .failure import OneLineFailure
 from .folder_files import FolderFileTarget
@@ -140,8 +141,17 @@ class LocalFile(_RootedFile, luigi.ExternalTask):
         return _missing_message(self, "local")
 
 
+def gives_up_after(url: str) -> float | None:
+    """Seconds after which a request to ``url``'s silent store gives up (None: no bound)."""
+    if not url.startswith("s3://"):
+        return None  # a folder: the kernel's, not ours
+    from .s3_files import S3Timeouts  # lazy: boto3 only for S3 roots
+
+    return S3Timeouts().bound()
+
+
 class _Transfer(OneLineFailure, _RootedFile, luigi.Task):
-    EXPECTED_ERRORS = (TransferError,)
+    EXPECTED_ERRORS = (TransferError, WriteError)
 
     # The ExternalTask class this copy starts from; None: the generic RemoteFile /
     # LocalFile. A subclass names its own (e.g. ContentImage) so the graph says
@@ -225,8 +235,9 @@ def fetch_copy(remote_root: str, local_root: str, shared: str, name: str, identi
     if output.exists():
         return output
     source = remote_target(remote_root, join_relative(shared, name))
-    progress = TaskProgress(reporter, "downloading", source.path)
-    check = download(source, output, progress, identity=identity or None)
+    with TaskProgress(reporter, "downloading", source.path,
+                      gives_up_after=gives_up_after(source.path)) as progress:
+        check = download(source, output, progress, identity=identity or None)
     progress.note(f"done, {check} verified")
     return output
 
@@ -241,10 +252,7 @@ class Upload(_Transfer):
         return self.remote_output()
 
     def run(self) -> None:
-        destination = self.output()
-        progress = TaskProgress(self, "uploading", destination.path)
-        check = upload(self.input(), destination, progress)
-        progress.note(f"done, {check} verified")
+        upload_copy(self.input(), self.output(), self)
 
 
 class Published(_RootedFile):
@@ -274,7 +282,7 @@ class Published(_RootedFile):
         return publish_file(self.cache_output(), self.output(), make, self)
 
     def on_failure(self, exception: BaseException) -> str:
-        if isinstance(exception, TransferError):
+        if isinstance(exception, (TransferError, WriteError)):
             return str(exception)
         return super().on_failure(exception)
 
@@ -304,8 +312,9 @@ def make_copy(local, make) -> None:
 
 def upload_copy(local, destination, reporter) -> str:
     """Upload this machine's copy to the remote (``upload``, verified); return the check."""
-    progress = TaskProgress(reporter, "uploading", destination.path)
-    check = upload(local, destination, progress)
+    with TaskProgress(reporter, "uploading", destination.path,
+                      gives_up_after=gives_up_after(destination.path)) as progress:
+        check = upload(local, destination, progress)
     progress.note(f"done, {check} verified")
     return check
 

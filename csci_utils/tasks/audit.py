@@ -27,13 +27,19 @@ import luigi
 from csci_utils.audit.diagnose import diagnose
 from csci_utils.audit.env_file import secret_names
 from csci_utils.audit.errors import AuditError
-from csci_utils.audit.imports import project_python_file_names, scan_imports
-from csci_utils.audit.interpreter import Probes, base_python, resolve_python
+from csci_utils.audit.imports import scan_imports
+from csci_utils.audit.interpreter import (
+    base_python,
+    environment_fingerprint,
+    inspect_interpreter,
+    probe,
+    resolve_python,
+)
 from csci_utils.audit.locate import locate
 from csci_utils.audit.models import WILL_BREAK_ON_CI, Inventory, PipenvProject, to_json
 from csci_utils.audit.pipenv_venv import locate_pipenv_venv
 from csci_utils.audit.pipfile import (
-    check_pipfile,
+    parse_pipfile,
     pip_configuration_stamp,
     read_lock,
     read_pipfile,
@@ -41,6 +47,7 @@ from csci_utils.audit.pipfile import (
 )
 from csci_utils.audit.render_ci import CI_KINDS, PINS_FILE, ci_plan, render_ci, render_pins
 from csci_utils.audit.render_report import render_diagnosis, render_tree_mermaid, render_tree_text
+from csci_utils.audit.source_imports import project_python_file_names
 from csci_utils.audit.tree import venv_tree
 from csci_utils.cli import apply_default_retcodes
 from csci_utils.luigi.failure import OneLineFailure
@@ -50,12 +57,6 @@ from csci_utils.luigi.target import SuffixPreservingLocalTarget
 FORMAT_VERSION = "2"
 UNAVAILABLE = "unavailable"
 CI_FILES = {"travis": ".travis.yml", "github": ".github/workflows/ci.yml"}
-
-
-# The interpreter probes of this process, shared by the tasks: a fingerprint and
-# the inventory come from one answer, which is re-taken whenever the interpreter or
-# its site dirs change (every use checks). Nothing else is kept between tasks.
-PROBES = Probes()
 
 
 def short_hash(*parts: object) -> str:
@@ -75,12 +76,6 @@ def write_text(target: luigi.LocalTarget, text: str) -> None:
 
 def write_json(target: luigi.LocalTarget, data: object) -> None:
     write_text(target, to_json(data) + "\n")
-
-
-@functools.lru_cache(maxsize=64)
-def resolved(path: str, cwd: str) -> Path:
-    """``Path(path).resolve()`` as seen from ``cwd`` (a parameter is resolved once per folder)."""
-    return (Path(cwd) / path).resolve()
 
 
 def requirements_once(requires):
@@ -164,8 +159,6 @@ class AuditTask(FingerprintedOutput, OneLineFailure, luigi.Task):
     # registry, so they are neither runnable nor on every command line it parses.
     _visible_in_registry = False
 
-    priority = 1  # see BuildTree
-
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
         cls._visible_in_registry = not cls.__dict__.get("_abstract", False)
@@ -176,11 +169,11 @@ class AuditTask(FingerprintedOutput, OneLineFailure, luigi.Task):
 
     @property
     def project(self) -> Path:
-        return resolved(self.project_dir, os.getcwd())
+        return Path(self.project_dir).resolve()
 
     @property
     def output_root(self) -> Path:
-        return resolved(self.audit_dir, os.getcwd()) if self.audit_dir else self.project / ".audit"
+        return Path(self.audit_dir).resolve() if self.audit_dir else self.project / ".audit"
 
 
 class PipenvParameters(AuditTask):
@@ -204,14 +197,13 @@ class ScanMain(MainParameters):
     """Inventory of the MAIN interpreter: where people pip-install globally."""
 
     def fingerprint(self) -> str:
-        return short_hash(self.main, PROBES.fingerprint(self.main, self.output_root))
+        return short_hash(self.main, environment_fingerprint(self.main, self.output_root))
 
     def output(self):
         return self.target("inventory.json")
 
-
     def audit(self) -> None:
-        write_json(self.output(), PROBES.inventory(self.main, self.output_root))
+        write_json(self.output(), inspect_interpreter(self.main, self.output_root))
 
 
 class ScanPipenv(PipenvParameters):
@@ -227,24 +219,24 @@ class ScanPipenv(PipenvParameters):
         if not pipfile.exists():
             raise AuditError(f"no Pipfile in {self.project}: run the audit in a Pipenv project "
                              "or pass --project-dir")
-        data = check_pipfile(pipfile)  # malformed: reported before pipenv is asked anything
+        data = parse_pipfile(pipfile)  # malformed: reported before pipenv is asked anything
         lock = self.project / "Pipfile.lock"
         venv = self.venv
         # Without [[source]] the lock's hash check depends on pip's configured indexes.
         pip_config = pip_configuration_stamp() if lock.is_file() and "source" not in data else None
         return short_hash(hashlib.sha256(pipfile.read_bytes()).hexdigest(),
                           hashlib.sha256(lock.read_bytes()).hexdigest() if lock.is_file() else None,
-                          venv.venv, PROBES.fingerprint(venv.python, self.output_root), pip_config)
+                          venv.venv, environment_fingerprint(venv.python, self.output_root),
+                          pip_config)
 
     def output(self):
         return self.target("pipenv.json")
-
 
     def audit(self) -> None:
         venv = self.venv
         lock = self.project / "Pipfile.lock"
         pipfile = read_pipfile(self.project / "Pipfile", compute_hash=lock.is_file())
-        inventory = PROBES.inventory(venv.python, self.output_root)
+        inventory = inspect_interpreter(venv.python, self.output_root)
         project = PipenvProject(
             project_dir=str(self.project), venv=venv.venv,
             system_site_packages=venv.system_site_packages, inventory=inventory,
@@ -259,10 +251,10 @@ def probe_both_at_once(task: AuditTask) -> None:
     Problems are left to ScanMain and ScanPipenv to report, in their order.
     """
     try:
-        check_pipfile(task.project / "Pipfile")  # pipenv is never asked about a broken one
+        parse_pipfile(task.project / "Pipfile")  # pipenv is never asked about a broken one
         venv = locate_pipenv_venv(task.project, cache_dir=task.output_root,
                                   pipenv=task.pipenv or None)
-        PROBES.answers(task.main, venv.python, cache_dir=task.output_root)
+        probe(task.main, venv.python, cache_dir=task.output_root)
     except AuditError:
         pass
 
@@ -298,11 +290,6 @@ class LocatePaths(MainParameters, PipenvParameters):
 class BuildTree(PipenvParameters):
     """The venv's dependency tree (pipdeptree), as JSON, text and mermaid."""
 
-    # Its summary (started ahead, in a process of its own) takes longest: with
-    # one worker, luigi runs the other ready tasks first, while it works. (A
-    # task's priority is raised to its dependents', so the others go up.)
-    priority = 0
-
     @requirements_once
     def requires(self):
         return self.clone(ScanPipenv)
@@ -313,7 +300,6 @@ class BuildTree(PipenvParameters):
     def output(self):
         return {"json": self.target("tree.json"), "text": self.target("tree.txt"),
                 "mermaid": self.target("tree.mmd")}
-
 
     def audit(self) -> None:
         project = load_project(self.input())
@@ -363,7 +349,6 @@ class RenderTravis(RenderParameters):
 
     def output(self):
         return {"ci": self.target(Path(CI_FILES[self.ci]).name), "pins": self.target(PINS_FILE)}
-
 
     def audit(self) -> None:
         project = load_project(self.input())
@@ -426,7 +411,6 @@ class Diagnose(MainParameters, PipenvParameters):
 
     def output(self):
         return {"json": self.target("diagnosis.json"), "text": self.target("diagnosis.txt")}
-
 
     def audit(self) -> None:
         main = load_inventory(self.input()["main"])

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 
 import luigi
-from luigi.contrib.external_program import ExternalProgramRunError, ExternalProgramTask
+from luigi.contrib.external_program import ExternalProgramRunError
 
 from csci_utils.luigi import (
     BatchProgress,
@@ -34,6 +34,7 @@ from csci_utils.luigi import (
     remote_target,
     upload_copy,
 )
+from csci_utils.luigi.external_program import StoppableExternalProgramTask
 from csci_utils.luigi.target import ResultFileTarget
 from csci_utils.one_line import first_line
 
@@ -125,10 +126,14 @@ class StylizedResult:
         """``<image>/<model>--style-K[...]--<digest>.png``, below ``<remote>/stylized``."""
         controls = controls_key(self.strength, self.preserve_color, self.max_size,
                                 self.tile_size, self.style_image)
+        model, model_identity, style = self.model, self.model_identity, self.style
+        if self.style_image:  # the bundled style-image network makes it, whatever -m says
+            from neural_style.arbitrary import ARCHITECTURE, IDENTITY
+
+            model, model_identity, style = ARCHITECTURE, IDENTITY, None
         return stylized_relative_path(
-            self.image, self.model, self.style, self.content_scale, self.image_identity,
-            self.model_identity, controls,
-            self.style_image_identity if self.style_image else "",
+            self.image, model, style, self.content_scale, self.image_identity,
+            model_identity, controls, self.style_image_identity if self.style_image else "",
         )
 
     @property
@@ -172,10 +177,11 @@ class StylizedResult:
             return fetch_copy(self.remote_root, self.local_root, folder, name, identity,
                               reporter).path
 
-        paths = {"image": fetch(IMAGES, self.image, self.image_identity),
-                 "model": fetch(SAVED_MODELS, self.model, self.model_identity)}
-        if self.style_image:
+        paths = {"image": fetch(IMAGES, self.image, self.image_identity)}
+        if self.style_image:  # no model: the style picture's network makes the result
             paths["style_image"] = fetch(STYLES, self.style_image, self.style_image_identity)
+        else:
+            paths["model"] = fetch(SAVED_MODELS, self.model, self.model_identity)
         return paths
 
 
@@ -186,7 +192,7 @@ def stylized_image(result: StylizedResult, inputs: dict, report):
     """Option B's model work: the stylized image, made in this process (model_cache: the
     model is loaded once). ``report(stage, percentage)`` hears each step."""
     import neural_style
-    from neural_style.controls import engine_for, stylize_with_controls
+    from neural_style.controls import stylize_with_controls
 
     controls = result.controls()
     report("loading the model", 0)
@@ -198,9 +204,6 @@ def stylized_image(result: StylizedResult, inputs: dict, report):
     else:
         style = None if controls.style is None else controls.style.first
         model = cached_model(inputs["model"], style)
-        engine = engine_for(controls, content.size, result.content_scale, "auto")
-        if engine == "torch" and getattr(model, "engine", "torch") != "torch":
-            model = neural_style.load_model(inputs["model"], style, engine="torch")
     report(f"stylizing {content.width}x{content.height}", 20)
     return stylize_with_controls(content, model, controls, result.content_scale)
 
@@ -243,9 +246,9 @@ def eval_command(result: StylizedResult, inputs: dict, temporary: str) -> list[s
     return args
 
 
-class _RunsEval(ExternalProgramTask):
+class _RunsEval(StoppableExternalProgramTask):
     """Option A's mixin: each result is one ``python -m neural_style eval`` child, run by
-    luigi's ExternalProgramTask (output captured, the child stopped with the task)."""
+    luigi's ExternalProgramTask (output captured, the child stopped with this process)."""
 
     _command: list[str] = []
 
@@ -257,7 +260,7 @@ class _RunsEval(ExternalProgramTask):
         report(f"stylizing {size} in a neural_style process", 0)
         self._command = eval_command(result, inputs, temporary)
         try:
-            ExternalProgramTask.run(self)
+            StoppableExternalProgramTask.run(self)  # the child stops with this process
         except ExternalProgramRunError as error:
             lines = (error.err or "").strip().splitlines()
             # The child's own one line, without its "neural_style: error: " prefix.
@@ -342,12 +345,11 @@ class _StylizedImage(_OnTheRemote, luigi.Task):
 
     def requires(self):
         remote_root = self.remote_root
-        inputs = {
-            "image": ContentImage(name=self.image, remote_root=remote_root),
-            "model": SavedModel(name=self.model, remote_root=remote_root),
-        }
+        inputs = {"image": ContentImage(name=self.image, remote_root=remote_root)}
         if self.style_image:
             inputs["style_image"] = StylePicture(name=self.style_image, remote_root=remote_root)
+        else:
+            inputs["model"] = SavedModel(name=self.model, remote_root=remote_root)
         return inputs
 
     def _report(self, stage: str, percentage: int) -> None:
@@ -510,12 +512,11 @@ class StylizeShard(_Batch, luigi.Task):
             yield from self._results(image)
 
     def requires(self):
-        inputs = {"models": [SavedModel(name=model, remote_root=self.remote_root)
-                             for model in self.models]}
-        if self.style_image:
-            inputs["style_image"] = StylePicture(name=self.style_image,
-                                                 remote_root=self.remote_root)
-        return inputs
+        if self.style_image:  # no model: the style picture's network makes the results
+            return {"style_image": StylePicture(name=self.style_image,
+                                                remote_root=self.remote_root)}
+        return {"models": [SavedModel(name=model, remote_root=self.remote_root)
+                           for model in self.models]}
 
     def output(self):
         return [result.output() for result in self.results()]

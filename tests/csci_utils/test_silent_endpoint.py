@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
 
 import luigi.configuration
+import luigi.scheduler
 import pytest
 from transfer_helpers import DownloadImage, build, files_under
 
@@ -106,3 +108,55 @@ def test_the_pipeline_cli_gives_up_on_a_silent_endpoint_with_one_redacted_line(
     [line] = capsys.readouterr().err.splitlines()
     assert code != 0 and line.startswith("pset_4: error: ") and "did not answer" in line, line
     assert "TOPSECRET" not in line and f"http://***@{host}" in line
+
+
+class _RecordingScheduler(luigi.scheduler.Scheduler):
+    """The local scheduler, keeping every status message it was sent (luigid shows them)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.messages: list[str] = []
+
+    def set_task_status_message(self, task_id, status_message):
+        self.messages.append(status_message)
+        return super().set_task_status_message(task_id, status_message)
+
+
+def test_a_download_stalled_by_a_silent_endpoint_says_so_while_waiting(
+        s3_server, short_timeouts, tmp_path, caplog):
+    """The endpoint answers the HEAD, then goes silent on the GET (the fault proxy)."""
+    from transfer_helpers import S3Store, SchedulerKeepingFactory
+
+    from fixtures.fault_proxy import FaultProxy
+
+    store = S3Store(s3_server)
+    store.put("images/a.jpg", b"x" * 1000)
+    proxy = FaultProxy(s3_server.endpoint_url)
+    proxy.fault = "silent-get"
+    factory = SchedulerKeepingFactory()
+    factory.scheduler = _RecordingScheduler()
+    log = logging.getLogger("luigi-interface")  # luigi may stop it propagating to caplog's
+    level = log.level  # and an in-process CLI run quietens it
+    log.addHandler(caplog.handler)
+    log.setLevel(logging.WARNING)
+    try:
+        with s3_environment(proxy.endpoint_url):
+            started = time.monotonic()
+            result = build(DownloadImage(name="a.jpg", remote_root=store.root,
+                                         local_root=str(tmp_path)), factory=factory)
+            elapsed = time.monotonic() - started
+    finally:
+        proxy.stop()
+        log.removeHandler(caplog.handler)
+        log.setLevel(level)
+    bound = short_timeouts.bound()
+    assert ("HEAD", f"/{store.bucket}/shared/images/a.jpg") in proxy.requests
+    assert elapsed < bound + 3, elapsed
+    url = store.url("images/a.jpg")
+    stalled = [m for m in factory.scheduler.messages if "no progress" in m]
+    assert stalled and stalled[0] == (f"downloading {url}: no progress for 2 s, waiting for "
+                                      f"the remote, giving up after {bound:g} s"), stalled
+    assert any("no progress for 2 s, still waiting" in r.getMessage() for r in caplog.records)
+    [line] = explain_failures(result)
+    assert "did not answer" in line and url in line, line
+    assert files_under(tmp_path) == []

@@ -183,3 +183,19 @@ def test_library_warnings_stay_off_stderr(tmp_path, multistyle_checkpoint):
     assert result.returncode == 0, result.stderr
     # Only the command's own report line, no "UserWarning: Corrupt EXIF data".
     assert len(result.stderr.splitlines()) <= 1 and "Warning" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("disk, cause", [("full", "no space left on the device"),
+                                         ("read-only", "the file system is read-only")])
+def test_a_refused_write_names_the_output_and_the_cause(tmp_path, small_png, multistyle_checkpoint,
+                                                        disk, cause):
+    from fixtures.filesystems import mounted_tmpfs
+
+    with mounted_tmpfs(tmp_path / disk, "4k", read_only=disk == "read-only") as where:
+        output = where / "out" / "photo.png"
+        result = run_eval("--content-image", small_png, "--model", multistyle_checkpoint,
+                          "--style", 0, "--output-image", output)
+        expected = output if disk == "full" else output.parent  # the folder is refused first
+        assert_one_line_failure(result, str(expected), cause)
+        assert "luigi-tmp" not in result.stderr and ".png or .jpg" not in result.stderr
+        assert not [path for path in where.rglob("*") if path.is_file()]

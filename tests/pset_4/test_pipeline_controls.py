@@ -65,6 +65,25 @@ def test_style_pictures_are_remote_inputs(store, tmp_path):
     assert not missing.output().exists()
 
 
+def test_a_style_picture_needs_no_model(store, tmp_path, run_cli):
+    """--style-image runs the bundled style-image network: the -m model is neither
+    downloaded nor part of the result's key."""
+    (store / "styles").mkdir()
+    Image.open(cbook.get_sample_data("logo2.png", asfileobj=False)).convert("RGB").save(
+        store / "styles" / "logo2.png")
+    code, paths, err = run_cli("-i", SMALL_IMAGE, "--style-image", "logo2.png", remote=store)
+    assert code == 0, err
+    [result] = paths
+    assert re.search(r"/magenta_arbitrary--style-default--picture-logo2\.png--[0-9a-f]{10}\.png$",
+                     result), result
+    cached = [path.name for path in (tmp_path / "data").rglob("*") if path.is_file()]
+    assert "logo2.png" in cached and not any(name.startswith(MODEL) for name in cached), cached
+    # whatever model and style a task names, a style picture's result is the same one
+    base = dict(image=SMALL_IMAGE, style_image="logo2.png", **roots(store, tmp_path))
+    assert (Stylize(**base, model=MODEL, model_identity="etag-1", style=3).output().path
+            == Stylize(**base, model="other.pth", model_identity="etag-2").output().path)
+
+
 @pytest.mark.parametrize("task_class", [Stylize, StylizeProgram])
 @pytest.mark.parametrize("values, words", [
     ({"strength": 1.5}, "--strength must be between 0 and 1"),
@@ -90,12 +109,33 @@ def test_bad_values_through_luigi_build(store, tmp_path, task_class, values, wor
         path.is_file() for path in (tmp_path / "out").rglob("*"))
 
 
+@pytest.mark.parametrize("task_class", [Stylize, StylizeProgram])
+def test_corrupt_style_picture_through_luigi_build(store, tmp_path, task_class):
+    (store / "styles").mkdir()
+    (store / "styles" / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    task = task_class(image=SMALL_IMAGE, model=MODEL, style_image="bad.png",
+                      **roots(store, tmp_path))
+    failures = []
+    handler = task_class.event_handler(luigi.Event.FAILURE)(
+        lambda failed, error: failures.append(error))
+    try:
+        result = build(task)
+    finally:
+        task_class.remove_event_handler(luigi.Event.FAILURE, handler)
+    assert result.status == luigi.execution_summary.LuigiStatusCode.FAILED
+    [error] = failures
+    [line] = task.on_failure(error).splitlines()
+    assert "--style-image" in line and "bad.png" in line, line
+    assert not task.output().exists() and not task.cache_output().exists()
+
+
 @pytest.mark.parametrize("argv, words", [
     (["--strength", "1.5"], "--strength must be between 0 and 1"),
     (["--style", "3:abc"], "bad --style 3:abc"),
     (["--style", "40"], "--style 40 is out of range"),
     (["--tile-size", "0"], "--tile-size must be a whole number"),
     (["--style-image", "../x.png"], "style picture name"),
+    (["--style-image", "logo2.png", "-m", MODEL], "--style-image takes the place of"),
 ])
 def test_bad_values_through_the_cli(store, tmp_path, run_cli, argv, words):
     code, paths, err = run_cli("-i", SMALL_IMAGE, *argv, remote=store)
