@@ -30,7 +30,6 @@ _HOMES = {
     "explain_task": "run_report",
     "SuffixPreservingLocalTarget": "target",
     "Download": "tasks",
-    "Unheard": "tasks",
     "cached_copy": "tasks",
     "make_copy": "tasks",
     "upload_copy": "tasks",

@@ -319,17 +319,6 @@ def upload_copy(local, destination, reporter) -> str:
     return check
 
 
-class Unheard:
-    """A reporter nobody hears: for copies made on a helper thread, whose task reports
-    progress itself (a scheduler call belongs on the task's own thread)."""
-
-    def set_status_message(self, message: str) -> None:
-        pass
-
-    def set_progress_percentage(self, percentage: int) -> None:
-        pass
-
-
 @RemoteFile.event_handler(luigi.Event.DEPENDENCY_MISSING)
 @LocalFile.event_handler(luigi.Event.DEPENDENCY_MISSING)
 def _log_missing_file(task) -> None:

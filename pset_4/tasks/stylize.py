@@ -23,7 +23,6 @@ from csci_utils.luigi import (
     BatchProgress,
     Published,
     TransferError,
-    Unheard,
     all_listed,
     download,
     fetch_copy,
@@ -555,12 +554,14 @@ class StylizeShard(_Batch, luigi.Task):
             progress.file_done()
             if self.counted:
                 image_stylized(result.image)
-            _report(progress, result, "on the remote")
+            size = "x".join(map(str, _image_size(result.cache_output().path)))
+            _report(progress, result, f"done, {size}, on the remote")
 
         # Copies overlap the model work: a helper thread downloads the next input and
         # saves + uploads the last results (fsync-bound) while this one stylizes.
         with ThreadPoolExecutor(IO_THREADS, thread_name_prefix="shard-io") as copies:
-            fetched = [copies.submit(todo[0].inputs, Unheard())] if todo else []
+            # The copies report to the shard's progress (a stalled one says so on luigid).
+            fetched = [copies.submit(todo[0].inputs, progress)] if todo else []
             publishing: deque = deque()
             try:
                 self._make_all(todo, progress, copies, fetched, publishing, failed, settle)
@@ -579,7 +580,7 @@ class StylizeShard(_Batch, luigi.Task):
         ``copies`` (helper threads), at most IN_FLIGHT waiting."""
         for index, result in enumerate(todo):
             if index + 1 < len(todo):
-                fetched.append(copies.submit(todo[index + 1].inputs, Unheard()))
+                fetched.append(copies.submit(todo[index + 1].inputs, progress))
             try:
                 finish = self._make(result, fetched[index].result(), progress)
             except Exception as error:  # noqa: BLE001 - one bad image fails only itself
@@ -601,14 +602,14 @@ class StylizeShard(_Batch, luigi.Task):
 
         local, remote = result.cache_output(), result.output()
         if local.exists():  # made here before, its upload failed: only upload
-            return lambda: upload_copy(local, remote, Unheard())
+            return lambda: upload_copy(local, remote, progress)
         stylized = stylized_image(result, inputs, report)
 
         def finish() -> None:
             import neural_style
 
             make_copy(local, lambda temporary: neural_style.save_image(stylized, temporary))
-            upload_copy(local, remote, Unheard())
+            upload_copy(local, remote, progress)
         return finish
 
     def on_failure(self, exception: BaseException) -> str:
@@ -626,7 +627,7 @@ class StylizeProgramShard(StylizeShard, _RunsEval):
 
         local, remote = result.cache_output(), result.output()
         make_copy(local, lambda temporary: self.run_eval(result, inputs, temporary, report))
-        return lambda: upload_copy(local, remote, Unheard())
+        return lambda: upload_copy(local, remote, progress)
 
 
 def _report(progress: BatchProgress, result: StylizedResult, stage: str) -> None:

@@ -176,6 +176,8 @@ def test_stylize_reports_progress_and_a_status_message_to_the_scheduler(store, t
     assert result.status == luigi.execution_summary.LuigiStatusCode.SUCCESS
     scheduler = result.worker._scheduler  # the local scheduler this build talked to
     message = scheduler.get_task_status_message(task.task_id)["statusMessage"]
-    assert message.startswith("1 of 1 finished: 1 made, 0 already there, 0 failed; last: "
-                              f"{SMALL_IMAGE} with multistyle26.pth style 2: on the remote")
+    width, height = small_photo().size
+    assert message == ("1 of 1 finished: 1 made, 0 already there, 0 failed; last: "
+                       f"{SMALL_IMAGE} with multistyle26.pth style 2: done, {width}x{height}, "
+                       "on the remote")
     assert scheduler.get_task_progress_percentage(task.task_id)["progressPercentage"] == 100
