@@ -67,10 +67,12 @@ def run_build(tasks: Sequence, *, prog: str, verbose: bool = False,
     """
     import luigi  # lazy: see the module docstring
 
+    from csci_utils.luigi.listing import fresh_listings
     from csci_utils.luigi.run_report import exit_code, failure_line
 
     tasks = list(tasks)
-    with watch or nullcontext():
+    with fresh_listings(), watch or nullcontext():  # a listing answers this build's
+        # completeness checks, then goes
         result = luigi.build(tasks, detailed_summary=True, **build_options)
     if verbose:
         print(result.summary_text, file=sys.stderr)
