@@ -41,9 +41,10 @@ sys.path[:0] = [str(REPO / "benchmarks"), str(REPO / "tests")]
 from pipeline_bench import make_photos  # noqa: E402  (the pipeline benchmark's photos)
 
 from fixtures.luigid import running_luigid  # noqa: E402  (the tests' luigid launcher)
-from pset_4.tasks.stylize import Stylize  # noqa: E402
+from pset_4.tasks.stylize import StylizeShard  # noqa: E402
 
-STYLIZE = Stylize.get_task_family()  # "pset_4.Stylize", as luigid lists it
+# "pset_4.StylizeShard", as luigid lists it: up to 64 images, a shard is one image.
+STYLIZE = StylizeShard.get_task_family()
 
 MODEL = "multistyle26.pth"
 STYLE = 6

@@ -37,6 +37,8 @@ REQUEST = re.compile(r'"(GET|HEAD|PUT|POST|DELETE) (/[^ ]*) HTTP')
 
 
 class RequestLog(logging.Handler):
+    """moto's werkzeug log -> requests by kind: LIST (a ListObjectsV2), GET, HEAD, PUT, ..."""
+
     def __init__(self) -> None:
         super().__init__()
         self.seen: Counter = Counter()
@@ -44,7 +46,8 @@ class RequestLog(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         match = REQUEST.search(record.getMessage())
         if match and not match.group(2).startswith("/moto-api"):
-            self.seen[match.group(1)] += 1
+            method, path = match.groups()
+            self.seen["LIST" if method == "GET" and "list-type=2" in path else method] += 1
 
 
 def run_batch(cli, bucket: str, local: Path, count: int) -> int:
@@ -113,11 +116,12 @@ def main() -> None:
     server.stop()
 
     small, large = args.images
-    print(f"{'run':<14}{'images':>7}{'GET':>6}{'HEAD':>6}{'PUT':>6}{'POST':>6}{'total':>7}")
+    kinds = ("LIST", "GET", "HEAD", "PUT", "POST")
+    print(f"{'run':<14}{'images':>7}" + "".join(f"{kind:>6}" for kind in kinds) + f"{'total':>7}")
     for (count, phase), seen in results.items():
         print(
             f"{phase:<14}{count:>7}"
-            + "".join(f"{seen[m]:>6}" for m in ("GET", "HEAD", "PUT", "POST"))
+            + "".join(f"{seen[kind]:>6}" for kind in kinds)
             + f"{sum(seen.values()):>7}"
         )
     for phase in ("cold", "warm"):

@@ -69,10 +69,12 @@ def run_build(tasks: Sequence, *, prog: str, verbose: bool = False,
     import luigi  # lazy: see the module docstring
 
     from csci_utils.luigi.final_failures import FinalFailureFactory
+    from csci_utils.luigi.listing import fresh_listings
     from csci_utils.luigi.run_report import exit_code, failure_line
 
     tasks = list(tasks)
-    with warnings.catch_warnings(), watch or nullcontext():
+    # fresh_listings: a listing answers this build's completeness checks, then goes.
+    with warnings.catch_warnings(), fresh_listings(), watch or nullcontext():
         # luigi reads [core] default_scheduler_url itself (core.scheduler_url), yet
         # warns on stderr that its core task does not consume it.
         warnings.filterwarnings("ignore", message=r".*'default_scheduler_url'.*'core'")

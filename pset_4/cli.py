@@ -13,6 +13,7 @@ terminal (pset_4.progress).
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import logging
 import sys
 import time
@@ -46,7 +47,8 @@ def build_parser() -> OneLineErrorParser:
         action="append",
         dest="images",
         metavar="IMAGE",
-        help=f"content image name on the remote; repeatable (default: {SAMPLE_IMAGE})",
+        help="content image name in <remote>/images, or a shell-style pattern such as "
+        f"'*.jpg' (matched with one listing); repeatable (default: {SAMPLE_IMAGE})",
     )
     parser.add_argument(
         "-m",
@@ -248,27 +250,73 @@ def _share_batches() -> None:
         luigi_config.set("worker", "keep_alive", "true")
 
 
+def is_pattern(name: str) -> bool:
+    """``-i '*.jpg'``: a shell-style pattern (``*``, ``?``, ``[...]``), not a file name."""
+    return any(char in name for char in "*?[")
+
+
+def match_images(requested: Sequence[str], listing: dict) -> tuple[list[str], list[str]]:
+    """The images that ``requested`` names and patterns pick from ``listing`` (the names
+    under ``<remote>/images``), in order, each once; and the names and patterns that
+    found nothing."""
+    chosen: dict[str, None] = {}
+    unmatched = []
+    for item in requested:
+        if is_pattern(item):
+            found = sorted(name for name in listing if fnmatch.fnmatchcase(name, item))
+        else:
+            found = [item] if item in listing else []
+        if not found:
+            unmatched.append(item)
+        chosen.update(dict.fromkeys(found))
+    return list(chosen), unmatched
+
+
+def _valid_image_names(listing: dict) -> dict:
+    """A listing's names that are usable image names (a pattern never picks the others)."""
+    valid = {}
+    for name, info in listing.items():
+        try:
+            valid[ImageNameParameter().normalize(name)] = info
+        except PipelineError:
+            continue
+    return valid
+
+
 def resolve_identities(args) -> tuple[dict, list[str]]:
-    """The content identity (ETag) of every requested image, model and style picture,
-    one HEAD each.
+    """The content identity (ETag) of every requested image, model and style picture.
+
+    The images come from one listing of ``<remote>/images`` (one request per
+    1,000 names), which also expands the patterns of ``-i``: ``args.images``
+    becomes the matched names. Models and style pictures are one HEAD each.
 
     Returns ``({"image:<name>": identity, "style:<picture>": ..., ...}, [missing
-    descriptions])``. A
-    missing bucket or an unreachable store raises TransferError (one line).
+    descriptions])``. A missing bucket or an unreachable store raises TransferError (one line).
     """
-    from csci_utils.luigi import remote_target, resolve
+    from csci_utils.luigi import list_remote, parse_root, remember, remote_target, resolve
 
     from .outcome import describe_missing
 
     identities, missing = {}, []
+    root = parse_root(args.remote)
+    listing = _valid_image_names(list_remote(args.remote, "images", recursive=False))
+    args.images, unmatched = match_images(args.images, listing)
+    for item in unmatched:
+        location = root.url(f"images/{item}")
+        missing.append(f"no image matches {item!r} ({location})" if is_pattern(item)
+                       else describe_missing(f"images/{item}", location))
+    for name in args.images:
+        info = listing[name]
+        # ContentImage's check and the download reuse the listing's answer: no HEAD.
+        remember(root.url(f"images/{name}"), info)
+        identities[f"image:{name}"] = info.identity
     for kind, folder, names in (
-        ("image", "images", args.images),
         ("model", "saved_models", [] if args.style_image else args.models),
         ("style", "styles", [args.style_image] if args.style_image else []),
     ):
         for name in names:
             target = remote_target(args.remote, f"{folder}/{name}")
-            info = resolve(target)  # remembered: ContentImage's check and the download reuse it
+            info = resolve(target)  # remembered: SavedModel's check and the download reuse it
             if info is None:
                 missing.append(describe_missing(f"{folder}/{name}", target.path))
             else:
@@ -298,10 +346,10 @@ def _preload_models(args, roots: dict, identities: dict) -> int:
     return code
 
 
-def _result_line(task) -> str:
+def _result_line(result) -> str:
     """The result's remote URL, and its local copy on this machine when there is one."""
-    local = task.cache_output()
-    return f"{task.output().path}\t{local.path}" if local.exists() else task.output().path
+    local = result.cache_output()
+    return f"{result.output().path}\t{local.path}" if local.exists() else result.output().path
 
 
 @stops_cleanly_on_signals("pset_4")
@@ -351,7 +399,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return code
         stylized = StylizeAll(images=args.images, **batch)
         sheets = (
-            [ContactSheet(image=image, **batch) for image in args.images]
+            [ContactSheet(image=image, **{**batch, "identities": stylized._identities([image])})
+             for image in args.images]
             if args.contact_sheet
             else []
         )
@@ -365,8 +414,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pset_4: error: {error}", file=sys.stderr)
         return UNEXPECTED
     if code == 0:
-        for task in [*stylized.requires(), *sheets]:
-            print(_result_line(task))
+        for result in [*stylized.results(), *sheets]:
+            print(_result_line(result))
     print(progress.summary("pset_4", time.monotonic() - started, all_done=code == 0),
           file=sys.stderr)
     return code

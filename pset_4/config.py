@@ -21,6 +21,10 @@ class Settings(luigi.Config):
     local_root = luigi.Parameter(default="data", description="local cache of downloaded "
                                  "images and models")
     output_dir = luigi.Parameter(default="data/stylized", description="where results go")
+    max_shards = luigi.IntParameter(
+        default=64, description="a batch is cut into about this many shards (scheduling units "
+        "of several images): luigi's scheduler costs O(tasks) per call, luigid a round trip "
+        "per task; every machine sharing a batch must use the same number")
 
 
 class SettingParameter(luigi.Parameter):

@@ -49,9 +49,12 @@ def folder_stat(path: str, root: str | None = None) -> ObjectInfo | None:
         ) from error
     if not stat_module.S_ISREG(status.st_mode):
         raise TransferError(f"{path} is not a regular file: point the root at a folder of files")
+    return _info(status)
+
+
+def _info(status: os.stat_result) -> ObjectInfo:
     return ObjectInfo(
-        size=status.st_size,
-        version=f"{status.st_ino}-{status.st_size}-{status.st_mtime_ns}",
+        size=status.st_size, version=f"{status.st_ino}-{status.st_size}-{status.st_mtime_ns}"
     )
 
 
@@ -105,3 +108,41 @@ class FolderFileTarget(SuffixPreservingLocalTarget):
 def root_of(target) -> str | None:
     """The folder root a local target must stay inside (None: no such limit)."""
     return getattr(target, "root", None)
+
+
+def list_folder(folder: str, root: str | None = None, recursive: bool = True) -> dict:
+    """``{relative name: ObjectInfo}`` of the regular files below ``folder`` ('/'-joined names).
+
+    One directory scan, the folder counterpart of an S3 listing; a missing folder
+    lists nothing. A symbolic link is checked like ``folder_stat`` (one leading
+    outside ``root`` raises TransferError); other non-files are left out. Versions
+    are ``folder_stat``'s (inode, size, mtime).
+    """
+    check_inside(folder, root)
+    found: dict[str, ObjectInfo] = {}
+    pending = [("", folder)]
+    while pending:
+        prefix, path = pending.pop()
+        try:
+            entries = list(os.scandir(path))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as error:
+            raise TransferError(
+                f"cannot list {path} ({error.strerror}): check its permissions"
+            ) from error
+        for entry in entries:
+            name = f"{prefix}{entry.name}"
+            if entry.is_dir(follow_symlinks=False):
+                if recursive:
+                    pending.append((f"{name}/", entry.path))
+            else:
+                if entry.is_symlink():
+                    check_inside(entry.path, root)  # one leading outside the root is refused
+                try:
+                    status = entry.stat()
+                except OSError:  # a dangling link: nothing there
+                    continue
+                if stat_module.S_ISREG(status.st_mode):
+                    found[name] = _info(status)
+    return found

@@ -109,3 +109,62 @@ class TaskProgress:
     def note(self, message: str) -> None:
         with self._lock:
             self.task.set_status_message(f"{self.verb} {self.url}: {message}")
+
+
+class BatchProgress:
+    """A task that makes many files reports per file: percentage = files finished / files,
+    the message says how far and what it is doing now.
+
+    It stands in for the task as the ``reporter`` of each file's steps (and of
+    their TaskProgress): messages go through, a file's own percentage is left
+    out. The scheduler hears at most one update per ``interval`` seconds (each
+    is an HTTP call on luigid), and always the last one.
+    """
+
+    def __init__(self, task, total: int, interval: float = 0.5) -> None:
+        self.task, self.total, self.interval = task, total, interval
+        self.finished = self.skipped = self.failed = 0
+        self._message = ""
+        self._last_time: float | None = None
+        self._lock = threading.Lock()
+
+    def set_status_message(self, message: str) -> None:
+        with self._lock:
+            self._message = message
+        self._update()
+
+    def set_progress_percentage(self, percentage: int) -> None:
+        """A file's own percentage: the batch counts files instead."""
+
+    def file_done(self, outcome: str = "made") -> None:
+        """One file finished: ``made``, ``skipped`` (it was there already) or ``failed``."""
+        with self._lock:
+            self.finished += 1
+            if outcome == "skipped":
+                self.skipped += 1
+            elif outcome == "failed":
+                self.failed += 1
+        self._update()
+
+    def summary(self) -> str:
+        made = self.finished - self.skipped - self.failed
+        return (f"{self.finished} of {self.total} finished: {made} made, {self.skipped} "
+                f"already there, {self.failed} failed")
+
+    def finish(self) -> None:
+        """The last update: the summary, and the last file's last step."""
+        with self._lock:
+            self._message = f"{self.summary()}; last: {self._message}"
+        self._update(force=True, prefix=False)
+
+    def _update(self, force: bool = False, prefix: bool = True) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if not force and self._last_time is not None and now - self._last_time < self.interval:
+                return
+            self._last_time = now
+            percent = 100 if self.total <= 0 else self.finished * 100 // self.total
+            message = (f"{self.finished}/{self.total} ({self.failed} failed): {self._message}"
+                       if prefix else self._message)
+        self.task.set_progress_percentage(percent)
+        self.task.set_status_message(message)

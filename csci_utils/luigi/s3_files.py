@@ -513,3 +513,33 @@ def full_object_checksums(head: dict) -> tuple[tuple[str, str], ...]:
 def _with_code(error, code: str):
     error.response.setdefault("Error", {})["Code"] = code
     return error
+
+
+def list_prefix(url: str, recursive: bool = True, client: S3Client | None = None) -> dict:
+    """``{key relative to url: ObjectInfo}`` of the objects below ``s3://bucket/prefix/``.
+
+    One ListObjectsV2 request per 1,000 keys (paginated). ``recursive=False``
+    stops at the next ``/`` (a folder's own files). The infos carry size and
+    ETag (a listing has no metadata or checksums): enough for content identity,
+    and the ETag's MD5 verifies a single-part download. A missing bucket, refused
+    credentials or a silent endpoint raise the same TransferErrors as a HEAD.
+    """
+    folder = S3FileTarget(url.rstrip("/") + "/", client=client)
+    boto = folder.boto_client
+    folder._refuse_silent_endpoint()
+    options = {"Bucket": folder.bucket, "Prefix": folder.key}
+    if not recursive:
+        options["Delimiter"] = "/"
+    found: dict[str, ObjectInfo] = {}
+    try:
+        for page in boto.get_paginator("list_objects_v2").paginate(**options):
+            for item in page.get("Contents", ()):
+                etag = item.get("ETag", "")
+                found[item["Key"][len(folder.key):]] = ObjectInfo(
+                    size=int(item["Size"]), version=etag, md5=md5_from_etag(etag),
+                    multipart_etag=multipart_etag(etag),
+                )
+    except (bx.ClientError, bx.BotoCoreError) as error:
+        raise folder.error(error) from error
+    _BUCKETS_SEEN.add((boto.meta.endpoint_url, folder.bucket))
+    return found

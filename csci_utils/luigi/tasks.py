@@ -190,33 +190,56 @@ class Download(_Transfer):
         return self._source(RemoteFile, remote_root=self.remote_root_url)
 
     def output(self) -> FolderFileTarget:
-        if not self.identity:
-            return self.local_output()
-        root = self.local_root_path
-        path = os.path.join(root, root_key(self.remote_root_url),
-                            *self.SHARED_RELATIVE_PATH.split("/"), identity_key(self.identity),
-                            *self.name.split("/"))
-        return FolderFileTarget(path, root=root, format=luigi.format.Nop)
+        return cached_copy(self.remote_root_url, self.local_root_path, self.SHARED_RELATIVE_PATH,
+                           self.name, self.identity)
 
     def run(self) -> None:
         self.fetch(self)
 
-    def fetch(self, reporter: luigi.Task) -> FolderFileTarget:
+    def fetch(self, reporter) -> FolderFileTarget:
         """Make sure this machine has the copy (the same copy ``run()`` makes); return it.
 
         For a task that needs the file on the machine it runs on (its output is
         remote, so luigid may give it to any worker): it calls this inside its
         own ``run()``, and the copy's progress is reported on ``reporter``.
         """
-        output = self.output()
-        if output.exists():
-            return output
-        source = remote_target(self.remote_root_url, self.relative_path)
-        with TaskProgress(reporter, "downloading", source.path,
-                          gives_up_after=gives_up_after(source.path)) as progress:
-            check = download(source, output, progress, identity=self.identity or None)
-        progress.note(f"done, {check} verified")
+        return fetch_copy(self.remote_root_url, self.local_root_path, self.SHARED_RELATIVE_PATH,
+                          self.name, self.identity, reporter)
+
+
+def cached_copy(remote_root: str, local_root: str, shared: str, name: str,
+                identity: str = "") -> FolderFileTarget:
+    """This machine's copy of ``<remote_root>/<shared>/<name>`` (Download's output).
+
+    With ``identity``: ``<local_root>/<root_key>/<shared>/<identity_key>/<name>``;
+    without: the plain ``<local_root>/<shared>/<name>``.
+    """
+    relative = join_relative(shared, name)
+    if not identity:
+        parts = relative.split("/")
+    else:
+        parts = [root_key(remote_root), *shared.split("/"), identity_key(identity),
+                 *name.split("/")]
+    return FolderFileTarget(os.path.join(local_root, *parts), root=local_root,
+                            format=luigi.format.Nop)
+
+
+def fetch_copy(remote_root: str, local_root: str, shared: str, name: str, identity: str,
+               reporter) -> FolderFileTarget:
+    """``cached_copy(...)``, downloaded (verified, pinned to ``identity``) unless already here.
+
+    ``reporter`` (a luigi task, or anything with set_status_message and
+    set_progress_percentage) hears the copy's progress.
+    """
+    output = cached_copy(remote_root, local_root, shared, name, identity)
+    if output.exists():
         return output
+    source = remote_target(remote_root, join_relative(shared, name))
+    with TaskProgress(reporter, "downloading", source.path,
+                      gives_up_after=gives_up_after(source.path)) as progress:
+        check = download(source, output, progress, identity=identity or None)
+    progress.note(f"done, {check} verified")
+    return output
 
 
 class Upload(_Transfer):
@@ -229,11 +252,7 @@ class Upload(_Transfer):
         return self.remote_output()
 
     def run(self) -> None:
-        destination = self.output()
-        with TaskProgress(self, "uploading", destination.path,
-                          gives_up_after=gives_up_after(destination.path)) as progress:
-            check = upload(self.input(), destination, progress)
-        progress.note(f"done, {check} verified")
+        upload_copy(self.input(), self.output(), self)
 
 
 class Published(_RootedFile):
@@ -256,27 +275,48 @@ class Published(_RootedFile):
         return self.remote_output()
 
     def cache_output(self) -> FolderFileTarget:
-        root = self.local_root_path
-        path = os.path.join(root, root_key(self.remote_root_url), *self.relative_path.split("/"))
-        return FolderFileTarget(path, root=root, format=luigi.format.Nop)
+        return published_copy(self.remote_root_url, self.local_root_path, self.relative_path)
 
     def publish(self, make) -> str:
         """Make the result here (unless this machine has its copy), upload it; return the check."""
-        local = self.cache_output()
-        if not local.exists():
-            with local.temporary_path() as temporary:
-                make(temporary)
-        destination = self.output()
-        with TaskProgress(self, "uploading", destination.path,
-                          gives_up_after=gives_up_after(destination.path)) as progress:
-            check = upload(local, destination, progress)
-        progress.note(f"done, {check} verified")
-        return check
+        return publish_file(self.cache_output(), self.output(), make, self)
 
     def on_failure(self, exception: BaseException) -> str:
         if isinstance(exception, (TransferError, WriteError)):
             return str(exception)
         return super().on_failure(exception)
+
+
+def published_copy(remote_root: str, local_root: str, relative_path: str) -> FolderFileTarget:
+    """This machine's copy of a published result: ``<local_root>/<root_key>/<relative_path>``."""
+    path = os.path.join(local_root, root_key(remote_root), *relative_path.split("/"))
+    return FolderFileTarget(path, root=local_root, format=luigi.format.Nop)
+
+
+def publish_file(local, destination, make, reporter) -> str:
+    """Published.publish for any caller: ``make(temporary)`` writes ``local`` atomically
+    (unless it exists), then it is uploaded to ``destination`` and verified; return the check.
+
+    A failed upload leaves no object; ``local`` stays, so a rerun only uploads.
+    """
+    make_copy(local, make)
+    return upload_copy(local, destination, reporter)
+
+
+def make_copy(local, make) -> None:
+    """``make(temporary)`` writes ``local`` atomically, unless this machine has it already."""
+    if not local.exists():
+        with local.temporary_path() as temporary:
+            make(temporary)
+
+
+def upload_copy(local, destination, reporter) -> str:
+    """Upload this machine's copy to the remote (``upload``, verified); return the check."""
+    with TaskProgress(reporter, "uploading", destination.path,
+                      gives_up_after=gives_up_after(destination.path)) as progress:
+        check = upload(local, destination, progress)
+    progress.note(f"done, {check} verified")
+    return check
 
 
 @RemoteFile.event_handler(luigi.Event.DEPENDENCY_MISSING)

@@ -74,6 +74,11 @@ def resolve(remote: FileSystemTarget) -> ObjectInfo | None:
     return info
 
 
+def remember(path: str, info: ObjectInfo) -> None:
+    """What a listing said about ``path``: ``resolve``'s answer without a request of its own."""
+    _RESOLVED[path] = info
+
+
 def resolved(path: str) -> ObjectInfo | None:
     """The answer ``resolve`` got for ``path`` in this process, if any."""
     return _RESOLVED.get(path)

@@ -7,6 +7,7 @@ luigid hands each one out once. S3 is moto's server on 127.0.0.1.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 
@@ -17,7 +18,7 @@ from luigid_workers import start_worker
 from PIL import Image
 
 from pset_4.tasks.data import DownloadImage, DownloadModel, SeedStore
-from pset_4.tasks.stylize import Stylize
+from pset_4.tasks.stylize import StylizeShard
 
 IMAGE = "grace_hopper.jpg"  # seeded from matplotlib's sample data
 MODEL = "multistyle26.pth"
@@ -28,7 +29,8 @@ BATCH_ARGV = ["-m", "pset_4", "-i", IMAGE, "-m", MODEL, *[f"--style={k}" for k i
 # Luigi reports tasks that the other process ran as "not granted run permission"
 # (LuigiStatusCode.NOT_RUN); pset_4 still exits 0 because every output it asked for exists.
 SHARED_OK = {0}
-STYLIZE = Stylize.get_task_family()  # "pset_4.Stylize": luigid lists tasks by family
+# "pset_4.StylizeShard": luigid lists tasks by family. One image, six styles: six shards.
+STYLIZE = StylizeShard.get_task_family()
 DOWNLOADS = {DownloadImage.get_task_family(), DownloadModel.get_task_family()}
 SUMMARY_LINE = re.compile(r"^pset_4: (\d+) stylized, (\d+) already done, (\d+) failed"
                           r"(?:, (\d+) by other workers)? in [\d.]+ s$", re.MULTILINE)
@@ -92,7 +94,7 @@ def test_two_processes_share_a_stylize_batch_each_task_runs_once(
     tasks = luigid_server.tasks()
     assert {task["status"] for task in tasks.values()} == {"DONE"}, tasks
     stylize = [task for task in tasks.values() if task["name"] == STYLIZE]
-    assert sorted(int(task["params"]["style"]) for task in stylize) == list(STYLES)
+    assert sorted(int(json.loads(task["params"]["styles"])[0]) for task in stylize) == list(STYLES)
     assert all(
         task["time_running"] is not None for task in stylize
     )  # ran under luigid, not found done

@@ -17,7 +17,7 @@ from fixtures.fault_proxy import FaultProxy
 from fixtures.s3 import s3_environment
 from pset_4.seed import SAMPLE_IMAGE
 from pset_4.tasks.data import SeedStore
-from pset_4.tasks.stylize import Stylize
+from pset_4.tasks.stylize import StylizeShard
 
 TIMEOUTS = {"connect_timeout": 1, "read_timeout": 1, "max_attempts": 2}
 BOUND_S = 2 * (1 + 1) + 1  # S3Timeouts.bound() for TIMEOUTS
@@ -40,7 +40,7 @@ def test_a_stalled_download_is_reported_in_luigid_then_given_up(luigid_server, s
 
     def watch_luigid() -> None:
         while not done.is_set():
-            for task in luigid_server.tasks_named(Stylize.get_task_family()).values():
+            for task in luigid_server.tasks_named(StylizeShard.get_task_family()).values():
                 messages.add(task.get("status_message") or "")
             time.sleep(0.2)
 
@@ -63,7 +63,8 @@ def test_a_stalled_download_is_reported_in_luigid_then_given_up(luigid_server, s
     image_url = f"{remote}/images/{SAMPLE_IMAGE}"
     stalled = sorted(m for m in messages if "no progress" in m)
     assert stalled, messages
-    assert stalled[0].startswith(f"downloading {image_url}: no progress for "), stalled
+    # (a shard's message starts with its count: "0/1 (0 failed): downloading ...")
+    assert f"downloading {image_url}: no progress for " in stalled[0], stalled
     assert stalled[0].endswith(f"waiting for the remote, giving up after {BOUND_S} s"), stalled
     line, summary = run.stderr.splitlines()  # the error, then the batch's summary line
     assert summary.startswith("pset_4: 0 stylized, 0 already done, 1 failed"), summary

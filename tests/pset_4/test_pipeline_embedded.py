@@ -101,7 +101,7 @@ def test_rerun_does_nothing_and_a_new_style_makes_a_new_output(store, run_cli):
     assert code == 0, err
     assert second != first
     # Only the new stylization (and its wrapper) ran: the inputs were already cached.
-    assert sorted(type(task).__name__ for task in RAN) == ["Stylize", "StylizeAll"]
+    assert sorted(type(task).__name__ for task in RAN) == ["StylizeAll", "StylizeShard"]
     assert open(first, "rb").read() == before
     assert open(second, "rb").read() != before
 
@@ -119,7 +119,7 @@ def test_a_batch_loads_each_model_once_per_process(store, tmp_path):
     )
     result = luigi.build([batch], local_scheduler=True, workers=1, detailed_summary=True)
     assert result.status == luigi.execution_summary.LuigiStatusCode.SUCCESS
-    assert len({open(t.output().path, "rb").read() for t in batch.requires()}) == 3
+    assert len({open(r.output().path, "rb").read() for r in batch.results()}) == 3
     assert model_cache.models_loaded() == 1
 
 
@@ -175,8 +175,9 @@ def test_stylize_reports_progress_and_a_status_message_to_the_scheduler(store, t
     result = luigi.build([batch], local_scheduler=True, detailed_summary=True)
     assert result.status == luigi.execution_summary.LuigiStatusCode.SUCCESS
     scheduler = result.worker._scheduler  # the local scheduler this build talked to
-    width, height = small_photo().size
     message = scheduler.get_task_status_message(task.task_id)["statusMessage"]
-    assert message.startswith(f"{SMALL_IMAGE} with multistyle26.pth style 2: done")
-    assert f"{width}x{height}" in message
+    width, height = small_photo().size
+    assert message == ("1 of 1 finished: 1 made, 0 already there, 0 failed; last: "
+                       f"{SMALL_IMAGE} with multistyle26.pth style 2: done, {width}x{height}, "
+                       "on the remote")
     assert scheduler.get_task_progress_percentage(task.task_id)["progressPercentage"] == 100

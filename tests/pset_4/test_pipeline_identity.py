@@ -23,7 +23,7 @@ def test_switching_remote_never_returns_another_remotes_result(store, tmp_path, 
     RAN.clear()
     code, [second], err = run_cli("-i", SMALL_IMAGE, remote=other)
     assert code == 0, err
-    assert "Stylize" in RAN  # made again for the other remote, not served from the first
+    assert "StylizeShard" in RAN  # made again for the other remote, not served from the first
     assert first != second
     assert [p.name for p in (other / "stylized").rglob("*.png")]  # and it is on the other remote
 
@@ -51,13 +51,13 @@ def test_a_replaced_input_reruns_exactly_its_results_and_unchanged_inputs_are_no
 
     RAN.clear()
     code, again, err = run_cli(*args, remote=store)
-    assert code == 0 and again == first and "Stylize" not in RAN
+    assert code == 0 and again == first and "StylizeShard" not in RAN
 
     small_photo(80).save(store / "images" / "other.png")  # same name, new bytes
     RAN.clear()
     code, third, err = run_cli(*args, remote=store)
     assert code == 0, err
-    assert RAN.count("Stylize") == 1  # only other.png's result
+    assert RAN.count("StylizeShard") == 1  # only other.png's result
     assert third[0] == first[0] and third[1] != first[1]
     assert {path: path.stat().st_mtime_ns for path in cached} == mtimes  # nothing downloaded twice
     assert len(sorted((tmp_path / "data").rglob("images/*/other.png"))) == 2  # old and new copies

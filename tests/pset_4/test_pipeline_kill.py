@@ -101,10 +101,11 @@ def test_two_workers_run_a_batch_in_forked_children_that_reuse_the_parents_model
 
     parent, outputs, log = _run_batch(store, tmp_path, images, workers=2)
 
-    # luigi logs "[pid N] Worker ... running pset_4.Stylize(...)" from the process that runs
+    # luigi logs "[pid N] Worker ... running pset_4.StylizeShard(...)" from the process that runs
     # the task.
     runners = {
-        int(pid) for pid in re.findall(r"\[pid (\d+)\] Worker .* running +pset_4\.Stylize\(", log)
+        int(pid)
+        for pid in re.findall(r"\[pid (\d+)\] Worker .* running +pset_4\.StylizeShard\(", log)
     }
     assert len(runners) == 3 and parent not in runners, log  # one forked child per image
     loads = re.findall(r"loading model \S+ style 0 in process (\d+)", log)

@@ -86,13 +86,14 @@ def test_a_failed_result_upload_is_not_done_leaves_nothing_and_a_rerun_completes
 
 
 def test_requests_per_image_cold_and_warm(s3_server, bucket_root, tmp_path, run_cli, caplog):
-    """No extra request per file: an image costs 4 requests cold (identity HEAD, result HEAD,
-    GET, PUT: the PUT's answer verifies the upload, no HEAD after it) and 2 warm (identity
-    HEAD, result HEAD), counted from the S3 server's request log
-    (benchmarks/pipeline_requests.py prints the same)."""
+    """Bulk checks: an image costs its GET and its result's PUT cold (the PUT's answer
+    verifies the upload: no HEAD after it), and nothing warm: the inputs and
+    the results are known from one listing each (counted from the S3 server's request log;
+    benchmarks/scale_bench.py prints the same per image)."""
     import io
     import logging
     import re
+    from collections import Counter
 
     code, _, err = run_cli("--seed", "--content-scale", "5", remote=bucket_root)
     assert code == 0, err
@@ -103,7 +104,14 @@ def test_requests_per_image_cold_and_warm(s3_server, bucket_root, tmp_path, run_
         s3_server.client().put_object(
             Bucket=bucket, Key=f"{prefix}/images/p{n}.png", Body=body.getvalue()
         )
-    request = re.compile(r'"(GET|HEAD|PUT|POST|DELETE) /(?!moto-api)')
+    request = re.compile(r'"(GET|HEAD|PUT|POST|DELETE) /(?!moto-api)(\S*)')
+
+    def kind(match) -> str:
+        method, path = match.groups()
+        if method == "GET" and "list-type=2" in path:
+            return "LIST"
+        return f"{method} {path.split('/')[2] if path.count('/') > 1 else ''}"
+
     counts = {}
     caplog.set_level(logging.INFO, logger="werkzeug")
     for images in (["p0.png"], ["p1.png", "p2.png"]):
@@ -112,8 +120,13 @@ def test_requests_per_image_cold_and_warm(s3_server, bucket_root, tmp_path, run_
             code, _, err = run_cli(*[a for i in images for a in ("-i", i)], remote=bucket_root,
                                    output_dir=tmp_path / f"out-{len(images)}")
             assert code == 0, err
-            counts[len(images), phase] = sum(
-                bool(request.search(r.getMessage())) for r in caplog.records
+            counts[len(images), phase] = Counter(
+                kind(match) for r in caplog.records if (match := request.search(r.getMessage()))
             )
-    assert counts[2, "cold"] - counts[1, "cold"] == 4, counts
-    assert counts[2, "warm"] - counts[1, "warm"] == 2, counts
+    extra_cold = counts[2, "cold"] - counts[1, "cold"]
+    assert extra_cold["GET images"] == 1 and extra_cold["PUT stylized"] == 1, counts
+    assert extra_cold["HEAD images"] == 0 and extra_cold["LIST"] == 0, counts
+    assert sum(extra_cold.values()) == 2, counts
+    # Warm: a listing of images/ and one of stylized/, the model's HEAD; nothing per image.
+    assert counts[1, "warm"] == counts[2, "warm"] == Counter(
+        {"LIST": 2, "HEAD saved_models": 1}), counts
