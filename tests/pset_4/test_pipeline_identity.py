@@ -106,7 +106,7 @@ def test_a_replaced_style_picture_reruns_exactly_its_results_with_fresh_bytes(
         code, again[run], err = run_cli(*args, remote=store)
         assert code == 0, err
         # Exactly the results made from the replaced picture run again.
-        assert RAN.count("Stylize") == (2 if run == "picture" else 0), (run, RAN)
+        assert RAN.count("StylizeShard") == (2 if run == "picture" else 0), (run, RAN)
     assert again["kept"] == first["kept"] and again["model"] == first["model"]
     for new, old in zip(again["picture"], first["picture"]):
         assert new != old  # a new key: the picture's identity is in it
@@ -131,7 +131,7 @@ def test_a_contact_sheet_is_on_the_remote_and_made_once_from_results_made_elsewh
                                str(machine["two"] / "data"), remote=store,
                                output_dir=machine["two"] / "stylized")
     assert code == 0 and len(lines) == 3, err
-    assert RAN.count("Stylize") == 0 and RAN.count("ContactSheet") == 1, RAN
+    assert RAN.count("StylizeShard") == 0 and RAN.count("ContactSheet") == 1, RAN
     [on_remote] = (store / "stylized").rglob("*contact-sheet--2-results--*.png")
     assert open(lines[-1], "rb").read() == on_remote.read_bytes()  # the local copy is a cache
 
