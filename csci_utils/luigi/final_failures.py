@@ -22,6 +22,9 @@ import luigi.interface
 import luigi.worker
 from luigi.scheduler import DISABLED, FAILED
 
+# luigi's worker schedules such a task again itself (its inputs went missing at run time).
+RESCHEDULED = "Unfulfilled dependencies at run time"
+
 
 class FinalFailureWorker(luigi.worker.Worker):
     """luigi's Worker, which disables on the scheduler each task it saw fail."""
@@ -29,7 +32,7 @@ class FinalFailureWorker(luigi.worker.Worker):
     def _add_task(self, *args, **kwargs):
         super()._add_task(*args, **kwargs)
         task = self._scheduled_tasks.get(kwargs["task_id"])
-        if kwargs["status"] == FAILED and not (
+        if kwargs["status"] == FAILED and RESCHEDULED not in (kwargs.get("expl") or "") and not (
             task is not None and luigi.worker._is_external(task)
             and self._config.retry_external_tasks  # the user asked for those retries
         ):
