@@ -521,7 +521,8 @@ class StylizeShard(_Batch, luigi.Task):
         return [result.output() for result in self.results()]
 
     def complete(self) -> bool:
-        return all_listed(self.remote_root, STYLIZED, (result.name for result in self.results()))
+        return all_listed(self.remote_root, STYLIZED, (result.name for result in self.results()),
+                          asker=self.task_id)
 
     def run(self):
         done = listed(self.remote_root, STYLIZED)
