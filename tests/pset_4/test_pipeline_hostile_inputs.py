@@ -107,15 +107,27 @@ def test_a_hostile_checkpoint_fails_with_one_line(store, tmp_path, run_cli, kind
 
 # --- class 8: 16-bit and float images --------------------------------------------------
 
-def test_a_16_bit_image_is_stylized_as_its_8_bit_twin(store, run_cli):
+def _grey_twins(store) -> None:
     grey = np.asarray(small_photo().convert("L"), dtype=np.uint16)
     Image.fromarray(grey.astype(np.uint8)).save(store / "images" / "grey8.png")
     Image.fromarray(grey * 257).save(store / "images" / "grey16.png")  # I;16, full scale
     assert Image.open(store / "images" / "grey16.png").mode == "I;16"
+
+
+def test_a_16_bit_image_is_stylized_as_its_8_bit_twin(store, run_cli):
+    _grey_twins(store)
     code, printed, err = run_cli("-i", "grey8.png", "-i", "grey16.png", "--no-seed",
                                  remote=store)
     assert code == 0 and len(printed) == 2, err
     eight, sixteen = (np.asarray(Image.open(path)) for path in printed)
+    assert np.array_equal(eight, sixteen)  # not 99.6 % white
+
+
+def test_a_16_bit_image_is_stylized_as_its_8_bit_twin_through_luigi_build(store, tmp_path):
+    _grey_twins(store)
+    tasks = [stylize_task(store, tmp_path, image=name) for name in ("grey8.png", "grey16.png")]
+    assert luigi.build(tasks, local_scheduler=True)
+    eight, sixteen = (np.asarray(Image.open(task.cache_output().path)) for task in tasks)
     assert np.array_equal(eight, sixteen)  # not 99.6 % white
 
 
