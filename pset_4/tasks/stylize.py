@@ -264,6 +264,8 @@ class _RunsEval(StoppableExternalProgramTask):
             lines = (error.err or "").strip().splitlines()
             # The child's own one line, without its "neural_style: error: " prefix.
             reason = lines[-1].split(" error: ", 1)[-1] if lines else "it exited non-zero"
+            # The child only knows the temporary name it was given; the user knows the result's.
+            reason = reason.replace(temporary, result.cache_output().path)
             raise PipelineError(
                 f"neural_style eval failed on {result.describe()}: {reason}"
             ) from None
