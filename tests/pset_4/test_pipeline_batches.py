@@ -5,16 +5,15 @@ from __future__ import annotations
 import logging
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 
 import luigi.configuration
 import pytest
 from sample_photos import small_photo
 
 from csci_utils.luigi import BatchProgress
+from fixtures.processes import kill_group_when
 
 
 @pytest.fixture
@@ -108,23 +107,14 @@ def test_a_rerun_after_a_kill_makes_only_the_missing_images(store, tmp_path):
                "--remote", str(store), "--local-root", str(tmp_path / "data"),
                "--output-dir", str(tmp_path / "out")]
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "LUIGI_CONFIG_PATH": str(config)}
-    child = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                             env=env)
     made = 0
-    try:
-        deadline = time.monotonic() + 120
-        for line in child.stderr:
-            made += "on the remote" in line
-            if made >= 2 and ": stylizing" in line:  # mid-way through the third result
-                os.killpg(child.pid, signal.SIGKILL)
-                break
-            assert time.monotonic() < deadline, "the batch never got going"
-    finally:
-        if child.poll() is None:
-            os.killpg(child.pid, signal.SIGKILL)
-        child.wait()
-        child.stderr.close()
-    assert child.returncode == -signal.SIGKILL
+
+    def mid_way_through_the_third(line: str) -> bool:
+        nonlocal made
+        made += "on the remote" in line
+        return made >= 2 and ": stylizing" in line
+
+    kill_group_when(command, env, mid_way_through_the_third)
     made_files = [p for p in (store / "stylized").rglob("*") if p.is_file()]
     # Whole results only at final paths; a copy killed on its way up is a temp file.
     before = {p: p.stat().st_mtime_ns for p in made_files if "-luigi-tmp-" not in p.name}

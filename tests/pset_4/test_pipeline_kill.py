@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
-import time
 
 from PIL import Image
 from sample_photos import small_photo
+
+from fixtures.processes import kill_group_when
 
 KILL_IMAGE = "hopper-256.png"  # big enough that stylizing outlasts the kill by far
 
@@ -34,25 +34,9 @@ def test_kill_9_mid_stylize_leaves_no_output_and_a_rerun_completes(store, tmp_pa
         "--output-dir",
         str(output_dir),
     ]
-    child = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    seen = []
-    try:
-        deadline = time.monotonic() + 120
-        for line in child.stderr:
-            seen.append(line)
-            if "stylizing" in line:  # logged just before the model runs
-                os.killpg(child.pid, signal.SIGKILL)
-                break
-            assert time.monotonic() < deadline, "the pipeline never started stylizing"
-        else:
-            raise AssertionError("pset_4 exited before stylizing:\n" + "".join(seen))
-    finally:
-        if child.poll() is None:
-            os.killpg(child.pid, signal.SIGKILL)
-        child.wait()
-        child.stderr.close()
-    assert child.returncode == -signal.SIGKILL
+    # "stylizing" is logged just before the model runs.
+    kill_group_when(command, {**os.environ, "PYTHONUNBUFFERED": "1"},
+                    lambda line: "stylizing" in line)
 
     # Nothing on the remote, and only a *-luigi-tmp-* leftover may remain locally.
     assert not (store / "stylized").exists() or not any(
