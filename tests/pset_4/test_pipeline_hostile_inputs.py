@@ -105,6 +105,23 @@ def test_a_hostile_checkpoint_fails_with_one_line(store, tmp_path, run_cli, kind
     assert not os.path.exists("/tmp/pset4-hostile-ran")
 
 
+def test_a_tiny_image_is_named_through_luigi_build(store, tmp_path):
+    Image.new("RGB", (1, 1)).save(store / "images" / "dot.png")
+    line = build_failure(stylize_task(store, tmp_path, image="dot.png"))
+    assert "dot.png is 1x1; both sides need at least 8 pixels" in line, line
+
+
+def test_an_onnx_file_named_pth_is_stylized_through_luigi_build(store, tmp_path):
+    """Class 6: an ONNX network renamed .pth is read as ONNX, not refused as unsafe."""
+    from neural_style.bundled import bundled_multistyle_onnx
+
+    (store / "saved_models" / "renamed.pth").write_bytes(bundled_multistyle_onnx().read_bytes())
+    task = stylize_task(store, tmp_path, model="renamed.pth")
+    assert luigi.build([task], local_scheduler=True)
+    with Image.open(task.cache_output().path) as result:
+        assert result.size == Image.open(store / "images" / SMALL_IMAGE).size
+
+
 # --- class 8: 16-bit and float images --------------------------------------------------
 
 def _grey_twins(store) -> None:
