@@ -20,7 +20,7 @@ from pathlib import Path
 from csci_utils.one_line import last_line
 
 from .errors import AuditError
-from .models import Inventory
+from .models import Inventory, from_dict
 
 PROBE_FILE = str(Path(__file__).with_name("probe.py"))
 PROBE_SOURCE = Path(PROBE_FILE).read_text()
@@ -243,4 +243,4 @@ def inspect_interpreter(python: str, cache_dir: Path | None = None) -> Inventory
     """
     [probed] = probe(python, cache_dir=cache_dir)
     _store(cache_dir, probed)
-    return Inventory.from_dict({"python": resolve_python(python), **probed.answer})
+    return from_dict(Inventory, {"python": resolve_python(python), **probed.answer})

@@ -36,7 +36,7 @@ from csci_utils.audit.interpreter import (
     resolve_python,
 )
 from csci_utils.audit.locate import locate
-from csci_utils.audit.models import WILL_BREAK_ON_CI, Inventory, PipenvProject, to_json
+from csci_utils.audit.models import WILL_BREAK_ON_CI, Inventory, PipenvProject, from_dict, to_json
 from csci_utils.audit.pipenv_venv import locate_pipenv_venv
 from csci_utils.audit.pipfile import (
     parse_pipfile,
@@ -260,11 +260,11 @@ def probe_both_at_once(task: AuditTask) -> None:
 
 
 def load_project(target) -> PipenvProject:
-    return PipenvProject.from_dict(read_json(target))
+    return from_dict(PipenvProject, read_json(target))
 
 
 def load_inventory(target) -> Inventory:
-    return Inventory.from_dict(read_json(target))
+    return from_dict(Inventory, read_json(target))
 
 
 class LocatePaths(MainParameters, PipenvParameters):

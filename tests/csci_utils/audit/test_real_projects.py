@@ -24,7 +24,7 @@ import pytest
 from luigi.execution_summary import LuigiStatusCode
 
 from csci_utils.audit.interpreter import environment_fingerprint
-from csci_utils.audit.models import DependencyTree
+from csci_utils.audit.models import DependencyTree, from_dict
 from csci_utils.tasks.audit import BuildTree, Diagnose, RenderTravis, ScanMain, ScanPipenv
 
 from .conftest import HOME_ONLY, build_wheel, create_project, dedent, make_venv, pip_install
@@ -289,7 +289,7 @@ def test_pipfile_extras_markers_aliases_and_egg_links_are_not_findings(wheels, t
 
     task = BuildTree(project_dir=str(project.dir), audit_dir=str(tmp_path / "a"))
     build(task)
-    tree = DependencyTree.from_dict(read_json(task.output()["json"]))
+    tree = from_dict(DependencyTree, read_json(task.output()["json"]))
     assert "homelib" in tree.declared_roots and "eggy" in tree.declared_roots
     assert tree.undeclared_roots == ()
 
