@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shlex
 
 from .guards import TYPE_ONLY, verdict
@@ -23,9 +22,7 @@ from .models import (
     is_inside,
 )
 from .pipfile import canonical_name, entry_marker
-from .tree import BOOTSTRAP_DISTRIBUTIONS
-
-REQUIREMENT_NAME = re.compile(r"^\s*[A-Za-z0-9][A-Za-z0-9._-]*")
+from .tree import BOOTSTRAP_DISTRIBUTIONS, REQUIREMENT
 
 
 def _group(sites: list[ImportSite], maps=()) -> dict[str, list[ImportSite]]:
@@ -100,9 +97,9 @@ def _declared_closure(venv_own: dict[str, Distribution], declared) -> set[str]:
         reached.add(name)
         dist = venv_own.get(name)
         for requirement in dist.requires if dist else ():
-            match = REQUIREMENT_NAME.match(requirement)
+            match = REQUIREMENT.match(requirement)
             if match:
-                pending.append(canonical_name(match.group()))
+                pending.append(canonical_name(match.group(1)))
     return reached
 
 

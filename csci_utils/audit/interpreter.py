@@ -12,13 +12,11 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from csci_utils.one_line import last_line
-
+from . import background
 from .errors import AuditError
 from .models import Inventory, from_dict
 
@@ -45,52 +43,42 @@ def base_python() -> str:
                      "pass --main-python PATH")
 
 
+def find_executable(command: str) -> str | None:
+    """The absolute path of ``command`` (a name on PATH, or a path) if it is an executable."""
+    found = shutil.which(command) if os.sep not in command else command
+    if found and os.path.isfile(found) and os.access(found, os.X_OK):
+        return os.path.abspath(found)
+    return None
+
+
 def resolve_python(python: str, parameter: str = "--main-python") -> str:
     """An absolute path to an existing interpreter, or an AuditError naming ``parameter``."""
-    found = shutil.which(python) if os.sep not in python else python
-    if not found or not os.path.isfile(found) or not os.access(found, os.X_OK):
+    found = find_executable(python)
+    if not found:
         raise AuditError(f"main python not found: {python!r} ({parameter}); "
                          "pass the path of an existing interpreter")
-    return os.path.abspath(found)
+    return found
 
 
 def _run_probes(pythons: list[str]) -> dict[str, dict]:
     """Run the probe in each interpreter at the same time; their answers by interpreter.
 
-    A neutral working directory: the probe also drops it from sys.path first
+    From a neutral working directory, which the probe also drops from sys.path first
     (``-P`` exists only from 3.11), so nothing of the audited project runs.
     """
-    processes = {}
     try:
-        for python in pythons:
-            try:
-                processes[python] = subprocess.Popen(
-                    [python, "-c", PROBE_SOURCE], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                    stdin=subprocess.DEVNULL, text=True, cwd=os.path.abspath(os.sep))
-            except OSError as error:
-                raise AuditError(f"cannot run {python}: {error.strerror}; "
-                                 "pass a working interpreter") from None
-        return {python: _answer(process, python) for python, process in processes.items()}
-    finally:
-        for process in processes.values():
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
+        with background.started(*([python, "-c", PROBE_SOURCE] for python in pythons)) as started:
+            return {python: _answer(process, python) for python, process in zip(pythons, started)}
+    except OSError as error:
+        raise AuditError(f"cannot run {error.filename or pythons[0]}: {error.strerror}; "
+                         "pass a working interpreter") from None
 
 
-def _answer(process: subprocess.Popen, python: str) -> dict:
+def _answer(process, python: str) -> dict:
     try:
-        stdout, stderr = process.communicate(timeout=PROBE_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
-        raise AuditError(f"{python} did not answer the inventory probe in "
-                         f"{PROBE_TIMEOUT_S} s") from None
-    if process.returncode != 0:
-        raise AuditError(f"{python} failed the inventory probe (exit {process.returncode}): "
-                         f"{last_line(stderr, 'no output')}")
-    try:
-        return json.loads(stdout)
+        return json.loads(background.answer(process, PROBE_TIMEOUT_S))
+    except background.NoAnswer as problem:
+        raise AuditError(f"{python} failed the inventory probe ({problem})") from None
     except ValueError:
         raise AuditError(f"{python} printed something other than the inventory probe's JSON; "
                          "is it a Python interpreter?") from None
@@ -179,14 +167,12 @@ def _read_stored(cache_dir: Path | None, key: tuple) -> Probed | None:
         return None
     try:
         stored = json.loads(_stored_path(cache_dir, key).read_text())
-        answer = stored["answer"]
-        stamps = _stamps(answer)
-        if stored["key"] != json.loads(json.dumps(key)) or \
-                stored["stamps"] != json.loads(json.dumps(stamps)):
-            return None
+        stamps = _stamps(stored["answer"])
+        if json.dumps([stored["key"], stored["stamps"]]) != json.dumps([key, stamps]):
+            return None  # (JSON has no tuples: compared as JSON text)
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return Probed(key, stamps, answer)
+    return Probed(key, stamps, stored["answer"])
 
 
 def _store(cache_dir: Path | None, probed: Probed) -> None:

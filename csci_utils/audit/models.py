@@ -134,6 +134,12 @@ class Inventory:
                 if (dist.location and is_inside(dist.location, self.prefix))
                 or (dist.egg_link and is_inside(dist.egg_link, self.prefix))}
 
+    def ci_copy(self, declared=()) -> dict[str, Distribution]:
+        """What CI's fresh copy of this venv holds: ``own()``, plus the ``declared``
+        distributions a ``--system-site-packages`` venv sees only through its base."""
+        active = self.active()
+        return {**{name: active[name] for name in declared if name in active}, **self.own()}
+
     def is_stdlib_dir(self, entry: str) -> bool:
         """The standard library's own folders (lib/pythonX.Y, lib-dynload, the zip)."""
         if entry in self.site_dirs or entry == self.user_site:

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
-import subprocess
 import sys
 
+from . import background
 from .errors import AuditError
 from .models import DependencyTree, Edge, Inventory, Pipfile, TreeNode
 from .pipfile import canonical_name
@@ -38,45 +37,15 @@ def _render(python: str, **options) -> str:
         raise AuditError(f"pipdeptree could not read {python}: {error}") from None
 
 
-def pipdeptree_json(python: str) -> list[dict]:
-    """``pipdeptree --python PY -o json -x active``: one entry per installed distribution."""
-    return json.loads(_render(python, output_format="json"))
-
-
 # The summary stats every installed file (a few tenths of a second with torch
 # installed) while holding the GIL, so it runs in a process of its own while
-# this one builds the tree. -I: ``-c`` would put the working directory (the
-# project) first on sys.path, and a project's pipdeptree.py would run.
+# this one builds the tree. -I: ``-c`` would put the working directory first on
+# sys.path, and a project's pipdeptree.py would run.
 _SUMMARY_IN_A_PROCESS = (
     "import sys, pipdeptree\n"
     "sys.stdout.write(pipdeptree.render(python=sys.argv[1], warn='silence', extras='active',"
     " output_format='json', summary=True))\n")
 SUMMARY_TIMEOUT_S = 300
-
-
-def _start_summary(python: str) -> subprocess.Popen | None:
-    try:
-        return subprocess.Popen([sys.executable, "-I", "-c", _SUMMARY_IN_A_PROCESS, python],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                stdin=subprocess.DEVNULL, text=True, cwd=os.path.abspath(os.sep))
-    except OSError:
-        return None  # pipdeptree_summary runs it here instead
-
-
-def pipdeptree_summary(python: str, process: subprocess.Popen | None = None) -> dict:
-    """``pipdeptree --python PY --summary -o json``: counts of cycles, conflicts, licenses...
-
-    ``process``: the same, started by ``_start_summary``; its answer is used when it has one.
-    """
-    if process is not None:
-        try:
-            stdout, _ = process.communicate(timeout=SUMMARY_TIMEOUT_S)
-            if process.returncode == 0:
-                return json.loads(stdout)
-        except (subprocess.TimeoutExpired, ValueError):
-            process.kill()
-            process.communicate()
-    return json.loads(_render(python, output_format="json", summary=True))
 
 
 def _installed(entry: dict) -> str | None:
@@ -151,17 +120,19 @@ def egg_info_edges(inventory: Inventory) -> dict[str, tuple[Edge, ...]]:
 
 def venv_tree(python: str, pipfile: Pipfile, keep: frozenset[str] | None = None,
               inventory: Inventory | None = None) -> DependencyTree:
-    """pipdeptree on ``python`` (tree and summary), turned into a DependencyTree.
+    """pipdeptree on ``python`` (``--python PY -o json -x active``, and ``--summary``),
+    turned into a DependencyTree.
 
     The summary runs in its own process meanwhile (measured: it and the tree
-    take ~0.3 s and ~0.15 s of CPU, so this saves the shorter of the two).
+    take ~0.3 s and ~0.15 s of CPU, so this saves the shorter of the two); where that
+    process fails, it runs here.
     """
-    summary = _start_summary(python)
-    try:
-        tree = build_tree(pipdeptree_json(python), {}, pipfile, keep,
+    command = [sys.executable, "-I", "-c", _SUMMARY_IN_A_PROCESS, python]
+    with background.started(command) as [process]:
+        tree = build_tree(json.loads(_render(python, output_format="json")), {}, pipfile, keep,
                           egg_info_edges(inventory) if inventory is not None else None)
-        return dataclasses.replace(tree, summary=pipdeptree_summary(python, summary))
-    finally:
-        if summary is not None and summary.poll() is None:
-            summary.kill()
-            summary.communicate()
+        try:
+            summary = json.loads(background.answer(process, SUMMARY_TIMEOUT_S))
+        except (background.NoAnswer, ValueError):
+            summary = json.loads(_render(python, output_format="json", summary=True))
+    return dataclasses.replace(tree, summary=summary)

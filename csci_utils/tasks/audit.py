@@ -109,14 +109,11 @@ class FingerprintedOutput:
     @contextlib.contextmanager
     def holding_key(self):
         """Compute the fingerprint once for one completeness check or one run."""
-        if self._held_key is not None:
-            yield
-            return
-        self._held_key = self._key()
+        held, self._held_key = self._held_key, self._key()
         try:
             yield
         finally:
-            self._held_key = None
+            self._held_key = held
 
     def target(self, file_name: str) -> SuffixPreservingLocalTarget:
         key, _ = self._key()
@@ -281,8 +278,8 @@ class BuildTree(PipenvParameters, AuditTask):
         project = read_json(self.input(), PipenvProject)
         venv = project.inventory
         # What CI's venv holds: its own packages, and declared ones it sees through its base.
-        keep = frozenset(venv.own()) | (frozenset(project.pipfile.declared()) & set(venv.active()))
-        tree = venv_tree(venv.python, project.pipfile, keep, venv)
+        tree = venv_tree(venv.python, project.pipfile, frozenset(
+            venv.ci_copy(project.pipfile.declared())), venv)
         outputs = self.output()
         write_text(outputs["text"], render_tree_text(tree))
         write_text(outputs["mermaid"], render_tree_mermaid(tree))
