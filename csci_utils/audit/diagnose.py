@@ -46,13 +46,10 @@ def _loose_module_place(inventory: Inventory, module: str) -> str | None:
     return None
 
 
-def _applies_here(spec, venv: Inventory) -> bool:
-    """False when a Pipfile entry's markers (``markers``, ``sys_platform``...) exclude the venv."""
-    marker = entry_marker(spec)
-    return marker is None or marker_holds(marker, venv)
-
-
-def marker_holds(marker: str, venv: Inventory) -> bool:
+def marker_holds(marker: str | None, venv: Inventory) -> bool:
+    """Whether a PEP 508 marker (None: no marker) holds for the venv's interpreter."""
+    if marker is None:
+        return True
     from packaging.markers import InvalidMarker, Marker  # 0.05 s to import; rarely needed
 
     environment = {**venv.marker_environment, "python_version": venv.python_version,
@@ -208,7 +205,7 @@ def diagnose(main: Inventory, project: PipenvProject, sites: list[ImportSite]) -
 
     for name, categories in sorted(project.pipfile.declared().items()):
         specs = [project.pipfile.categories[c][name] for c in categories]
-        if name in venv_own or not any(_applies_here(s, venv) for s in specs):
+        if name in venv_own or not any(marker_holds(entry_marker(s), venv) for s in specs):
             continue
         excluded = [pin.markers for pins in (project.lock.categories.values() if project.lock
                                              else ()) for pin in [pins.get(name)]

@@ -7,7 +7,6 @@ made in-process so that no extra interpreter has to start.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import sys
@@ -48,28 +47,22 @@ _SUMMARY_IN_A_PROCESS = (
 SUMMARY_TIMEOUT_S = 300
 
 
-def _installed(entry: dict) -> str | None:
-    version = entry.get("installed_version")
-    return None if version in (None, "", "?") else str(version)
-
-
-def build_tree(flat: list[dict], summary: dict, pipfile: Pipfile,
-               keep: frozenset[str] | None = None,
-               extra_edges: dict[str, tuple[Edge, ...]] | None = None) -> DependencyTree:
+def build_tree(flat: list[dict], summary: dict, venv: Inventory,
+               pipfile: Pipfile) -> DependencyTree:
     """Nodes, roots, and the roots the Pipfile declares, from pipdeptree's JSON.
 
-    ``keep``: the distributions CI's venv will hold (a ``--system-site-packages``
-    venv also sees its base's, which CI will not have); None keeps all.
-    Requirements are checked against everything the venv sees. ``extra_edges``:
-    requirements pipdeptree does not read (an egg-info's requires.txt), by name.
+    Only what CI's copy of the venv holds is kept (``Inventory.ci_copy``: a
+    ``--system-site-packages`` venv also sees its base's); requirements are checked
+    against everything the venv sees. An egg-info's requirements (requires.txt),
+    which pipdeptree does not read, are edges too.
     """
     declared = pipfile.declared()
-    extra_edges = extra_edges or {}
+    keep, extra_edges = venv.ci_copy(declared), egg_info_edges(venv)
     nodes = []
     for entry in flat:
         package = entry["package"]
         name = canonical_name(package["key"])
-        if keep is not None and name not in keep:
+        if name not in keep:
             continue
         nodes.append(TreeNode(
             name=name,
@@ -78,7 +71,8 @@ def build_tree(flat: list[dict], summary: dict, pipfile: Pipfile,
             # The same requirement reached through two extras is one edge.
             dependencies=tuple(dict.fromkeys(
                 Edge(canonical_name(dep["key"]), str(dep.get("required_version") or "Any"),
-                     _installed(dep))
+                     None if dep.get("installed_version") in (None, "", "?")
+                     else str(dep["installed_version"]))
                 for dep in entry.get("dependencies", ()))) or extra_edges.get(name, ()),
             declared_in=declared.get(name, ()),
         ))
@@ -118,21 +112,19 @@ def egg_info_edges(inventory: Inventory) -> dict[str, tuple[Edge, ...]]:
     return edges
 
 
-def venv_tree(python: str, pipfile: Pipfile, keep: frozenset[str] | None = None,
-              inventory: Inventory | None = None) -> DependencyTree:
-    """pipdeptree on ``python`` (``--python PY -o json -x active``, and ``--summary``),
+def venv_tree(venv: Inventory, pipfile: Pipfile) -> DependencyTree:
+    """pipdeptree on the venv (``--python PY -o json -x active``, and ``--summary``),
     turned into a DependencyTree.
 
     The summary runs in its own process meanwhile (measured: it and the tree
     take ~0.3 s and ~0.15 s of CPU, so this saves the shorter of the two); where that
     process fails, it runs here.
     """
-    command = [sys.executable, "-I", "-c", _SUMMARY_IN_A_PROCESS, python]
+    command = [sys.executable, "-I", "-c", _SUMMARY_IN_A_PROCESS, venv.python]
     with background.started(command) as [process]:
-        tree = build_tree(json.loads(_render(python, output_format="json")), {}, pipfile, keep,
-                          egg_info_edges(inventory) if inventory is not None else None)
+        flat = json.loads(_render(venv.python, output_format="json"))
         try:
             summary = json.loads(background.answer(process, SUMMARY_TIMEOUT_S))
         except (background.NoAnswer, ValueError):
-            summary = json.loads(_render(python, output_format="json", summary=True))
-    return dataclasses.replace(tree, summary=summary)
+            summary = json.loads(_render(venv.python, output_format="json", summary=True))
+    return build_tree(flat, summary, venv, pipfile)

@@ -199,10 +199,7 @@ class ScanPipenv(PipenvParameters, AuditTask):
 
     def fingerprint(self) -> str:
         pipfile = self.project / "Pipfile"
-        if not pipfile.exists():
-            raise AuditError(f"no Pipfile in {self.project}: run the audit in a Pipenv project "
-                             "or pass --project-dir")
-        data = parse_pipfile(pipfile)  # malformed: reported before pipenv is asked anything
+        data = parse_pipfile(pipfile)  # missing or malformed: said before pipenv is asked
         lock = self.project / "Pipfile.lock"
         venv = self.venv
         # Without [[source]] the lock's hash check depends on pip's configured indexes.
@@ -276,10 +273,7 @@ class BuildTree(PipenvParameters, AuditTask):
 
     def audit(self) -> None:
         project = read_json(self.input(), PipenvProject)
-        venv = project.inventory
-        # What CI's venv holds: its own packages, and declared ones it sees through its base.
-        tree = venv_tree(venv.python, project.pipfile, frozenset(
-            venv.ci_copy(project.pipfile.declared())), venv)
+        tree = venv_tree(project.inventory, project.pipfile)
         outputs = self.output()
         write_text(outputs["text"], render_tree_text(tree))
         write_text(outputs["mermaid"], render_tree_mermaid(tree))
