@@ -1,4 +1,4 @@
-"""Find a project's Pipenv virtualenv the way ``pipenv --venv`` (and ``--py``) does.
+"""Find a project's Pipenv virtualenv the way ``pipenv --venv`` does.
 
 pipenv takes a second or two to start, so its own rule (``VenvLocator.get_location``:
 PIPENV_VENV_IN_PROJECT, ``[pipenv] venv_in_project``, an in-project ``.venv`` folder,
@@ -84,15 +84,17 @@ def system_site_packages(venv: Path) -> bool:
     return False
 
 
-def _ask_pipenv(command: list[str], flag: str, project_dir: Path, env: dict) -> str:
+def _ask_pipenv(command: list[str], project_dir: Path) -> str:
+    """``pipenv --venv``'s answer, or an AuditError saying why there is none."""
     try:
-        completed = subprocess.run([*command, flag], cwd=project_dir, env=env, text=True,
+        completed = subprocess.run([*command, "--venv"], cwd=project_dir, text=True,
+                                   env=pipenv_environment(project_dir),
                                    capture_output=True, timeout=PIPENV_TIMEOUT_S)
     except OSError as error:
         raise AuditError(f"pipenv not installed: cannot run {command[0]} ({error.strerror}); "
                          "pip install pipenv") from None
     except subprocess.TimeoutExpired:
-        raise AuditError(f"`pipenv {flag}` did not answer in {PIPENV_TIMEOUT_S} s "
+        raise AuditError(f"`pipenv --venv` did not answer in {PIPENV_TIMEOUT_S} s "
                          f"in {project_dir}") from None
     answer = completed.stdout.strip().splitlines()
     if completed.returncode != 0 or not answer:
@@ -100,7 +102,7 @@ def _ask_pipenv(command: list[str], flag: str, project_dir: Path, env: dict) -> 
         if "no virtualenv" in text or "virtualenv does not exist" in text or not answer:
             raise AuditError(f"no venv yet for {project_dir}: run `pipenv install` there first")
         last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
-        raise AuditError(f"`pipenv {flag}` failed in {project_dir}: {last}")
+        raise AuditError(f"`pipenv --venv` failed in {project_dir}: {last}")
     return answer[-1].strip()
 
 
@@ -208,13 +210,9 @@ def locate_pipenv_venv(project_dir: str | os.PathLike, cache_dir: str | os.PathL
     if cache_file is not None and cache_file.is_file():
         venv = cache_file.read_text().strip() or None
     if venv is None or not venv_python(Path(venv)).exists():
-        env = pipenv_environment(project_dir)
-        venv = _ask_pipenv(command, "--venv", project_dir, env)
-        if not venv_python(Path(venv)).exists():  # an unusual layout: ask for the interpreter
-            python = _ask_pipenv(command, "--py", project_dir, env)
-            if not Path(python).exists():
-                raise AuditError(f"no venv yet for {project_dir}: run `pipenv install` there first")
-            return PipenvVenv(venv, python, system_site_packages(Path(venv)))
+        venv = _ask_pipenv(command, project_dir)
+        if not venv_python(Path(venv)).exists():
+            raise AuditError(f"no venv yet for {project_dir}: run `pipenv install` there first")
         if cache_file is not None:
             write_small_file(cache_file, venv)
     return PipenvVenv(venv, str(venv_python(Path(venv))), system_site_packages(Path(venv)))

@@ -1,8 +1,7 @@
 """The venv's dependency tree from pipdeptree 4.x, annotated with what the Pipfile declares.
 
 pipdeptree 4.x's Python API is ``pipdeptree.render(...) -> str``; these calls
-are the CLI's ``--python <venv python> -o json`` and ``--summary -o json``,
-made in-process so that no extra interpreter has to start.
+are the CLI's ``--python <venv python> -o json`` and ``--summary -o json``.
 """
 
 from __future__ import annotations
