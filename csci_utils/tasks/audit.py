@@ -13,7 +13,9 @@ to the old ones. Writes go through ``SuffixPreservingLocalTarget``.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import gc
 import hashlib
 import json
 import logging
@@ -443,7 +445,13 @@ def _print_audit_error(task: AuditTask, exception: BaseException) -> None:
 
 
 def setup_luigi_command_line() -> None:
-    """[retcode] defaults, quiet AuditErrors and one ``audit: error:`` line per failure."""
+    """[retcode] defaults, quiet AuditErrors and one ``audit: error:`` line per failure.
+
+    And ``gc.freeze`` at exit, as ``python -m csci_utils.audit`` does: the process ends
+    there, and Python's last collection would walk every object luigi made (measured:
+    ~50 ms of a warm run).
+    """
+    atexit.register(gc.freeze)
     apply_default_retcodes(LUIGI_CLI_RETCODES)
     quiet_audit_errors()
     AuditTask.event_handler(luigi.Event.FAILURE)(_print_audit_error)  # a set: added once
