@@ -120,10 +120,10 @@ def _never_run_notes(skipped: list[tuple[ImportSite, tuple[str, str]]], venv: In
         reasons = {verdict_ for site, verdict_ in skipped if site.module == module}
         places = ", ".join(f"{s.file}:{s.line}" for s in where)
         platform = venv.marker_environment.get("sys_platform", "?")
-        said = "; ".join(
+        said = "; ".join(dict.fromkeys(  # each reason once: TYPE_CHECKING has many spellings
             "only for type checking" if kind == TYPE_ONLY else
             f"only where `{condition}`, false for the venv's Python {venv.version} on {platform}"
-            for kind, condition in sorted(reasons))
+            for kind, condition in sorted(reasons)))
         notes.append(f"`import {module}` never runs in the venv ({said}) [{places}]")
     return notes
 
