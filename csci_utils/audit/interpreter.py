@@ -104,16 +104,9 @@ def _metadata_stamp(folder: str) -> tuple | None:
         return None
 
 
-def _mtime(path: str) -> int | None:
-    try:
-        return os.stat(path).st_mtime_ns
-    except OSError:
-        return None
-
-
 def _file_identity(path: str) -> tuple | None:
-    """A file's inode, size, mtime and ctime: rewriting it changes the ctime, even when the
-    mtime is put back (``cp -p``, ``touch -r``)."""
+    """A file's (or folder's) inode, size, mtime and ctime: rewriting it changes the ctime,
+    even when the mtime is put back (``cp -p``, ``touch -r``)."""
     try:
         stat = os.stat(path)
     except OSError:
@@ -134,11 +127,11 @@ def interpreter_identity(python: str) -> tuple:
 def _stamps(answer: dict) -> tuple:
     """What installing or removing a distribution changes, for a probe's answer.
 
-    Site dirs and the user site (even before it exists) by their mtime; any other
+    Site dirs and the user site (even before it exists) by their stat; any other
     sys.path entry that holds dist-info/egg-info folders by those entries alone.
     """
     site_dirs = [*answer["site_dirs"], *([answer["user_site"]] if answer["user_site"] else [])]
-    stamps = [(path, _mtime(path)) for path in dict.fromkeys(site_dirs)]
+    stamps = [(path, _file_identity(path)) for path in dict.fromkeys(site_dirs)]
     for entry in answer["sys_path"]:
         if entry not in site_dirs and os.path.isdir(entry):
             found = _metadata_stamp(entry)
