@@ -445,8 +445,8 @@ def setup_luigi_command_line() -> None:
     """[retcode] defaults, quiet AuditErrors and one ``audit: error:`` line per failure.
 
     And ``gc.freeze`` at exit, as ``python -m csci_utils.audit`` does: the process ends
-    there, and Python's last collection would walk every object luigi made (measured:
-    ~50 ms of a warm run).
+    there, and Python's last collection would walk every object the run made (measured,
+    cold: 1.18x the wall time of ``python -m csci_utils.audit`` without it, 0.99x with it).
     """
     atexit.register(gc.freeze)
     apply_default_retcodes(LUIGI_CLI_RETCODES)
