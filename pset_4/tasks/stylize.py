@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
+from functools import cached_property
 
 import luigi
 from luigi.contrib.external_program import ExternalProgramRunError
@@ -120,7 +121,7 @@ class StylizedResult:
     local_root: str = ""
     output_dir: str = ""
 
-    @property
+    @cached_property  # asked for several times per result (listing checks, paths)
     def name(self) -> str:
         """``<image>/<model>--style-K[...]--<digest>.png``, below ``<remote>/stylized``."""
         controls = controls_key(self.strength, self.preserve_color, self.max_size,
@@ -445,13 +446,11 @@ class _Batch:
 
     def _identities(self, images) -> dict:
         """The identities that the results of ``images`` are keyed on (and no others)."""
-        chosen = {key: value for key, value in self.identities.items()
-                  if key.startswith("model:") or key == f"style:{self.style_image}"}
-        for image in images:
-            key = f"image:{image}"
-            if key in self.identities:
-                chosen[key] = self.identities[key]
-        return chosen
+        # Looked up by key, not a pass over every identity: a batch's StylizeAll makes its
+        # ~64 shards a few times over, and 8,000 images' identities each time added up.
+        keys = [*(f"model:{model}" for model in self.models), f"style:{self.style_image}",
+                *(f"image:{image}" for image in images)]
+        return {key: self.identities[key] for key in keys if key in self.identities}
 
     def _results(self, image: str) -> list[StylizedResult]:
         return [
@@ -549,7 +548,7 @@ class StylizeShard(_Batch, luigi.Task):
 
         def settle(result: StylizedResult, published) -> None:
             try:
-                published.result()
+                width, height = published.result()
             except Exception as error:  # noqa: BLE001 - one bad image fails only itself
                 failed(result, error)
                 return
@@ -557,8 +556,7 @@ class StylizeShard(_Batch, luigi.Task):
             progress.file_done()
             if self.counted:
                 image_stylized(result.image)
-            size = "x".join(map(str, _image_size(result.cache_output().path)))
-            _report(progress, result, f"done, {size}, on the remote")
+            _report(progress, result, f"done, {width}x{height}, on the remote")
 
         # Copies overlap the model work: a helper thread downloads the next input and
         # saves + uploads the last results (fsync-bound) while this one stylizes.
@@ -599,20 +597,21 @@ class StylizeShard(_Batch, luigi.Task):
 
     def _make(self, result: StylizedResult, inputs: dict, progress: BatchProgress):
         """The model work for ``result``, here; returns what is left (save, upload) for the
-        helper thread."""
+        helper thread, which answers the result's (width, height)."""
         def report(stage: str, _percentage: int) -> None:
             _report(progress, result, stage)
 
         local, remote = result.cache_output(), result.output()
         if local.exists():  # made here before, its upload failed: only upload
-            return lambda: upload_copy(local, remote, progress)
+            return lambda: _uploaded(local, remote, progress)
         stylized = stylized_image(result, inputs, report)
 
-        def finish() -> None:
+        def finish() -> tuple[int, int]:
             import neural_style
 
             make_copy(local, lambda temporary: neural_style.save_image(stylized, temporary))
             upload_copy(local, remote, progress)
+            return stylized.size
         return finish
 
     def on_failure(self, exception: BaseException) -> str:
@@ -630,7 +629,13 @@ class StylizeProgramShard(StylizeShard, _RunsEval):
 
         local, remote = result.cache_output(), result.output()
         make_copy(local, lambda temporary: self.run_eval(result, inputs, temporary, report))
-        return lambda: upload_copy(local, remote, progress)
+        return lambda: _uploaded(local, remote, progress)
+
+
+def _uploaded(local, remote, progress: BatchProgress) -> tuple[int, int]:
+    """Upload this machine's copy of a result; its (width, height)."""
+    upload_copy(local, remote, progress)
+    return _image_size(local.path)
 
 
 def _report(progress: BatchProgress, result: StylizedResult, stage: str) -> None:
