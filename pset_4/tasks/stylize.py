@@ -537,7 +537,7 @@ class StylizeShard(_Batch, luigi.Task):
                 todo.append(result)
         if self.counted and len(todo) < len(results):
             images_already_done(len(results) - len(todo))
-        failures: list[str] = []
+        failures: list[str] = []  # appended to from the helper threads too
 
         def failed(result: StylizedResult, error: Exception) -> None:
             logger.info("%s failed", result.describe(), exc_info=error)
@@ -546,9 +546,12 @@ class StylizeShard(_Batch, luigi.Task):
             if self.counted:
                 image_failed(result.image)
 
-        def settle(result: StylizedResult, published) -> None:
+        def publish(result: StylizedResult, finish) -> None:
+            """On a helper thread: ``finish`` (save, upload), then the result's counts. The
+            task's thread stylizes meanwhile: each call here that waits (a progress
+            report, a count) would make it wait too, for the helpers to hand back the GIL."""
             try:
-                width, height = published.result()
+                width, height = finish()
             except Exception as error:  # noqa: BLE001 - one bad image fails only itself
                 failed(result, error)
                 return
@@ -562,12 +565,12 @@ class StylizeShard(_Batch, luigi.Task):
         # saves + uploads the last results (fsync-bound) while this one stylizes.
         with ThreadPoolExecutor(IO_THREADS, thread_name_prefix="shard-io") as copies:
             # The copies report to the shard's progress (a stalled one says so on luigid).
-            fetched = [copies.submit(todo[0].inputs, progress)] if todo else []
+            fetched = [copies.submit(self._inputs, todo[0], progress)] if todo else []
             publishing: deque = deque()
             try:
-                self._make_all(todo, progress, copies, fetched, publishing, failed, settle)
+                self._make_all(todo, progress, copies, fetched, publishing, failed, publish)
             except BaseException:  # a signal: start nothing more, the running copies finish
-                for future in [*filter(None, fetched), *(f for _, f in publishing)]:
+                for future in [*filter(None, fetched), *publishing]:
                     future.cancel()
                 raise
         progress.finish()
@@ -576,12 +579,12 @@ class StylizeShard(_Batch, luigi.Task):
                                                if len(failures) > 3 else "")
             raise PipelineError(f"{len(failures)} of {len(results)} results failed: {shown}")
 
-    def _make_all(self, todo, progress, copies, fetched, publishing, failed, settle) -> None:
+    def _make_all(self, todo, progress, copies, fetched, publishing, failed, publish) -> None:
         """Stylize ``todo`` in order, each input fetched and each result published on
         ``copies`` (helper threads), at most IN_FLIGHT waiting."""
         for index, result in enumerate(todo):
             if index + 1 < len(todo):
-                fetched.append(copies.submit(todo[index + 1].inputs, progress))
+                fetched.append(copies.submit(self._inputs, todo[index + 1], progress))
             try:
                 finish = self._make(result, fetched[index].result(), progress)
             except Exception as error:  # noqa: BLE001 - one bad image fails only itself
@@ -589,20 +592,28 @@ class StylizeShard(_Batch, luigi.Task):
                 continue
             finally:
                 fetched[index] = None  # forget the paths: memory stays flat
-            publishing.append((result, copies.submit(finish)))
-            while publishing and (len(publishing) > IN_FLIGHT or publishing[0][1].done()):
-                settle(*publishing.popleft())
+            publishing.append(copies.submit(publish, result, finish))
+            while publishing and (len(publishing) > IN_FLIGHT or publishing[0].done()):
+                publishing.popleft().result()
         while publishing:
-            settle(*publishing.popleft())
+            publishing.popleft().result()
 
-    def _make(self, result: StylizedResult, inputs: dict, progress: BatchProgress):
+    @staticmethod
+    def _inputs(result: StylizedResult, progress: BatchProgress) -> dict | None:
+        """On a helper thread: this machine's inputs for ``result``; None when its copy is
+        here already (made before, its upload failed: only the upload is left)."""
+        if result.cache_output().exists():
+            return None
+        return result.inputs(progress)
+
+    def _make(self, result: StylizedResult, inputs: dict | None, progress: BatchProgress):
         """The model work for ``result``, here; returns what is left (save, upload) for the
         helper thread, which answers the result's (width, height)."""
         def report(stage: str, _percentage: int) -> None:
             _report(progress, result, stage)
 
         local, remote = result.cache_output(), result.output()
-        if local.exists():  # made here before, its upload failed: only upload
+        if inputs is None:  # made here before, its upload failed: only upload
             return lambda: _uploaded(local, remote, progress)
         stylized = stylized_image(result, inputs, report)
 
@@ -623,12 +634,13 @@ class StylizeShard(_Batch, luigi.Task):
 class StylizeProgramShard(StylizeShard, _RunsEval):
     """Option A over a few images: one ``python -m neural_style eval`` child per result."""
 
-    def _make(self, result: StylizedResult, inputs: dict, progress: BatchProgress):
+    def _make(self, result: StylizedResult, inputs: dict | None, progress: BatchProgress):
         def report(stage: str, _percentage: int) -> None:
             _report(progress, result, stage)
 
         local, remote = result.cache_output(), result.output()
-        make_copy(local, lambda temporary: self.run_eval(result, inputs, temporary, report))
+        if inputs is not None:  # None: made here before, only the upload is left
+            make_copy(local, lambda temporary: self.run_eval(result, inputs, temporary, report))
         return lambda: _uploaded(local, remote, progress)
 
 
