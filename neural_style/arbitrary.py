@@ -95,12 +95,9 @@ class OnnxGraph:
     """``graph(*inputs) -> outputs`` on onnxruntime."""
 
     def __init__(self, path: Path):
-        import onnxruntime  # only --style-image needs these two graphs
+        from .onnx_engine import new_session  # only --style-image needs these two graphs
 
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3
-        self.session = onnxruntime.InferenceSession(str(path), options,
-                                                    providers=["CPUExecutionProvider"])
+        self.session = new_session(str(path))
         self.names = [graph_input.name for graph_input in self.session.get_inputs()]
 
     def __call__(self, *inputs: np.ndarray) -> list[np.ndarray]:

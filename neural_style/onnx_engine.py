@@ -22,6 +22,37 @@ from .model import check_style, padding_for
 METADATA_KEY = "neural_style"  # the model's metadata_props entry written by onnx_cache
 
 
+def new_session(graph, providers=("CPUExecutionProvider",)):
+    """An onnxruntime session on ``graph`` (a path or ONNX bytes), this process's threads.
+
+    Its worker threads sleep between operators instead of spinning: spinning bought
+    no wall time here and cost CPU that the copy threads and other workers need
+    (20 photos of 512 px under load: 9.8-11.2 s of CPU spinning, 6.8-7.3 s not;
+    benchmarks/peer_bench.py).
+    """
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if threads.configured():
+        options.intra_op_num_threads = threads.configured()
+    return onnxruntime.InferenceSession(graph, options, providers=list(providers))
+
+
+def _never_destroy(session) -> None:
+    """Keep a session that a forked child inherited alive for good.
+
+    Its destructor joins the parent's worker threads, which the child does not
+    have: with spinning off it waits forever (tests/neural_style/
+    test_neural_style_processes.py). A forked luigi worker ends with os._exit,
+    so nothing is lost by never freeing it.
+    """
+    import ctypes  # only a forked child that inherited a session gets here
+
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(session))
+
+
 class OnnxStyleModel:
     """``stylize_pixels(1x3xHxW float32 in 0..1)`` on an ONNX file made by onnx_cache."""
 
@@ -48,19 +79,15 @@ class OnnxStyleModel:
     def session(self):
         """This process's session: onnxruntime's thread pool does not survive a fork."""
         if self._session_pid != os.getpid():
+            if self._session is not None:  # made before a fork, in the parent
+                _never_destroy(self._session)
             self._session = self.new_session(self.onnx_path)
             self._session_pid = os.getpid()
         return self._session
 
     def new_session(self, graph):
         """An onnxruntime session on ``graph`` (a path, or ONNX bytes: tiles' variants)."""
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3
-        if threads.configured():
-            options.intra_op_num_threads = threads.configured()
-        return onnxruntime.InferenceSession(graph, options, providers=self.providers)
+        return new_session(graph, self.providers)
 
     def __getstate__(self):  # picklable (multiprocessing): the session is rebuilt
         return {**self.__dict__, "_session": None, "_session_pid": None}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shlex
 
 from .guards import TYPE_ONLY, verdict
@@ -23,9 +22,7 @@ from .models import (
     is_inside,
 )
 from .pipfile import canonical_name, entry_marker
-from .tree import BOOTSTRAP_DISTRIBUTIONS
-
-REQUIREMENT_NAME = re.compile(r"^\s*[A-Za-z0-9][A-Za-z0-9._-]*")
+from .tree import BOOTSTRAP_DISTRIBUTIONS, REQUIREMENT
 
 
 def _group(sites: list[ImportSite], maps=()) -> dict[str, list[ImportSite]]:
@@ -49,13 +46,10 @@ def _loose_module_place(inventory: Inventory, module: str) -> str | None:
     return None
 
 
-def _applies_here(spec, venv: Inventory) -> bool:
-    """False when a Pipfile entry's markers (``markers``, ``sys_platform``...) exclude the venv."""
-    marker = entry_marker(spec)
-    return marker is None or marker_holds(marker, venv)
-
-
-def marker_holds(marker: str, venv: Inventory) -> bool:
+def marker_holds(marker: str | None, venv: Inventory) -> bool:
+    """Whether a PEP 508 marker (None: no marker) holds for the venv's interpreter."""
+    if marker is None:
+        return True
     from packaging.markers import InvalidMarker, Marker  # 0.05 s to import; rarely needed
 
     environment = {**venv.marker_environment, "python_version": venv.python_version,
@@ -100,9 +94,9 @@ def _declared_closure(venv_own: dict[str, Distribution], declared) -> set[str]:
         reached.add(name)
         dist = venv_own.get(name)
         for requirement in dist.requires if dist else ():
-            match = REQUIREMENT_NAME.match(requirement)
+            match = REQUIREMENT.match(requirement)
             if match:
-                pending.append(canonical_name(match.group()))
+                pending.append(canonical_name(match.group(1)))
     return reached
 
 
@@ -126,10 +120,10 @@ def _never_run_notes(skipped: list[tuple[ImportSite, tuple[str, str]]], venv: In
         reasons = {verdict_ for site, verdict_ in skipped if site.module == module}
         places = ", ".join(f"{s.file}:{s.line}" for s in where)
         platform = venv.marker_environment.get("sys_platform", "?")
-        said = "; ".join(
+        said = "; ".join(dict.fromkeys(  # each reason once: TYPE_CHECKING has many spellings
             "only for type checking" if kind == TYPE_ONLY else
             f"only where `{condition}`, false for the venv's Python {venv.version} on {platform}"
-            for kind, condition in sorted(reasons))
+            for kind, condition in sorted(reasons)))
         notes.append(f"`import {module}` never runs in the venv ({said}) [{places}]")
     return notes
 
@@ -211,7 +205,7 @@ def diagnose(main: Inventory, project: PipenvProject, sites: list[ImportSite]) -
 
     for name, categories in sorted(project.pipfile.declared().items()):
         specs = [project.pipfile.categories[c][name] for c in categories]
-        if name in venv_own or not any(_applies_here(s, venv) for s in specs):
+        if name in venv_own or not any(marker_holds(entry_marker(s), venv) for s in specs):
             continue
         excluded = [pin.markers for pins in (project.lock.categories.values() if project.lock
                                              else ()) for pin in [pins.get(name)]

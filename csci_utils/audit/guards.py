@@ -83,8 +83,8 @@ def verdict(guards, venv: Inventory) -> tuple[str, str] | None:
             tree = ast.parse(condition, mode="eval").body
         except SyntaxError:
             continue
-        names = {_safe_dotted(n) for n in ast.walk(tree)}
-        if holds and any(name and name.split(".")[-1] == "TYPE_CHECKING" for name in names):
+        if holds and any(getattr(n, "id", getattr(n, "attr", None)) == "TYPE_CHECKING"
+                         for n in ast.walk(tree)):
             return TYPE_ONLY, condition
         try:
             if bool(_value(tree, venv)) != holds:
@@ -92,10 +92,3 @@ def verdict(guards, venv: Inventory) -> tuple[str, str] | None:
         except (Undecidable, TypeError, ValueError, IndexError, KeyError):
             continue
     return None
-
-
-def _safe_dotted(node: ast.AST) -> str | None:
-    try:
-        return _dotted(node) if isinstance(node, (ast.Name, ast.Attribute)) else None
-    except Undecidable:
-        return None

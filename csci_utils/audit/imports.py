@@ -5,11 +5,10 @@ from __future__ import annotations
 import ast
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
-from . import source_imports
+from . import background, source_imports
 from .models import ImportSite
 from .pipfile import tomllib
 from .source_imports import SKIPPED_DIRS, project_python_file_names
@@ -112,10 +111,12 @@ def own_names_for(project_dir: Path, files: list[Path]) -> dict[Path, set[str]]:
 
 
 PARALLEL_FROM = 40  # files; below that a second process costs more than it saves
+PARSE_TIMEOUT_S = 300
 
 
 def parse_files(paths: list[str]) -> list:
-    """``parse_file`` of each path; the second half in a process of its own, meanwhile.
+    """``parse_file`` of each path; the second half in a process of its own, meanwhile
+    (``ast.parse`` holds the GIL), or here where that process fails.
 
     ``-I -S``: the parser needs only the standard library, starts in a hundredth
     of a second, and puts only its own folder on sys.path (never the project).
@@ -124,18 +125,15 @@ def parse_files(paths: list[str]) -> list:
         return source_imports.parse_all(paths)
     half = len(paths) // 2
     try:
-        helper = subprocess.Popen([sys.executable, "-I", "-S", source_imports.__file__,
-                                   *paths[half:]], stdout=subprocess.PIPE,
-                                  stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-                                  cwd=os.path.abspath(os.sep))
-    except OSError:
+        with background.started([sys.executable, "-I", "-S", source_imports.__file__,
+                                 *paths[half:]]) as [helper]:
+            first = source_imports.parse_all(paths[:half])
+            try:
+                second = json.loads(background.answer(helper, PARSE_TIMEOUT_S))
+            except (background.NoAnswer, ValueError):
+                second = None
+    except OSError:  # not started: more file names than a command line holds, say
         return source_imports.parse_all(paths)
-    first = source_imports.parse_all(paths[:half])
-    stdout, _ = helper.communicate()
-    try:
-        second = json.loads(stdout) if helper.returncode == 0 else None
-    except ValueError:
-        second = None
     if second is None or len(second) != len(paths) - half:
         second = source_imports.parse_all(paths[half:])
     return first + second

@@ -12,15 +12,13 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from csci_utils.one_line import last_line
-
+from . import background
 from .errors import AuditError
-from .models import Inventory
+from .models import Inventory, from_dict
 
 PROBE_FILE = str(Path(__file__).with_name("probe.py"))
 PROBE_SOURCE = Path(PROBE_FILE).read_text()
@@ -45,52 +43,42 @@ def base_python() -> str:
                      "pass --main-python PATH")
 
 
+def find_executable(command: str) -> str | None:
+    """The absolute path of ``command`` (a name on PATH, or a path) if it is an executable."""
+    found = shutil.which(command) if os.sep not in command else command
+    if found and os.path.isfile(found) and os.access(found, os.X_OK):
+        return os.path.abspath(found)
+    return None
+
+
 def resolve_python(python: str, parameter: str = "--main-python") -> str:
     """An absolute path to an existing interpreter, or an AuditError naming ``parameter``."""
-    found = shutil.which(python) if os.sep not in python else python
-    if not found or not os.path.isfile(found) or not os.access(found, os.X_OK):
+    found = find_executable(python)
+    if not found:
         raise AuditError(f"main python not found: {python!r} ({parameter}); "
                          "pass the path of an existing interpreter")
-    return os.path.abspath(found)
+    return found
 
 
 def _run_probes(pythons: list[str]) -> dict[str, dict]:
     """Run the probe in each interpreter at the same time; their answers by interpreter.
 
-    A neutral working directory: the probe also drops it from sys.path first
+    From a neutral working directory, which the probe also drops from sys.path first
     (``-P`` exists only from 3.11), so nothing of the audited project runs.
     """
-    processes = {}
     try:
-        for python in pythons:
-            try:
-                processes[python] = subprocess.Popen(
-                    [python, "-c", PROBE_SOURCE], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                    stdin=subprocess.DEVNULL, text=True, cwd=os.path.abspath(os.sep))
-            except OSError as error:
-                raise AuditError(f"cannot run {python}: {error.strerror}; "
-                                 "pass a working interpreter") from None
-        return {python: _answer(process, python) for python, process in processes.items()}
-    finally:
-        for process in processes.values():
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
+        with background.started(*([python, "-c", PROBE_SOURCE] for python in pythons)) as started:
+            return {python: _answer(process, python) for python, process in zip(pythons, started)}
+    except OSError as error:
+        raise AuditError(f"cannot run {error.filename or pythons[0]}: {error.strerror}; "
+                         "pass a working interpreter") from None
 
 
-def _answer(process: subprocess.Popen, python: str) -> dict:
+def _answer(process, python: str) -> dict:
     try:
-        stdout, stderr = process.communicate(timeout=PROBE_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
-        raise AuditError(f"{python} did not answer the inventory probe in "
-                         f"{PROBE_TIMEOUT_S} s") from None
-    if process.returncode != 0:
-        raise AuditError(f"{python} failed the inventory probe (exit {process.returncode}): "
-                         f"{last_line(stderr, 'no output')}")
-    try:
-        return json.loads(stdout)
+        return json.loads(background.answer(process, PROBE_TIMEOUT_S))
+    except background.NoAnswer as problem:
+        raise AuditError(f"{python} failed the inventory probe ({problem})") from None
     except ValueError:
         raise AuditError(f"{python} printed something other than the inventory probe's JSON; "
                          "is it a Python interpreter?") from None
@@ -116,16 +104,9 @@ def _metadata_stamp(folder: str) -> tuple | None:
         return None
 
 
-def _mtime(path: str) -> int | None:
-    try:
-        return os.stat(path).st_mtime_ns
-    except OSError:
-        return None
-
-
 def _file_identity(path: str) -> tuple | None:
-    """A file's inode, size, mtime and ctime: rewriting it changes the ctime, even when the
-    mtime is put back (``cp -p``, ``touch -r``)."""
+    """A file's (or folder's) inode, size, mtime and ctime: rewriting it changes the ctime,
+    even when the mtime is put back (``cp -p``, ``touch -r``)."""
     try:
         stat = os.stat(path)
     except OSError:
@@ -146,11 +127,11 @@ def interpreter_identity(python: str) -> tuple:
 def _stamps(answer: dict) -> tuple:
     """What installing or removing a distribution changes, for a probe's answer.
 
-    Site dirs and the user site (even before it exists) by their mtime; any other
+    Site dirs and the user site (even before it exists) by their stat; any other
     sys.path entry that holds dist-info/egg-info folders by those entries alone.
     """
     site_dirs = [*answer["site_dirs"], *([answer["user_site"]] if answer["user_site"] else [])]
-    stamps = [(path, _mtime(path)) for path in dict.fromkeys(site_dirs)]
+    stamps = [(path, _file_identity(path)) for path in dict.fromkeys(site_dirs)]
     for entry in answer["sys_path"]:
         if entry not in site_dirs and os.path.isdir(entry):
             found = _metadata_stamp(entry)
@@ -179,14 +160,12 @@ def _read_stored(cache_dir: Path | None, key: tuple) -> Probed | None:
         return None
     try:
         stored = json.loads(_stored_path(cache_dir, key).read_text())
-        answer = stored["answer"]
-        stamps = _stamps(answer)
-        if stored["key"] != json.loads(json.dumps(key)) or \
-                stored["stamps"] != json.loads(json.dumps(stamps)):
-            return None
+        stamps = _stamps(stored["answer"])
+        if json.dumps([stored["key"], stored["stamps"]]) != json.dumps([key, stamps]):
+            return None  # (JSON has no tuples: compared as JSON text)
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return Probed(key, stamps, answer)
+    return Probed(key, stamps, stored["answer"])
 
 
 def _store(cache_dir: Path | None, probed: Probed) -> None:
@@ -243,4 +222,4 @@ def inspect_interpreter(python: str, cache_dir: Path | None = None) -> Inventory
     """
     [probed] = probe(python, cache_dir=cache_dir)
     _store(cache_dir, probed)
-    return Inventory.from_dict({"python": resolve_python(python), **probed.answer})
+    return from_dict(Inventory, {"python": resolve_python(python), **probed.answer})

@@ -1,19 +1,14 @@
-"""Find a project's Pipenv virtualenv with ``pipenv --venv`` (and ``--py`` when needed).
+"""Find a project's Pipenv virtualenv the way ``pipenv --venv`` does.
 
-pipenv takes a second or two to start, so:
-
-* pipenv's own rule (``VenvLocator.get_location``: PIPENV_VENV_IN_PROJECT,
-  ``[pipenv] venv_in_project``, an in-project ``.venv`` folder, else
-  ``WORKON_HOME/<name>-<hash of the Pipfile path>``) is redone here, and where
-  it names an existing venv pipenv is not started (tests compare it with
-  ``pipenv --venv``);
-* in the cases not redone (a ``.venv`` file, PIPENV_CUSTOM_VENV_NAME,
-  PIPENV_PYTHON, Windows/macOS file systems), or with no venv there, pipenv is
-  asked, and the answer is remembered on disk next to the audit outputs, under a
-  key made of everything that
-  steers pipenv's choice (project, the PIPENV_*/WORKON_HOME variables, an
-  in-project ``.venv``). A remembered venv is used only while its interpreter
-  still exists.
+pipenv takes a second or two to start, so its own rule (``VenvLocator.get_location``:
+PIPENV_VENV_IN_PROJECT, ``[pipenv] venv_in_project``, an in-project ``.venv`` folder,
+else ``WORKON_HOME/<name>-<hash of the Pipfile path>``) is redone here, and gives
+pipenv's answer without starting it (tests compare it with ``pipenv --venv``). In the
+cases not redone (a ``.venv`` file, PIPENV_CUSTOM_VENV_NAME, PIPENV_PYTHON,
+Windows/macOS file systems) pipenv is asked, and its answer is remembered on disk next
+to the audit outputs, under a key made of everything that steers pipenv's choice
+(project, the PIPENV_*/WORKON_HOME variables, an in-project ``.venv``), while the
+venv's interpreter still exists.
 """
 
 from __future__ import annotations
@@ -30,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import AuditError
+from .interpreter import find_executable
 from .pipfile import parse_pipfile
 
 PIPENV_TIMEOUT_S = 120
@@ -46,17 +42,15 @@ class PipenvVenv:
 def find_pipenv(pipenv: str | None = None) -> list[str]:
     """The command that runs pipenv, or an AuditError saying how to install it."""
     if pipenv:
-        found = shutil.which(pipenv) if os.sep not in pipenv else pipenv
-        if found and os.path.isfile(found) and os.access(found, os.X_OK):
+        found = find_executable(pipenv)
+        if found:
             return [found]
         raise AuditError(f"pipenv not installed: {pipenv!r} (--pipenv) is not an executable; "
                          "pip install pipenv, or pass its path")
-    found = shutil.which("pipenv")
     beside_python = Path(sys.executable).parent / ("pipenv.exe" if os.name == "nt" else "pipenv")
+    found = shutil.which("pipenv") or (str(beside_python) if beside_python.is_file() else None)
     if found:
         return [found]
-    if beside_python.is_file():
-        return [str(beside_python)]
     raise AuditError("pipenv not installed: no `pipenv` on PATH; "
                      "pip install pipenv (it is in csci-utils[audit])")
 
@@ -90,15 +84,17 @@ def system_site_packages(venv: Path) -> bool:
     return False
 
 
-def _ask_pipenv(command: list[str], flag: str, project_dir: Path, env: dict) -> str:
+def _ask_pipenv(command: list[str], project_dir: Path) -> str:
+    """``pipenv --venv``'s answer, or an AuditError saying why there is none."""
     try:
-        completed = subprocess.run([*command, flag], cwd=project_dir, env=env, text=True,
+        completed = subprocess.run([*command, "--venv"], cwd=project_dir, text=True,
+                                   env=pipenv_environment(project_dir),
                                    capture_output=True, timeout=PIPENV_TIMEOUT_S)
     except OSError as error:
         raise AuditError(f"pipenv not installed: cannot run {command[0]} ({error.strerror}); "
                          "pip install pipenv") from None
     except subprocess.TimeoutExpired:
-        raise AuditError(f"`pipenv {flag}` did not answer in {PIPENV_TIMEOUT_S} s "
+        raise AuditError(f"`pipenv --venv` did not answer in {PIPENV_TIMEOUT_S} s "
                          f"in {project_dir}") from None
     answer = completed.stdout.strip().splitlines()
     if completed.returncode != 0 or not answer:
@@ -106,7 +102,7 @@ def _ask_pipenv(command: list[str], flag: str, project_dir: Path, env: dict) -> 
         if "no virtualenv" in text or "virtualenv does not exist" in text or not answer:
             raise AuditError(f"no venv yet for {project_dir}: run `pipenv install` there first")
         last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
-        raise AuditError(f"`pipenv {flag}` failed in {project_dir}: {last}")
+        raise AuditError(f"`pipenv --venv` failed in {project_dir}: {last}")
     return answer[-1].strip()
 
 
@@ -177,13 +173,6 @@ def venv_by_pipenvs_rule(project_dir: Path) -> Path:
     return dot_venv
 
 
-def _mtime(path: Path) -> int | None:
-    try:
-        return path.stat().st_mtime_ns
-    except OSError:
-        return None
-
-
 def _cache_key(project_dir: Path, command: list[str]) -> str:
     steering = {k: v for k, v in os.environ.items() if k.startswith(STEERING_ENV_PREFIXES)}
     in_project = project_dir / ".venv"
@@ -192,17 +181,13 @@ def _cache_key(project_dir: Path, command: list[str]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-# A "no venv" answer, remembered while nothing that could create one changed
-# (the in-project .venv is in the key; a new venv in WORKON_HOME changes its mtime).
-_no_venv: dict[tuple[str, int | None], AuditError] = {}
-
-
 def locate_pipenv_venv(project_dir: str | os.PathLike, cache_dir: str | os.PathLike | None = None,
                        pipenv: str | None = None) -> PipenvVenv:
     """The project's venv as ``pipenv --venv`` reports it.
 
-    ``cache_dir``: where to remember the answer (the audit's output folder); None
-    asks pipenv every time.
+    Where pipenv's rule is redone here, its answer is pipenv's: the venv it names, if that
+    has pipenv's ``activate`` script, else "no venv". Otherwise pipenv is asked;
+    ``cache_dir``: where to remember its answer (the audit's output folder).
     """
     project_dir = Path(project_dir).resolve()
     if not (project_dir / "Pipfile").exists():
@@ -213,30 +198,21 @@ def locate_pipenv_venv(project_dir: str | os.PathLike, cache_dir: str | os.PathL
         by_rule = venv_by_pipenvs_rule(project_dir)
     except NotMirrored:
         by_rule = None
-    if by_rule is not None and (by_rule / ("Scripts" if os.name == "nt" else "bin")
-                                / "activate").is_file() and venv_python(by_rule).exists():
-        return PipenvVenv(str(by_rule), str(venv_python(by_rule)), system_site_packages(by_rule))
+    if by_rule is not None:
+        if not (by_rule / ("Scripts" if os.name == "nt" else "bin") / "activate").is_file():
+            raise AuditError(f"no venv yet for {project_dir}: run `pipenv install` there first")
+        if venv_python(by_rule).exists():
+            return PipenvVenv(str(by_rule), str(venv_python(by_rule)),
+                              system_site_packages(by_rule))
     key = _cache_key(project_dir, command)
     cache_file = Path(cache_dir) / f"pipenv-venv-{key}.txt" if cache_dir else None
     venv = None
     if cache_file is not None and cache_file.is_file():
         venv = cache_file.read_text().strip() or None
     if venv is None or not venv_python(Path(venv)).exists():
-        env = pipenv_environment(project_dir)
-        failure_key = (key, _mtime(Path(os.environ.get("WORKON_HOME")
-                                         or Path.home() / ".local/share/virtualenvs")))
-        if failure_key in _no_venv:
-            raise _no_venv[failure_key]
-        try:
-            venv = _ask_pipenv(command, "--venv", project_dir, env)
-        except AuditError as error:
-            _no_venv[failure_key] = error
-            raise
-        if not venv_python(Path(venv)).exists():  # an unusual layout: ask for the interpreter
-            python = _ask_pipenv(command, "--py", project_dir, env)
-            if not Path(python).exists():
-                raise AuditError(f"no venv yet for {project_dir}: run `pipenv install` there first")
-            return PipenvVenv(venv, python, system_site_packages(Path(venv)))
+        venv = _ask_pipenv(command, project_dir)
+        if not venv_python(Path(venv)).exists():
+            raise AuditError(f"no venv yet for {project_dir}: run `pipenv install` there first")
         if cache_file is not None:
             write_small_file(cache_file, venv)
     return PipenvVenv(venv, str(venv_python(Path(venv))), system_site_packages(Path(venv)))

@@ -43,7 +43,7 @@ def parse_pipfile(path: Path) -> dict:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise AuditError(f"no Pipfile at {path}: create one (pipenv install) "
+        raise AuditError(f"no Pipfile in {path.parent}: run the audit in a Pipenv project "
                          "or pass --project-dir") from None
     except UnicodeDecodeError as error:
         raise AuditError(f"malformed Pipfile {path}: not UTF-8 (byte {error.start}); "

@@ -103,11 +103,11 @@ class FolderDistribution:
         self.is_dir = is_dir
 
     def read_text(self, name):
-        if not self.is_dir:  # old setuptools wrote PKG-INFO itself as NAME.egg-info
-            file_name = self.path if name == "PKG-INFO" else None
-        else:
+        if self.is_dir:
             file_name = os.path.join(self.path, name)
-        if file_name is None:
+        elif name == "PKG-INFO":  # old setuptools wrote PKG-INFO itself as NAME.egg-info
+            file_name = self.path
+        else:
             return None
         try:
             with open(file_name, encoding="utf-8") as handle:
@@ -203,29 +203,23 @@ def namespace_portions(dist, location, names):
 
 
 def top_level_names(dist, location):
-    names = sorted(set(_top_level_names(dist, location)))
+    """top_level.txt, else the first parts of RECORD's paths (and a PEP 660 editable
+    finder's names); then the namespace portions among them."""
+    text = dist.read_text("top_level.txt")
+    if text:
+        names = {line.strip() for line in text.splitlines() if line.strip()}
+    else:
+        entries = record_top_entries(dist)
+        names = {module_name_of(head, is_dir) for head, is_dir in entries.items()
+                 if head != ".." and not head.startswith("__editable__")
+                 and not head.endswith((".dist-info", ".data", ".egg-info", ".pth"))}
+        names.discard(None)
+        if location:
+            names.update(editable_finder_names(location, entries))
+    names = sorted(names)
     if location:
         names += sorted(set(namespace_portions(dist, location, names)))
     return names
-
-
-def _top_level_names(dist, location):
-    text = dist.read_text("top_level.txt")
-    if text:
-        return sorted({line.strip() for line in text.splitlines() if line.strip()})
-    names = set()
-    entries = record_top_entries(dist)
-    for head, is_dir in entries.items():
-        if head == ".." or head.endswith((".dist-info", ".data", ".egg-info", ".pth")):
-            continue
-        if head.startswith("__editable__"):
-            continue
-        name = module_name_of(head, is_dir)
-        if name:
-            names.add(name)
-    if location:
-        names.update(editable_finder_names(location, entries))
-    return sorted(names)
 
 
 def direct_url_of(dist):

@@ -107,18 +107,9 @@ def render_ci(plan: CiPlan) -> str:
     return _templates().get_template(f"{plan.ci}.yml.j2").render(plan=plan)
 
 
-def pinned_distributions(venv: Inventory, declared=()) -> dict:
-    """What CI's copy of the venv holds: what is installed in the venv itself, plus the
-    declared packages a ``--system-site-packages`` venv sees only through its base
-    (CI installs those itself). pip, setuptools and wheel only when declared."""
-    active = venv.active()
-    chosen = {**{name: active[name] for name in declared if name in active}, **venv.own()}
-    return {name: dist for name, dist in sorted(chosen.items())
-            if name not in BOOTSTRAP_DISTRIBUTIONS or name in declared}
-
-
 def render_pins(venv: Inventory, declared=()) -> str:
-    """requirements-ci.txt: ``name==version`` for ``pinned_distributions``.
+    """requirements-ci.txt: ``name==version`` for what CI's copy of the venv holds
+    (``Inventory.ci_copy``); pip, setuptools and wheel only when declared.
 
     Distributions installed from a folder (the project, editable installs) or
     from version control cannot be pinned by version; they are listed as
@@ -126,7 +117,9 @@ def render_pins(venv: Inventory, declared=()) -> str:
     """
     lines = [f"# The versions installed in the Pipenv venv (Python {venv.version}), so that CI",
              "# installs exactly what works at home. Rendered by RenderTravis.", ""]
-    for dist in pinned_distributions(venv, declared).values():
+    for name, dist in sorted(venv.ci_copy(declared).items()):
+        if name in BOOTSTRAP_DISTRIBUTIONS and name not in declared:
+            continue
         origin = dist.direct_url or {}
         if dist.editable or "dir_info" in origin or "vcs_info" in origin:
             lines.append(f"# {dist.display_name} {dist.version}: installed from "

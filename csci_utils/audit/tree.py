@@ -1,19 +1,16 @@
 """The venv's dependency tree from pipdeptree 4.x, annotated with what the Pipfile declares.
 
 pipdeptree 4.x's Python API is ``pipdeptree.render(...) -> str``; these calls
-are the CLI's ``--python <venv python> -o json`` and ``--summary -o json``,
-made in-process so that no extra interpreter has to start.
+are the CLI's ``--python <venv python> -o json`` and ``--summary -o json``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import os
 import re
-import subprocess
 import sys
 
+from . import background
 from .errors import AuditError
 from .models import DependencyTree, Edge, Inventory, Pipfile, TreeNode
 from .pipfile import canonical_name
@@ -38,15 +35,10 @@ def _render(python: str, **options) -> str:
         raise AuditError(f"pipdeptree could not read {python}: {error}") from None
 
 
-def pipdeptree_json(python: str) -> list[dict]:
-    """``pipdeptree --python PY -o json -x active``: one entry per installed distribution."""
-    return json.loads(_render(python, output_format="json"))
-
-
 # The summary stats every installed file (a few tenths of a second with torch
 # installed) while holding the GIL, so it runs in a process of its own while
-# this one builds the tree. -I: ``-c`` would put the working directory (the
-# project) first on sys.path, and a project's pipdeptree.py would run.
+# this one builds the tree. -I: ``-c`` would put the working directory first on
+# sys.path, and a project's pipdeptree.py would run.
 _SUMMARY_IN_A_PROCESS = (
     "import sys, pipdeptree\n"
     "sys.stdout.write(pipdeptree.render(python=sys.argv[1], warn='silence', extras='active',"
@@ -54,53 +46,22 @@ _SUMMARY_IN_A_PROCESS = (
 SUMMARY_TIMEOUT_S = 300
 
 
-def _start_summary(python: str) -> subprocess.Popen | None:
-    try:
-        return subprocess.Popen([sys.executable, "-I", "-c", _SUMMARY_IN_A_PROCESS, python],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                stdin=subprocess.DEVNULL, text=True, cwd=os.path.abspath(os.sep))
-    except OSError:
-        return None  # pipdeptree_summary runs it here instead
-
-
-def pipdeptree_summary(python: str, process: subprocess.Popen | None = None) -> dict:
-    """``pipdeptree --python PY --summary -o json``: counts of cycles, conflicts, licenses...
-
-    ``process``: the same, started by ``_start_summary``; its answer is used when it has one.
-    """
-    if process is not None:
-        try:
-            stdout, _ = process.communicate(timeout=SUMMARY_TIMEOUT_S)
-            if process.returncode == 0:
-                return json.loads(stdout)
-        except (subprocess.TimeoutExpired, ValueError):
-            process.kill()
-            process.communicate()
-    return json.loads(_render(python, output_format="json", summary=True))
-
-
-def _installed(entry: dict) -> str | None:
-    version = entry.get("installed_version")
-    return None if version in (None, "", "?") else str(version)
-
-
-def build_tree(flat: list[dict], summary: dict, pipfile: Pipfile,
-               keep: frozenset[str] | None = None,
-               extra_edges: dict[str, tuple[Edge, ...]] | None = None) -> DependencyTree:
+def build_tree(flat: list[dict], summary: dict, venv: Inventory,
+               pipfile: Pipfile) -> DependencyTree:
     """Nodes, roots, and the roots the Pipfile declares, from pipdeptree's JSON.
 
-    ``keep``: the distributions CI's venv will hold (a ``--system-site-packages``
-    venv also sees its base's, which CI will not have); None keeps all.
-    Requirements are checked against everything the venv sees. ``extra_edges``:
-    requirements pipdeptree does not read (an egg-info's requires.txt), by name.
+    Only what CI's copy of the venv holds is kept (``Inventory.ci_copy``: a
+    ``--system-site-packages`` venv also sees its base's); requirements are checked
+    against everything the venv sees. An egg-info's requirements (requires.txt),
+    which pipdeptree does not read, are edges too.
     """
     declared = pipfile.declared()
-    extra_edges = extra_edges or {}
+    keep, extra_edges = venv.ci_copy(declared), egg_info_edges(venv)
     nodes = []
     for entry in flat:
         package = entry["package"]
         name = canonical_name(package["key"])
-        if keep is not None and name not in keep:
+        if name not in keep:
             continue
         nodes.append(TreeNode(
             name=name,
@@ -109,7 +70,8 @@ def build_tree(flat: list[dict], summary: dict, pipfile: Pipfile,
             # The same requirement reached through two extras is one edge.
             dependencies=tuple(dict.fromkeys(
                 Edge(canonical_name(dep["key"]), str(dep.get("required_version") or "Any"),
-                     _installed(dep))
+                     None if dep.get("installed_version") in (None, "", "?")
+                     else str(dep["installed_version"]))
                 for dep in entry.get("dependencies", ()))) or extra_edges.get(name, ()),
             declared_in=declared.get(name, ()),
         ))
@@ -149,19 +111,19 @@ def egg_info_edges(inventory: Inventory) -> dict[str, tuple[Edge, ...]]:
     return edges
 
 
-def venv_tree(python: str, pipfile: Pipfile, keep: frozenset[str] | None = None,
-              inventory: Inventory | None = None) -> DependencyTree:
-    """pipdeptree on ``python`` (tree and summary), turned into a DependencyTree.
+def venv_tree(venv: Inventory, pipfile: Pipfile) -> DependencyTree:
+    """pipdeptree on the venv (``--python PY -o json -x active``, and ``--summary``),
+    turned into a DependencyTree.
 
     The summary runs in its own process meanwhile (measured: it and the tree
-    take ~0.3 s and ~0.15 s of CPU, so this saves the shorter of the two).
+    take ~0.3 s and ~0.15 s of CPU, so this saves the shorter of the two); where that
+    process fails, it runs here.
     """
-    summary = _start_summary(python)
-    try:
-        tree = build_tree(pipdeptree_json(python), {}, pipfile, keep,
-                          egg_info_edges(inventory) if inventory is not None else None)
-        return dataclasses.replace(tree, summary=pipdeptree_summary(python, summary))
-    finally:
-        if summary is not None and summary.poll() is None:
-            summary.kill()
-            summary.communicate()
+    command = [sys.executable, "-I", "-c", _SUMMARY_IN_A_PROCESS, venv.python]
+    with background.started(command) as [process]:
+        flat = json.loads(_render(venv.python, output_format="json"))
+        try:
+            summary = json.loads(background.answer(process, SUMMARY_TIMEOUT_S))
+        except (background.NoAnswer, ValueError):
+            summary = json.loads(_render(venv.python, output_format="json", summary=True))
+    return build_tree(flat, summary, venv, pipfile)

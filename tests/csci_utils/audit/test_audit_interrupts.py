@@ -33,7 +33,7 @@ def test_the_audit_stops_cleanly_on_a_signal(signum, code, tmp_path):
         time.sleep(0.01)
     probe = int(pid_file.read_text())
     # The probe's shell may write its pid before Popen() has returned in the audit;
-    # a signal inside Popen() itself would orphan it (csci_utils/audit/interpreter.py).
+    # a signal inside Popen() itself would orphan it (csci_utils/audit/background.py).
     time.sleep(0.5)
     audit.send_signal(signum)
     assert_stopped_cleanly(audit, signum, "audit")
