@@ -85,12 +85,14 @@ def sweep_stale_temps(directory: str) -> list[str]:
     return removed
 
 
-def sweep_once(directory: str) -> None:
-    """``sweep_stale_temps(directory)`` the first time this process writes there."""
+def sweep_once(directory: str, made: bool = False) -> None:
+    """``sweep_stale_temps(directory)`` the first time this process writes there, unless
+    this process has just ``made`` the folder (nothing stale can be in it)."""
     key = os.path.abspath(directory or ".")
     if key not in _swept:
         _swept.add(key)
-        sweep_stale_temps(directory)
+        if not made:
+            sweep_stale_temps(directory)
 
 
 def suffix_preserving_tmp_path(path: str) -> str:
@@ -142,8 +144,7 @@ def atomic_path(path, tmp_path_for: Callable[[str], str] = suffix_preserving_tmp
     """
     path = os.fspath(path)
     parent = os.path.dirname(path)
-    make_parent_folders(path)
-    sweep_once(parent)
+    sweep_once(parent, made=make_parent_folders(path))
     tmp_path = tmp_path_for(path)
     try:
         yield tmp_path

@@ -53,13 +53,25 @@ def refused(error: OSError, path: str, doing: str = "write",
     return WriteError(error.errno, f"cannot {doing} {path}: {cause}; {remedy}", path)
 
 
-def make_parent_folders(path: str) -> None:
-    """``os.makedirs`` of ``path``'s folder; a refusal is a WriteError naming the folder."""
+def make_parent_folders(path: str) -> bool:
+    """``os.makedirs`` of ``path``'s folder; a refusal is a WriteError naming the folder.
+
+    True when this call made the folder itself (so nothing older is in it).
+    """
     parent = os.path.dirname(os.path.normpath(os.fspath(path)))
     if not parent:
-        return
+        return False
     try:
-        os.makedirs(parent, exist_ok=True)
+        try:
+            os.mkdir(parent)  # a batch's usual case: one new folder below existing ones
+            return True
+        except FileExistsError:
+            if os.path.isdir(parent):
+                return False
+            raise
+        except FileNotFoundError:
+            os.makedirs(parent, exist_ok=True)
+            return True
     except OSError as error:
         where = error.filename if isinstance(error.filename, str) else parent
         raise refused(error, where, "create the folder", FOLDER_CAUSES) from error

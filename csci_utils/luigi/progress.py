@@ -44,11 +44,11 @@ class TaskProgress:
     the percentage moved) because with a central scheduler each one is an
     HTTP call. Used as a context manager around the copy, it also reports a
     stall (see the module docstring); ``gives_up_after`` (seconds, None when
-    unknown) is quoted in that message.
+    unknown) is quoted in that message. ``stall_s=None``: no watchdog (and no thread).
     """
 
     def __init__(self, task, verb: str, url: str, interval: float = 0.5,
-                 gives_up_after: float | None = None, stall_s: float = STALL_S) -> None:
+                 gives_up_after: float | None = None, stall_s: float | None = STALL_S) -> None:
         self.task, self.verb, self.url, self.interval = task, verb, url, interval
         self.gives_up_after, self.stall_s = gives_up_after, stall_s
         self._last_percent = -1
@@ -60,6 +60,8 @@ class TaskProgress:
 
     def __enter__(self) -> TaskProgress:
         self._last_activity = time.monotonic()
+        if self.stall_s is None:
+            return self
         self._watchdog = threading.Thread(target=self._watch, daemon=True,
                                           name=f"stall watchdog: {self.url}")
         self._watchdog.start()

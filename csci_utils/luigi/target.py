@@ -101,8 +101,8 @@ class BaseAtomicProviderLocalTarget(LocalTarget):
 
     def open(self, mode: str = "r"):
         if mode.replace("b", "").replace("t", "") == "w":
-            make_parent_folders(self.path)  # luigi's makedirs() would swallow the cause
-            sweep_once(os.path.dirname(self.path))
+            # luigi's makedirs() would swallow the cause
+            sweep_once(os.path.dirname(self.path), made=make_parent_folders(self.path))
             return self.format.pipe_writer(self.atomic_provider(self.path))
         return super().open(mode)
 

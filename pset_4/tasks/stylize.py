@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
+from functools import cached_property
 
 import luigi
 from luigi.contrib.external_program import ExternalProgramRunError
@@ -120,7 +121,7 @@ class StylizedResult:
     local_root: str = ""
     output_dir: str = ""
 
-    @property
+    @cached_property  # asked for several times per result (listing checks, paths)
     def name(self) -> str:
         """``<image>/<model>--style-K[...]--<digest>.png``, below ``<remote>/stylized``."""
         controls = controls_key(self.strength, self.preserve_color, self.max_size,
@@ -445,13 +446,11 @@ class _Batch:
 
     def _identities(self, images) -> dict:
         """The identities that the results of ``images`` are keyed on (and no others)."""
-        chosen = {key: value for key, value in self.identities.items()
-                  if key.startswith("model:") or key == f"style:{self.style_image}"}
-        for image in images:
-            key = f"image:{image}"
-            if key in self.identities:
-                chosen[key] = self.identities[key]
-        return chosen
+        # Looked up by key, not a pass over every identity: a batch's StylizeAll makes its
+        # ~64 shards a few times over, and 8,000 images' identities each time added up.
+        keys = [*(f"model:{model}" for model in self.models), f"style:{self.style_image}",
+                *(f"image:{image}" for image in images)]
+        return {key: self.identities[key] for key in keys if key in self.identities}
 
     def _results(self, image: str) -> list[StylizedResult]:
         return [
@@ -538,7 +537,7 @@ class StylizeShard(_Batch, luigi.Task):
                 todo.append(result)
         if self.counted and len(todo) < len(results):
             images_already_done(len(results) - len(todo))
-        failures: list[str] = []
+        failures: list[str] = []  # appended to from the helper threads too
 
         def failed(result: StylizedResult, error: Exception) -> None:
             logger.info("%s failed", result.describe(), exc_info=error)
@@ -547,9 +546,12 @@ class StylizeShard(_Batch, luigi.Task):
             if self.counted:
                 image_failed(result.image)
 
-        def settle(result: StylizedResult, published) -> None:
+        def publish(result: StylizedResult, finish) -> None:
+            """On a helper thread: ``finish`` (save, upload), then the result's counts. The
+            task's thread stylizes meanwhile: each call here that waits (a progress
+            report, a count) would make it wait too, for the helpers to hand back the GIL."""
             try:
-                published.result()
+                width, height = finish()
             except Exception as error:  # noqa: BLE001 - one bad image fails only itself
                 failed(result, error)
                 return
@@ -557,19 +559,18 @@ class StylizeShard(_Batch, luigi.Task):
             progress.file_done()
             if self.counted:
                 image_stylized(result.image)
-            size = "x".join(map(str, _image_size(result.cache_output().path)))
-            _report(progress, result, f"done, {size}, on the remote")
+            _report(progress, result, f"done, {width}x{height}, on the remote")
 
         # Copies overlap the model work: a helper thread downloads the next input and
         # saves + uploads the last results (fsync-bound) while this one stylizes.
         with ThreadPoolExecutor(IO_THREADS, thread_name_prefix="shard-io") as copies:
             # The copies report to the shard's progress (a stalled one says so on luigid).
-            fetched = [copies.submit(todo[0].inputs, progress)] if todo else []
+            fetched = [copies.submit(self._inputs, todo[0], progress)] if todo else []
             publishing: deque = deque()
             try:
-                self._make_all(todo, progress, copies, fetched, publishing, failed, settle)
+                self._make_all(todo, progress, copies, fetched, publishing, failed, publish)
             except BaseException:  # a signal: start nothing more, the running copies finish
-                for future in [*filter(None, fetched), *(f for _, f in publishing)]:
+                for future in [*filter(None, fetched), *publishing]:
                     future.cancel()
                 raise
         progress.finish()
@@ -578,12 +579,12 @@ class StylizeShard(_Batch, luigi.Task):
                                                if len(failures) > 3 else "")
             raise PipelineError(f"{len(failures)} of {len(results)} results failed: {shown}")
 
-    def _make_all(self, todo, progress, copies, fetched, publishing, failed, settle) -> None:
+    def _make_all(self, todo, progress, copies, fetched, publishing, failed, publish) -> None:
         """Stylize ``todo`` in order, each input fetched and each result published on
         ``copies`` (helper threads), at most IN_FLIGHT waiting."""
         for index, result in enumerate(todo):
             if index + 1 < len(todo):
-                fetched.append(copies.submit(todo[index + 1].inputs, progress))
+                fetched.append(copies.submit(self._inputs, todo[index + 1], progress))
             try:
                 finish = self._make(result, fetched[index].result(), progress)
             except Exception as error:  # noqa: BLE001 - one bad image fails only itself
@@ -591,28 +592,37 @@ class StylizeShard(_Batch, luigi.Task):
                 continue
             finally:
                 fetched[index] = None  # forget the paths: memory stays flat
-            publishing.append((result, copies.submit(finish)))
-            while publishing and (len(publishing) > IN_FLIGHT or publishing[0][1].done()):
-                settle(*publishing.popleft())
+            publishing.append(copies.submit(publish, result, finish))
+            while publishing and (len(publishing) > IN_FLIGHT or publishing[0].done()):
+                publishing.popleft().result()
         while publishing:
-            settle(*publishing.popleft())
+            publishing.popleft().result()
 
-    def _make(self, result: StylizedResult, inputs: dict, progress: BatchProgress):
+    @staticmethod
+    def _inputs(result: StylizedResult, progress: BatchProgress) -> dict | None:
+        """On a helper thread: this machine's inputs for ``result``; None when its copy is
+        here already (made before, its upload failed: only the upload is left)."""
+        if result.cache_output().exists():
+            return None
+        return result.inputs(progress)
+
+    def _make(self, result: StylizedResult, inputs: dict | None, progress: BatchProgress):
         """The model work for ``result``, here; returns what is left (save, upload) for the
-        helper thread."""
+        helper thread, which answers the result's (width, height)."""
         def report(stage: str, _percentage: int) -> None:
             _report(progress, result, stage)
 
         local, remote = result.cache_output(), result.output()
-        if local.exists():  # made here before, its upload failed: only upload
-            return lambda: upload_copy(local, remote, progress)
+        if inputs is None:  # made here before, its upload failed: only upload
+            return lambda: _uploaded(local, remote, progress)
         stylized = stylized_image(result, inputs, report)
 
-        def finish() -> None:
+        def finish() -> tuple[int, int]:
             import neural_style
 
             make_copy(local, lambda temporary: neural_style.save_image(stylized, temporary))
             upload_copy(local, remote, progress)
+            return stylized.size
         return finish
 
     def on_failure(self, exception: BaseException) -> str:
@@ -624,13 +634,20 @@ class StylizeShard(_Batch, luigi.Task):
 class StylizeProgramShard(StylizeShard, _RunsEval):
     """Option A over a few images: one ``python -m neural_style eval`` child per result."""
 
-    def _make(self, result: StylizedResult, inputs: dict, progress: BatchProgress):
+    def _make(self, result: StylizedResult, inputs: dict | None, progress: BatchProgress):
         def report(stage: str, _percentage: int) -> None:
             _report(progress, result, stage)
 
         local, remote = result.cache_output(), result.output()
-        make_copy(local, lambda temporary: self.run_eval(result, inputs, temporary, report))
-        return lambda: upload_copy(local, remote, progress)
+        if inputs is not None:  # None: made here before, only the upload is left
+            make_copy(local, lambda temporary: self.run_eval(result, inputs, temporary, report))
+        return lambda: _uploaded(local, remote, progress)
+
+
+def _uploaded(local, remote, progress: BatchProgress) -> tuple[int, int]:
+    """Upload this machine's copy of a result; its (width, height)."""
+    upload_copy(local, remote, progress)
+    return _image_size(local.path)
 
 
 def _report(progress: BatchProgress, result: StylizedResult, stage: str) -> None:

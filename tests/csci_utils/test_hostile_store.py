@@ -85,3 +85,20 @@ def test_a_download_never_writes_through_a_linked_cache_folder(tmp_path, outside
     result = build(DownloadImage(name="y.jpg", remote_root=store.root, local_root=str(local)))
     assert "outside its root" in _one_line(result)
     assert sorted(os.listdir(outside.parent)) == ["secret.jpg"]
+
+
+def test_a_path_through_a_link_and_back_up_is_judged_by_where_it_really_leads(tmp_path, outside):
+    # The quick check (by name, one lstat per part below the root) must not be fooled by
+    # "link/..": by name it stays in the root, really it climbs out of the link's target.
+    from csci_utils.luigi.errors import TransferError
+    from csci_utils.luigi.folder_files import check_inside
+
+    root = tmp_path / "root"
+    (root / "images").mkdir(parents=True)
+    (root / "deep").symlink_to(outside.parent / "below", target_is_directory=True)
+    (outside.parent / "below").mkdir()
+    check_inside(str(root / "images" / "x.jpg"), str(root))  # plainly below: no error
+    with pytest.raises(TransferError, match="outside its root"):
+        check_inside(str(root / "deep" / ".." / "secret.jpg"), str(root))
+    with pytest.raises(TransferError, match="outside its root"):
+        check_inside(str(root / "deep" / "x.jpg"), str(root))

@@ -189,3 +189,19 @@ def test_hashing_writer_survives_a_retried_part_rewriting_hashed_bytes(tmp_path)
         writer.seek(start)
         writer.write(data[start:end])
     assert writer.close() == {"sha256": hashlib.sha256(data).hexdigest()}
+
+
+def test_a_folder_copy_has_no_watchdog_thread_and_an_s3_copy_has_one(tmp_path):
+    # A batch makes two copies per image: a thread each, for a folder that cannot go
+    # silent, was most of a small image's copying time.
+    from csci_utils.luigi.tasks import copy_progress
+
+    def watchdogs() -> list[str]:
+        return [t.name for t in threading.enumerate() if t.name.startswith("stall watchdog")]
+
+    with copy_progress(_FakeTask(), "downloading", str(tmp_path / "images" / "x.jpg")):
+        assert watchdogs() == []
+    with copy_progress(_FakeTask(), "downloading", "s3://b/images/x.jpg") as progress:
+        assert watchdogs() == ["stall watchdog: s3://b/images/x.jpg"]
+        assert progress.gives_up_after is not None  # quoted in the stall message
+    assert watchdogs() == []

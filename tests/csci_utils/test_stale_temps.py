@@ -89,3 +89,20 @@ def test_a_luigi_build_sweeps_a_killed_writers_temp(tmp_path):
                          detailed_summary=True, log_level="WARNING")
     assert result.scheduling_succeeded, result.summary_text
     assert stale not in os.listdir(tmp_path) and temps(tmp_path) == []
+
+
+def test_a_folder_the_write_makes_is_not_swept_and_one_that_was_there_is(tmp_path,
+                                                                          monkeypatch):
+    # A batch writes each result into a new folder: one scan each of a folder made a
+    # moment ago found nothing, and cost a directory read per file.
+    import csci_utils.atomic as atomic
+
+    swept = []
+    monkeypatch.setattr(atomic, "sweep_stale_temps", swept.append)
+    with atomic_path(tmp_path / "new" / "photo.png") as temporary:
+        open(temporary, "wb").close()
+    assert swept == [] and (tmp_path / "new" / "photo.png").exists()
+    (tmp_path / "there").mkdir()
+    with atomic_path(tmp_path / "there" / "photo.png") as temporary:
+        open(temporary, "wb").close()
+    assert swept == [str(tmp_path / "there")]
