@@ -191,11 +191,11 @@ def browser_check(url: str, profile: Path) -> str:
 
 
 HEADER = (f"{'store':<8}{'scheduler':<10}{'images':>7}{'cold s':>8}{'ms/img':>8}{'over raw':>9}"
-          f"{'warm s':>8}{'peak MiB':>9}  requests per image (cold | warm)")
+          f"{'warm s':>8}{'peak MiB':>9}  requests per image (cold | warm); moto's CPU")
 
 
 def format_row(row: tuple, raw: dict) -> str:
-    store, scheduler, count, cold, rss, warm, cold_req, warm_req = row
+    store, scheduler, count, cold, rss, warm, cold_req, warm_req, server_cpu = row
     over = "" if store == "raw loop" else f"{(cold - raw[count]) / count * 1000:>9.2f}"
     requests = ""
     if cold_req is not None:
@@ -204,6 +204,8 @@ def format_row(row: tuple, raw: dict) -> str:
         if warm_req is not None:
             requests += " | " + " ".join(f"{kind} {value / count:.4f}" for kind, value in
                                          sorted(warm_req.items()))
+    if server_cpu is not None:  # the S3 server's share of the 2 cores, not the pipeline's
+        requests += f"; moto {server_cpu / count * 1000:.2f} ms/img of CPU"
     return (f"{store:<8}{scheduler:<10}{count:>7}{cold:>8.1f}{cold / count * 1000:>8.2f}"
             f"{over:>9}{'' if warm is None else f'{warm:.1f}':>8}{rss:>9.0f}  {requests}")
 
@@ -262,7 +264,7 @@ def main() -> int:
             raw[count], raw_rss = timed([sys.executable, "-c", PEAK_REPORTED, "-c", RAW_LOOP,
                                          str(model), str(out),
                                          *[str(sources / name) for name in names]], scratch)
-            rows.append(("raw loop", "-", count, raw[count], raw_rss, None, None, None))
+            rows.append(("raw loop", "-", count, raw[count], raw_rss, None, None, None, None))
             print(format_row(rows[-1], raw), flush=True)
             for store in args.stores:
                 for scheduler in args.schedulers:
@@ -284,7 +286,10 @@ def main() -> int:
                         command = pset_4_command(remote, work, names, args.names, *options)
                         if log:
                             log.seen.clear()
+                        # moto serves from this process's threads; the main thread waits.
+                        server_start = time.process_time()
                         cold, rss = timed(command, work)
+                        server_cpu = time.process_time() - server_start if log else None
                         cold_requests = Counter(log.seen) if log and store == "s3" else None
                         warm = warm_requests = None
                         if not args.no_warm:
@@ -293,7 +298,7 @@ def main() -> int:
                             warm, _ = timed(command, work)
                             warm_requests = Counter(log.seen) if log and store == "s3" else None
                         rows.append((store, scheduler, count, cold, rss, warm, cold_requests,
-                                     warm_requests))
+                                     warm_requests, server_cpu if store == "s3" else None))
                         print(format_row(rows[-1], raw), flush=True)
                         if args.browser and scheduler == "luigid" and count == max(args.sizes):
                             print(browser_check(server_.url, work / "chromium"), flush=True)
