@@ -238,6 +238,26 @@ def test_cli_errors_are_one_line_and_non_zero(tmp_path, project, case):
     assert expected in line, line
 
 
+
+@pytest.mark.parametrize("ci, ci_file", [("travis", ".travis.yml"),
+                                         ("github", ".github/workflows/ci.yml")])
+def test_update_ci_file_writes_the_rendered_file_into_the_project_once(project, tmp_path, ci,
+                                                                        ci_file):
+    target = project.dir / ci_file  # the session's shared project: removed again below
+    update = UpdateCIFile(project_dir=str(project.dir), audit_dir=str(tmp_path), ci=ci)
+    rendered = RenderTravis(project_dir=str(project.dir), audit_dir=str(tmp_path), ci=ci)
+    assert "UpdateCIFile" in build(update)
+    assert target.read_bytes() == Path(rendered.output()["ci"].path).read_bytes()
+    try:
+        assert build(update) == []  # current: nothing runs
+        target.write_text("stale: edited by hand\n")
+        assert build(update) == ["UpdateCIFile"]  # not current any more: written again
+        assert target.read_bytes() == Path(rendered.output()["ci"].path).read_bytes()
+        assert not [p for p in target.parent.iterdir() if p.name != target.name
+                    and p.name.startswith(target.stem)]  # no temporary left beside it
+    finally:
+        target.unlink()
+
 # --- dogfood ---------------------------------------------------------------------------------
 
 def test_this_repos_travis_yml_is_rendered_and_up_to_date(tmp_path):
