@@ -60,7 +60,17 @@ def marker_holds(marker: str | None, venv: Inventory) -> bool:
         return True
 
 
-def provider_of(dotted: str, providers: dict[str, list[Distribution]]) -> list[Distribution] | None:
+class Providers(dict):
+    """Import name -> the distributions that ship it (``Inventory.module_providers``), and
+    ``namespaces``: the names other names lie under (``google`` for ``google.protobuf``)."""
+
+    def __init__(self, providers: dict[str, list[Distribution]]) -> None:
+        super().__init__(providers)
+        self.namespaces = {".".join(parts[:length]) for parts in (name.split(".") for name in self)
+                           for length in range(1, len(parts))}
+
+
+def provider_of(dotted: str, providers: Providers) -> list[Distribution] | None:
     """The distributions that provide the longest importable prefix of ``dotted``.
 
     [] when that prefix is a namespace package (``google``) whose portion the
@@ -70,12 +80,12 @@ def provider_of(dotted: str, providers: dict[str, list[Distribution]]) -> list[D
     for length in range(len(parts), 0, -1):
         prefix = ".".join(parts[:length])
         if prefix in providers:
-            portions = any(name.startswith(prefix + ".") for name in providers)
-            return [] if portions and length < len(parts) else providers[prefix]
+            portion_needed = length < len(parts) and prefix in providers.namespaces
+            return [] if portion_needed else providers[prefix]
     return None
 
 
-def _ci_provides(venv: Inventory, own: dict[str, list[Distribution]], site: ImportSite) -> bool:
+def _ci_provides(venv: Inventory, own: Providers, site: ImportSite) -> bool:
     """Whether a fresh copy of the venv has the import: its own distributions or folders."""
     found = provider_of(site.dotted or site.module, own)
     if found is not None:
@@ -132,9 +142,9 @@ def _import_findings(main: Inventory, project: PipenvProject,
                      sites: list[ImportSite]) -> tuple[list[Finding], list[str]]:
     venv = project.inventory
     declared = project.pipfile.declared()
-    main_providers = main.module_providers()
+    main_providers = Providers(main.module_providers())
     venv_own = venv.own()
-    own = venv.module_providers(own_only=True)
+    own = Providers(venv.module_providers(own_only=True))
     lock = project.lock
     ci_installs = (lock.locked_names() if lock is not None
                    else _declared_closure(venv_own, declared))

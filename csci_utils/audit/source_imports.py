@@ -14,9 +14,11 @@ imports that never run on the target interpreter (``guards.py``).
 from __future__ import annotations
 
 import ast
+import bisect
 import gc
 import json
 import os
+import re
 import sys
 
 # Folders that hold someone else's code or generated files, never the project's.
@@ -91,14 +93,93 @@ def imports_in(tree: ast.Module) -> list[Import]:
             for module, line, optional, dotted, guards in found]
 
 
+# A string or a comment, with the code before it. Possessive, so that a match never
+# backtracks and the scan stays linear; a lone quote is an unterminated string.
+_LITERAL = re.compile(rb"""([^"'#]*+)("""
+                      rb'''"""(?:[^"\\]++|\\[\s\S]|"(?!""))*+"""'''
+                      rb"""|'''(?:[^'\\]++|\\[\s\S]|'(?!''))*+'''"""
+                      rb'''|"(?:[^"\\\n]++|\\[\s\S])*+"'''
+                      rb"""|'(?:[^'\\\n]++|\\[\s\S])*+'"""
+                      rb"""|#[^\r\n]*+|["']|\Z)""")
+_LINE_TEXT = re.compile(rb"[^\r\n]+")
+_SPACES = bytes(byte if byte in b"\r\n" else 32 for byte in range(256))  # keeps line breaks
+_KEYWORD = re.compile(rb"import\b(?<!\wimport)")
+# A one-line class or def header, and the indentation of the first line of its body.
+_HEADER = re.compile(rb"(?:class|def|async[ \t]+def)\b[^\r\n]*:[ \t]*\r?\n"
+                     rb"(?:[ \t\f]*\r?\n)*([ \t]+)")
+
+
+def _statement_starts(indent: bytes) -> re.Pattern:
+    """A line at ``indent`` that starts a statement: not after a backslash continuation,
+    not a closing bracket, not a clause of the statement before (else, except ...)."""
+    return re.compile(rb"\n(?<!\\\n)(?<!\\\r\n)" + indent
+                      + rb"(?=[^\s#)\]}])(?!(?:else|elif|except|finally)\b)")
+
+
+def _blank(match: re.Match) -> bytes:
+    return match[1] + match[2].translate(_SPACES)
+
+
+def _kept(code: bytes, keywords: list[int], low: int, high: int, indent: bytes,
+          kept: list[tuple[int, int]]) -> None:
+    """Add to ``kept`` the statements at ``indent`` in code[low:high] that hold a keyword;
+    of a class or def, its header and, the same way, the statements of its body."""
+    lines = _statement_starts(indent).finditer(code, low, high)
+    starts = [low, *(line.start() + 1 for line in lines), high]
+    for index in sorted({bisect.bisect_right(starts, at) - 1 for at in
+                         keywords[bisect.bisect_left(keywords, low):
+                                  bisect.bisect_left(keywords, high)]}):
+        start, end = starts[index], starts[index + 1]
+        header = _HEADER.match(code, start + len(indent), end)
+        if header and len(header[1]) > len(indent) and header[1].startswith(indent):
+            kept.append((start, header.start(1)))
+            _kept(code, keywords, header.start(1), end, header[1], kept)
+        else:
+            kept.append((start, end))
+
+
+def import_statements(source: bytes) -> bytes | None:
+    """``source`` with only the statements that hold the word ``import`` outside strings
+    and comments, and the headers of the classes and functions around them; the rest is
+    cut down to its line breaks. None when no statement holds the word.
+
+    What is kept stays on its lines, and each statement whole, so ``ast`` finds the same
+    imports, guards and line numbers as in the whole file, for a fraction of the cost:
+    most of a file is code without imports. A boundary judged wrong (a line inside
+    brackets, say) leaves a bracket unclosed or closed twice, or a block without its
+    header, so the cut source does not parse and ``parse_file`` parses the whole file.
+    """
+    code = _LITERAL.sub(_blank, source)
+    keywords = [match.start() for match in _KEYWORD.finditer(code)]
+    if not keywords:
+        return None
+    kept: list[tuple[int, int]] = []
+    _kept(code, keywords, 0, len(code), b"", kept)
+    pieces, end = [], 0
+    for start, stop in kept:
+        pieces += [_LINE_TEXT.sub(b"", source[end:start]), source[start:stop]]
+        end = stop
+    pieces.append(_LINE_TEXT.sub(b"", source[end:]))
+    return b"".join(pieces)
+
+
 def parse_file(path: str) -> list[Import] | None:
-    """``imports_in`` of one file, or None when it cannot be read or does not parse."""
+    """``imports_in`` of one file's import statements (``import_statements``), or None
+    when it cannot be read or they do not parse.
+
+    A syntax error elsewhere does not hide a file's imports: the file may be written for
+    a newer Python than the auditor's (``type Alias = ...``), or be a template.
+    """
     try:
         with open(path, "rb") as handle:
             source = handle.read()
-        if b"import" not in source:
-            return []  # no import statement can be in it: no parse needed
-        return imports_in(ast.parse(source, filename=path))
+        statements = import_statements(source)
+        if statements is None:
+            return []
+        try:
+            return imports_in(ast.parse(statements, filename=path))
+        except SyntaxError:  # a boundary judged wrong, or a real error: the whole file decides
+            return imports_in(ast.parse(source, filename=path))
     except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 
