@@ -110,6 +110,10 @@ def own_names_for(project_dir: Path, files: list[Path]) -> dict[Path, set[str]]:
     return {folder: first_party | _names_at(folder) for folder in {f.parent for f in files}}
 
 
+def _parse_here(paths: list[str]) -> list:
+    return [source_imports.parse_file(path) for path in paths]
+
+
 PARALLEL_FROM = 40  # files; below that a second process costs more than it saves
 PARSE_TIMEOUT_S = 300
 
@@ -122,20 +126,20 @@ def parse_files(paths: list[str]) -> list:
     of a second, and puts only its own folder on sys.path (never the project).
     """
     if len(paths) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
-        return source_imports.parse_all(paths)
+        return _parse_here(paths)
     half = len(paths) // 2
     try:
         with background.started([sys.executable, "-I", "-S", source_imports.__file__,
                                  *paths[half:]]) as [helper]:
-            first = source_imports.parse_all(paths[:half])
+            first = _parse_here(paths[:half])
             try:
                 second = json.loads(background.answer(helper, PARSE_TIMEOUT_S))
             except (background.NoAnswer, ValueError):
                 second = None
     except OSError:  # not started: more file names than a command line holds, say
-        return source_imports.parse_all(paths)
+        return _parse_here(paths)
     if second is None or len(second) != len(paths) - half:
-        second = source_imports.parse_all(paths[half:])
+        second = _parse_here(paths[half:])
     return first + second
 
 
