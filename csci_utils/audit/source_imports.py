@@ -99,12 +99,14 @@ _LITERAL = re.compile(rb"""([^"'#]*+)("""
                       rb'''|"(?:[^"\\\n]++|\\[\s\S])*+"'''
                       rb"""|'(?:[^'\\\n]++|\\[\s\S])*+'"""
                       rb"""|#[^\r\n]*+|["']|\Z)""")
-_LINE_TEXT = re.compile(rb"[^\r\n]+")
-_SPACES = bytes(byte if byte in b"\r\n" else 32 for byte in range(256))  # keeps line breaks
+# For bytes.translate: every byte but a line break, and a table that makes each a space.
+_NOT_LINE_BREAKS = bytes(byte for byte in range(256) if byte not in b"\r\n")
+_SPACES = bytes(byte if byte in b"\r\n" else 32 for byte in range(256))
 _KEYWORD = re.compile(rb"import\b(?<!\wimport)")
-# A one-line class or def header, and the indentation of the first line of its body.
-_HEADER = re.compile(rb"(?:class|def|async[ \t]+def)\b[^\r\n]*:[ \t]*\r?\n"
-                     rb"(?:[ \t\f]*\r?\n)*([ \t]+)")
+# A class or def header (to the first line that ends with a colon), and the indentation of
+# its body's first statement (blank and ``#`` lines skipped).
+_HEADER = re.compile(rb"(?:class|def|async[ \t]+def)\b(?:[^\r\n]*\r?\n)*?[^\r\n]*:[ \t]*\r?\n"
+                     rb"(?=(?:[ \t\f]*(?:#[^\r\n]*)?\r?\n)*([ \t]+)[^\s#])")
 
 
 def _statement_starts(indent: bytes) -> re.Pattern:
@@ -115,7 +117,9 @@ def _statement_starts(indent: bytes) -> re.Pattern:
 
 
 def _blank(match: re.Match) -> bytes:
-    return match[1] + match[2].translate(_SPACES)
+    """The code, then the literal as spaces; a line that starts inside it starts with ``#``
+    (as a comment line would), so that it never looks like a statement's start."""
+    return match[1] + match[2].translate(_SPACES).replace(b"\n ", b"\n#")
 
 
 def _kept(code: bytes, keywords: list[int], low: int, high: int, indent: bytes,
@@ -130,8 +134,8 @@ def _kept(code: bytes, keywords: list[int], low: int, high: int, indent: bytes,
         start, end = starts[index], starts[index + 1]
         header = _HEADER.match(code, start + len(indent), end)
         if header and len(header[1]) > len(indent) and header[1].startswith(indent):
-            kept.append((start, header.start(1)))
-            _kept(code, keywords, header.start(1), end, header[1], kept)
+            kept.append((start, header.end()))
+            _kept(code, keywords, header.end(), end, header[1], kept)
         else:
             kept.append((start, end))
 
@@ -155,9 +159,9 @@ def import_statements(source: bytes) -> bytes | None:
     _kept(code, keywords, 0, len(code), b"", kept)
     pieces, end = [], 0
     for start, stop in kept:
-        pieces += [_LINE_TEXT.sub(b"", source[end:start]), source[start:stop]]
+        pieces += [source[end:start].translate(None, _NOT_LINE_BREAKS), source[start:stop]]
         end = stop
-    pieces.append(_LINE_TEXT.sub(b"", source[end:]))
+    pieces.append(source[end:].translate(None, _NOT_LINE_BREAKS))
     return b"".join(pieces)
 
 

@@ -52,7 +52,7 @@ from e.f import (
     h,
 )
 from x import (y,
-z)
+    z)
 x = 1 + \\
 2
 DATA = [
@@ -93,12 +93,31 @@ import not_in_docstring
         return 1
 
     def lazy(self, value=(
-1,
-)):
+            1,
+    )):
         import lazy_one
         if TYPE_CHECKING:
             from typed import Thing
         return value
+
+    def topic(self):
+        try:
+            import topics
+        except ImportError:
+            return ("""
+A line inside a string, at column 0
+""" , "")
+        return topics
+
+    def signature(
+        self,
+        value: int = 1,
+    ) -> None:
+        """A docstring.
+
+        import not_in_this_one
+        """
+        import after_a_long_signature
 
     class Inner:
         def deeper(self):
@@ -143,10 +162,12 @@ def test_the_cut_source_gives_what_the_whole_file_gives(tmp_path, line_break, in
     for left_out in (b"def plain", b"attribute = 1", b"def unrelated", b"DATA", b"TEXT"):
         assert left_out not in cut and left_out in source
     assert cut.count(b"\n") == source.count(b"\n")  # every line where it was
+    ast.parse(cut)  # it parses: no boundary was judged wrong
     found, whole = _both_ways(tmp_path, source)
     assert found == whole
     assert {name for name, *_ in whole} >= {"a", "d", "e", "x", "inline_guarded", "semi",
-                                             "colon_after", "lazy_one", "typed", "deep",
+                                             "colon_after", "lazy_one", "typed", "deep", "topics",
+                                             "after_a_long_signature",
                                              "tomllib", "tomli", "in_async", "matched"}
     assert not {name for name, *_ in whole if name.startswith(("not", "nei", "nope"))}
 
