@@ -1,7 +1,7 @@
 """The audit's one way to work in other processes meanwhile: start them, collect, stop.
 
-Used for the inventory probes (MAIN and the venv at once), pipdeptree's summary and
-half of the source parsing. Each starts from a neutral working directory, so the
+Used for the inventory probes (MAIN and the venv at once) and pipdeptree's summary.
+Each starts from a neutral working directory, so the
 audited project is never the first entry of a child's sys.path.
 """
 

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import ast
-import json
 import os
-import sys
 from pathlib import Path
 
-from . import background, source_imports
 from .models import ImportSite
 from .pipfile import tomllib
-from .source_imports import SKIPPED_DIRS, project_python_file_names
+from .source_imports import SKIPPED_DIRS, parse_file, project_python_file_names
 
 
 def _holds_python(folder: str, depth: int = 3) -> bool:
@@ -110,58 +107,26 @@ def own_names_for(project_dir: Path, files: list[Path]) -> dict[Path, set[str]]:
     return {folder: first_party | _names_at(folder) for folder in {f.parent for f in files}}
 
 
-def _parse_here(paths: list[str]) -> list:
-    return [source_imports.parse_file(path) for path in paths]
-
-
-PARALLEL_FROM = 40  # files; below that a second process costs more than it saves
-PARSE_TIMEOUT_S = 300
-
-
-def parse_files(paths: list[str]) -> list:
-    """``parse_file`` of each path; the second half in a process of its own, meanwhile
-    (``ast.parse`` holds the GIL), or here where that process fails.
-
-    ``-I -S``: the parser needs only the standard library, starts in a hundredth
-    of a second, and puts only its own folder on sys.path (never the project).
-    """
-    if len(paths) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
-        return _parse_here(paths)
-    half = len(paths) // 2
-    try:
-        with background.started([sys.executable, "-I", "-S", source_imports.__file__,
-                                 *paths[half:]]) as [helper]:
-            first = _parse_here(paths[:half])
-            try:
-                second = json.loads(background.answer(helper, PARSE_TIMEOUT_S))
-            except (background.NoAnswer, ValueError):
-                second = None
-    except OSError:  # not started: more file names than a command line holds, say
-        return _parse_here(paths)
-    if second is None or len(second) != len(paths) - half:
-        second = _parse_here(paths[half:])
-    return first + second
-
-
 def scan_imports(project_dir: str | os.PathLike,
                  stdlib: frozenset[str] | set[str]) -> list[ImportSite]:
     """Every absolute import of a third-party module in the project's code.
 
     The standard library (``stdlib``: the venv interpreter's
     ``sys.stdlib_module_names``) and the project's own packages and modules
-    are left out. Files that do not parse are skipped: the audit is about
-    dependencies, not syntax.
+    are left out, and so are files whose import statements do not parse
+    (``source_imports.parse_file``).
     """
     project_dir = Path(project_dir).resolve()
     files = [Path(name) for name in project_python_file_names(project_dir)]
     own = own_names_for(project_dir, files)
     sites = []
-    for file, found in zip(files, parse_files([str(file) for file in files])):
+    for file in files:
         relative = file.relative_to(project_dir).as_posix()
         if relative == "setup.py":
             continue  # build-time imports (setuptools): the build backend brings them
+        found = parse_file(str(file))
         if found is None:
-            continue  # unreadable, or does not parse: the audit is about dependencies
+            continue
         for module, line, optional, dotted, guards in found:
             if module in stdlib or module == "__future__" or module in own.get(file.parent, ()):
                 continue

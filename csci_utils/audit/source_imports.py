@@ -1,9 +1,7 @@
 """The project's Python files and the absolute imports in each, found with ``ast``.
 
 Nothing is executed: the files are only parsed, and only their statements that
-hold imports (``import_statements``). Standard library only: it also runs as
-``python -I -S source_imports.py FILE...``, printing each file's imports as JSON,
-so that ``imports.scan_imports`` parses half the files in a second process.
+hold imports (``import_statements``).
 
 Each import carries the conditions it sits under (``if TYPE_CHECKING:``,
 ``if sys.version_info < (3, 8):`` ...) as source text, so the audit can tell
@@ -14,10 +12,8 @@ from __future__ import annotations
 
 import ast
 import bisect
-import json
 import os
 import re
-import sys
 
 # Folders that hold someone else's code or generated files, never the project's.
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", ".audit", ".tox", ".nox", ".venv", "venv",
@@ -184,11 +180,3 @@ def parse_file(path: str) -> list[Import] | None:
             return imports_in(ast.parse(source, filename=path))
     except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-
-
-def main() -> None:
-    sys.stdout.write(json.dumps([parse_file(path) for path in sys.argv[1:]]))
-
-
-if __name__ == "__main__":
-    main()
