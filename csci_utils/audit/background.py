@@ -1,8 +1,8 @@
 """The audit's one way to work in other processes meanwhile: start them, collect, stop.
 
-Used for the inventory probes (MAIN and the venv at once) and pipdeptree's summary.
-Each starts from a neutral working directory, so the
-audited project is never the first entry of a child's sys.path.
+Used for the inventory probes (MAIN and the venv at once) and pipdeptree's summary. Each
+starts from a neutral working directory, so the audited project is never the first entry
+of a child's sys.path.
 """
 
 from __future__ import annotations
