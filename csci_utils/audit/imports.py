@@ -92,19 +92,12 @@ def first_party_names(project_dir: Path) -> set[str]:
     (the project folder, ``src/``, a ``package_dir`` from setup.py or
     pyproject.toml), and the names setup.py or pyproject.toml declare. A loose
     module deeper down (``scripts/six.py``) is not among them: only its own
-    folder's scripts import it (``own_names_for``).
+    folder's scripts import it (``scan_imports``).
     """
     roots, names = _declared_layout(project_dir)
     for root in {project_dir, project_dir / "src", *roots}:
         names |= _names_at(root)
     return names
-
-
-def own_names_for(project_dir: Path, files: list[Path]) -> dict[Path, set[str]]:
-    """Folder -> the names a file there imports from the project: the first-party names,
-    plus its siblings (running a script puts its folder first on sys.path)."""
-    first_party = first_party_names(project_dir)
-    return {folder: first_party | _names_at(folder) for folder in {f.parent for f in files}}
 
 
 def scan_imports(project_dir: str | os.PathLike,
@@ -118,16 +111,15 @@ def scan_imports(project_dir: str | os.PathLike,
     """
     project_dir = Path(project_dir).resolve()
     files = [Path(name) for name in project_python_file_names(project_dir)]
-    own = own_names_for(project_dir, files)
+    first_party = first_party_names(project_dir)
+    # Running a script puts its folder first on sys.path: its siblings are its own too.
+    own = {folder: first_party | _names_at(folder) for folder in {f.parent for f in files}}
     sites = []
     for file in files:
         relative = file.relative_to(project_dir).as_posix()
         if relative == "setup.py":
             continue  # build-time imports (setuptools): the build backend brings them
-        found = parse_file(str(file))
-        if found is None:
-            continue
-        for module, line, optional, dotted, guards in found:
+        for module, line, optional, dotted, guards in parse_file(str(file)) or ():
             if module in stdlib or module == "__future__" or module in own.get(file.parent, ()):
                 continue
             sites.append(ImportSite(module, relative, line, optional, dotted,

@@ -357,13 +357,9 @@ class Diagnose(MainParameters, PipenvParameters, AuditTask):
         return {"main": self.clone(ScanMain), "pipenv": self.clone(ScanPipenv)}
 
     def _sources(self) -> list:
-        project = self.project
-        root = os.path.join(str(project), "")  # the files' common prefix, cut as text: fast
-        stamps = []
-        for path in project_python_file_names(project):
-            stat = os.stat(path)
-            stamps.append((path[len(root):].replace(os.sep, "/"), stat.st_size, stat.st_mtime_ns))
-        return stamps
+        root = len(os.path.join(str(self.project), ""))  # the files' common prefix, cut as text
+        return [(path[root:].replace(os.sep, "/"), stat.st_size, stat.st_mtime_ns)
+                for path in project_python_file_names(self.project) for stat in [os.stat(path)]]
 
     def fingerprint(self) -> str:
         probe_both_at_once(self)
