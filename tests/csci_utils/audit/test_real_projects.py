@@ -114,6 +114,37 @@ def test_stdlib_imports_are_not_findings_on_old_pythons(minor, tmp_path):
     assert diagnosis["findings"] == []
 
 
+# --- a module in syntax newer than the auditor's Python -----------------------------------------
+
+def test_a_module_in_newer_syntax_than_the_auditors_still_counts(main_python, tmp_path):
+    """A Python 3.12 project's module with PEP 695 syntax, which the auditor's Python (3.11)
+    cannot parse as a whole: its imports still count. Before, the whole file was skipped and
+    the break went unseen."""
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "Pipfile").write_text('[packages]\n\n[requires]\npython_version = "3.12"\n')
+    (project / "vectors.py").write_text(dedent(f"""
+        import {HOME_ONLY}
+
+        type Vector = list[float]
+
+
+        class Norm[T]:
+            def of(self, vector: Vector) -> float:
+                return sum(x * x for x in vector) ** 0.5
+
+
+        def greet():
+            from {HOME_ONLY} import GREETING
+            return GREETING
+    """))
+    old_venv("3.12", project / ".venv")
+    diagnosis = run_diagnose(project, main_python, tmp_path / "audit")
+    assert by_category(diagnosis) == {"will break on CI": [HOME_ONLY]}
+    [finding] = diagnosis["findings"]
+    assert finding["where"] == ["vectors.py:1", "vectors.py:12"]
+
+
 # --- 13: the audited project's code never runs ------------------------------------------------
 
 HOSTILE_NAMES = ("json", "tomllib", "pipdeptree", "sitecustomize", "setup", "conftest",
