@@ -16,6 +16,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from csci_utils.atomic import atomic_path
+
 from . import background
 from .errors import AuditError
 from .models import Inventory, from_dict
@@ -171,11 +173,10 @@ def _read_stored(cache_dir: Path | None, key: tuple) -> Probed | None:
 def _store(cache_dir: Path | None, probed: Probed) -> None:
     if cache_dir is None:
         return
-    from .pipenv_venv import write_small_file  # luigi's atomic target: only when storing
-
     try:
-        write_small_file(_stored_path(cache_dir, probed.key), json.dumps(
-            {"key": probed.key, "stamps": probed.stamps, "answer": probed.answer}))
+        with atomic_path(_stored_path(cache_dir, probed.key)) as temporary:
+            Path(temporary).write_text(json.dumps(
+                {"key": probed.key, "stamps": probed.stamps, "answer": probed.answer}))
     except OSError:
         pass  # only a later run's speed depends on it
 

@@ -24,6 +24,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from csci_utils.atomic import atomic_path
+
 from .errors import AuditError
 from .interpreter import find_executable
 from .pipfile import parse_pipfile
@@ -214,12 +216,6 @@ def locate_pipenv_venv(project_dir: str | os.PathLike, cache_dir: str | os.PathL
         if not venv_python(Path(venv)).exists():
             raise AuditError(f"no venv yet for {project_dir}: run `pipenv install` there first")
         if cache_file is not None:
-            write_small_file(cache_file, venv)
+            with atomic_path(cache_file) as temporary:
+                Path(temporary).write_text(venv + "\n")
     return PipenvVenv(venv, str(venv_python(Path(venv))), system_site_packages(Path(venv)))
-
-
-def write_small_file(path: Path, text: str) -> None:
-    from csci_utils.luigi.target import SuffixPreservingLocalTarget  # luigi: only when needed
-
-    with SuffixPreservingLocalTarget(str(path)).open("w") as handle:
-        handle.write(text + "\n")
