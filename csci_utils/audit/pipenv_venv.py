@@ -147,11 +147,8 @@ def pipenv_venv_name(pipfile: str) -> str:
 
 
 def venv_by_pipenvs_rule(project_dir: Path) -> Path:
-    """The venv ``pipenv --venv`` names, by pipenv's own rule (``VenvLocator.get_location``).
-
-    Raises NotMirrored for what is not redone here (a ``.venv`` file, a custom
-    venv name, PIPENV_PYTHON, a case-insensitive file system): pipenv is asked then.
-    """
+    """The venv ``pipenv --venv`` names, by pipenv's own rule (``VenvLocator.get_location``);
+    NotMirrored in the cases not redone here (see the module docstring)."""
     if any(name in os.environ for name in UNMIRRORED) or os.name == "nt" \
             or sys.platform == "darwin":
         raise NotMirrored
@@ -160,10 +157,7 @@ def venv_by_pipenvs_rule(project_dir: Path) -> Path:
     if dot_venv.exists() and not dot_venv.is_dir():
         raise NotMirrored
     flag = _env_flag("VENV_IN_PROJECT")
-    try:
-        setting = parse_pipfile(Path(pipfile)).get("pipenv", {}).get("venv_in_project")
-    except AuditError:
-        raise NotMirrored from None
+    setting = parse_pipfile(Path(pipfile)).get("pipenv", {}).get("venv_in_project")
     setting = None if setting is None else bool(setting)
     in_project = flag if flag is not None else setting if setting is not None \
         else dot_venv.is_dir()
@@ -183,39 +177,30 @@ def _cache_key(project_dir: Path, command: list[str]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def locate_pipenv_venv(project_dir: str | os.PathLike, cache_dir: str | os.PathLike | None = None,
+def locate_pipenv_venv(project_dir: str | os.PathLike, cache_dir: str | os.PathLike,
                        pipenv: str | None = None) -> PipenvVenv:
     """The project's venv as ``pipenv --venv`` reports it.
 
-    Where pipenv's rule is redone here, its answer is pipenv's: the venv it names, if that
-    has pipenv's ``activate`` script, else "no venv". Otherwise pipenv is asked;
-    ``cache_dir``: where to remember its answer (the audit's output folder).
+    By pipenv's rule where it is redone: the venv it names, if that has pipenv's
+    ``activate`` script (``virtualenv_exists``), else "no venv". Otherwise pipenv's
+    answer, remembered in ``cache_dir`` (the audit's output folder).
     """
     project_dir = Path(project_dir).resolve()
-    if not (project_dir / "Pipfile").exists():
-        raise AuditError(f"no Pipfile in {project_dir}: run the audit in a Pipenv project "
-                         "or pass --project-dir")
+    parse_pipfile(project_dir / "Pipfile")  # missing or malformed: said before pipenv is asked
     command = find_pipenv(pipenv)
     try:
-        by_rule = venv_by_pipenvs_rule(project_dir)
+        venv = venv_by_pipenvs_rule(project_dir)
+        if not (venv / "bin" / "activate").is_file():  # bin/: the rule is never redone on Windows
+            venv = None
     except NotMirrored:
-        by_rule = None
-    if by_rule is not None:
-        if not (by_rule / ("Scripts" if os.name == "nt" else "bin") / "activate").is_file():
-            raise AuditError(f"no venv yet for {project_dir}: run `pipenv install` there first")
-        if venv_python(by_rule).exists():
-            return PipenvVenv(str(by_rule), str(venv_python(by_rule)),
-                              system_site_packages(by_rule))
-    key = _cache_key(project_dir, command)
-    cache_file = Path(cache_dir) / f"pipenv-venv-{key}.txt" if cache_dir else None
-    venv = None
-    if cache_file is not None and cache_file.is_file():
-        venv = cache_file.read_text().strip() or None
-    if venv is None or not venv_python(Path(venv)).exists():
-        venv = _ask_pipenv(command, project_dir)
-        if not venv_python(Path(venv)).exists():
-            raise AuditError(f"no venv yet for {project_dir}: run `pipenv install` there first")
-        if cache_file is not None:
-            with atomic_path(cache_file) as temporary:
-                Path(temporary).write_text(venv + "\n")
-    return PipenvVenv(venv, str(venv_python(Path(venv))), system_site_packages(Path(venv)))
+        cache_file = Path(cache_dir) / f"pipenv-venv-{_cache_key(project_dir, command)}.txt"
+        remembered = cache_file.read_text().strip() if cache_file.is_file() else ""
+        venv = Path(remembered) if remembered else None
+        if venv is None or not venv_python(venv).exists():
+            venv = Path(_ask_pipenv(command, project_dir))
+            if venv_python(venv).exists():
+                with atomic_path(cache_file) as temporary:
+                    Path(temporary).write_text(f"{venv}\n")
+    if venv is None or not venv_python(venv).exists():
+        raise AuditError(f"no venv yet for {project_dir}: run `pipenv install` there first")
+    return PipenvVenv(str(venv), str(venv_python(venv)), system_site_packages(venv))

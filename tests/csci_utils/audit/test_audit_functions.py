@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from csci_utils.audit import pipenv_venv
 from csci_utils.audit.env_file import secret_names
 from csci_utils.audit.errors import AuditError
 from csci_utils.audit.imports import scan_imports
@@ -279,6 +280,31 @@ def test_venv_by_pipenvs_rule_is_what_pipenv_says(case, tmp_path, monkeypatch):
     found = locate_pipenv_venv(project, cache_dir=tmp_path / "cache")
     assert Path(found.venv) == by_rule
     assert not (tmp_path / "cache").exists()  # pipenv was not asked, nothing remembered
+
+
+def test_pipenvs_answer_is_asked_and_remembered_where_its_rule_is_not_redone(
+        tmp_path, monkeypatch):
+    # PIPENV_CUSTOM_VENV_NAME is not redone here: pipenv is asked, once.
+    monkeypatch.setenv("WORKON_HOME", str(tmp_path / "workon"))
+    monkeypatch.setenv("PIPENV_CUSTOM_VENV_NAME", "custom")
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "Pipfile").write_text("[packages]\n")
+    with pytest.raises(AuditError, match="no venv yet for .*: run `pipenv install` there first"):
+        locate_pipenv_venv(project, cache_dir=tmp_path / "cache")
+    assert not (tmp_path / "cache").exists()  # "no venv" is not remembered
+    make_venv(tmp_path / "workon" / "custom")
+    assert locate_pipenv_venv(project, cache_dir=tmp_path / "cache").venv == \
+        str(pipenv_says(project))
+    [remembered] = (tmp_path / "cache").glob("pipenv-venv-*.txt")
+    assert remembered.read_text() == f"{tmp_path / 'workon' / 'custom'}\n"
+
+    def asked_again(*_):
+        raise AssertionError("pipenv was asked again")
+
+    monkeypatch.setattr(pipenv_venv, "_ask_pipenv", asked_again)
+    found = locate_pipenv_venv(project, cache_dir=tmp_path / "cache")
+    assert found.python == str(tmp_path / "workon" / "custom" / "bin" / "python")
 
 
 def test_diagnose_pythonpath_only_module_and_lock_findings(main_python, project, tmp_path,
