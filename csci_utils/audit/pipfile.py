@@ -60,11 +60,18 @@ def parse_pipfile(path: Path) -> dict:
     raise AuditError(f"malformed Pipfile {path}: {problem}; fix it and rerun")
 
 
-def _pip_configuration():
-    """pip's merged configuration (files and PIP_* variables), as pipenv loads it."""
+def default_sources() -> list[dict]:
+    """The [[source]] list pipenv assumes when a Pipfile has none.
+
+    pipenv (``Project.__init__``) builds it from pip's merged configuration (files and
+    PIP_* variables): ``index-url`` entries (the default index first), then
+    ``extra-index-url`` entries, each named after its config section; without an
+    ``index-url`` the default is PIPENV_TEST_INDEX or pip's own default index.
+    """
     try:
         from pip._internal.configuration import Configuration
         from pip._internal.exceptions import ConfigurationError
+        from pip._internal.models.index import PyPI  # the default index, named by pip itself
     except ImportError:
         raise AuditError("the Pipfile has no [[source]] and pip is not installed to say which "
                          "index pipenv would default to; add a [[source]] table") from None
@@ -73,35 +80,14 @@ def _pip_configuration():
         configuration.load()
     except ConfigurationError as error:
         raise AuditError(f"cannot read pip's configuration: {error}") from None
-    return configuration
-
-
-def _trusted_hosts(configuration, section: str) -> list[str]:
-    try:
-        value = configuration.get_value(f"{section}.trusted-host")
-    except Exception:  # pip raises ConfigurationError for an unset key
-        return []
-    return value.split() if isinstance(value, str) else list(value or ())
-
-
-def default_sources() -> list[dict]:
-    """The [[source]] list pipenv assumes when a Pipfile has none.
-
-    pipenv (``Project.__init__``) builds it from pip's configuration:
-    ``index-url`` entries (the default index first), then ``extra-index-url``
-    entries, each named after its config section; without an ``index-url`` the
-    default is PIPENV_TEST_INDEX or pip's own default index.
-    """
-    from pip._internal.models.index import PyPI  # the default index, named by pip itself
-
-    configuration = _pip_configuration()
+    settings = dict(configuration.items())
     indexes, extras = [], []
-    for key, value in configuration.items():
+    for key, value in settings.items():
         section, _, option = key.partition(".")
         if option not in ("index-url", "extra-index-url"):
             continue
-        trusted = _trusted_hosts(configuration, section)
-        urls = [value] if option == "index-url" else [u for u in value.split() if u]
+        trusted = settings.get(f"{section}.trusted-host", "").split()
+        urls = [value] if option == "index-url" else value.split()
         for number, url in enumerate(urls):
             source = {"url": url, "verify_ssl": "https://" in url and not any(
                 host in url for host in trusted)}
