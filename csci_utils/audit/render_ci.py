@@ -15,7 +15,6 @@ from .models import Inventory, Pipfile
 from .tree import BOOTSTRAP_DISTRIBUTIONS
 
 CI_KINDS = ("travis", "github")
-TEST_SCRIPT = "test"
 # A [scripts] entry is a test job when its name is one of these or its command runs a test
 # runner; any other script (a server, a deploy, a coverage upload) runs on CI only when
 # listed in ci_scripts (luigi.cfg [audit] ci_scripts).
@@ -57,14 +56,10 @@ def ci_plan(pipfile: Pipfile, venv: Inventory, *, ci: str = "travis", secrets=()
             apt_packages=(), ci_scripts=()) -> CiPlan:
     """What CI should do for this Pipfile.
 
-    The test scripts (``is_test_script``; none: ``python -m pytest``) run on every
-    branch. Other ``[scripts]`` entries run on CI only when named in
-    ``ci_scripts``, as jobs on ``default_branch`` alone (e.g. the pipeline's
-    stylization, run only on master); a server or a deploy script is left out
-    unless asked for (a name the Pipfile lacks is ignored). With ``pin`` CI
-    also installs the pinned versions of the venv (``requirements-ci.txt``).
-    ``apt_packages`` are system packages (a browser for UI tests, say) that
-    Python packages cannot bring.
+    The test scripts (none: ``python -m pytest``) run on every branch; the other
+    ``[scripts]`` entries named in ``ci_scripts`` run on ``default_branch`` alone (a name
+    the Pipfile lacks is ignored). With ``pin`` CI also installs ``PINS_FILE``;
+    ``apt_packages`` are system packages (a browser for UI tests, say), installed first.
     """
     if ci not in CI_KINDS:
         raise ValueError(f"ci must be one of {CI_KINDS}, not {ci!r}")
@@ -76,7 +71,7 @@ def ci_plan(pipfile: Pipfile, venv: Inventory, *, ci: str = "travis", secrets=()
     jobs = [CiJob(name, f"pipenv run {name}", False) for name, command in pipfile.scripts.items()
             if is_test_script(name, command)]
     if not jobs:
-        jobs = [CiJob(TEST_SCRIPT, "pipenv run python -m pytest", False)]
+        jobs = [CiJob("test", "pipenv run python -m pytest", False)]
     jobs += [CiJob(name, f"pipenv run {name}", True) for name, command in pipfile.scripts.items()
              if name in ci_scripts and not is_test_script(name, command)]
     return CiPlan(ci, python_version, tuple(install), tuple(jobs), tuple(sorted(secrets)),
@@ -109,12 +104,9 @@ def render_ci(plan: CiPlan) -> str:
 
 def render_pins(venv: Inventory, declared=()) -> str:
     """requirements-ci.txt: ``name==version`` for what CI's copy of the venv holds
-    (``Inventory.ci_copy``); pip, setuptools and wheel only when declared.
-
-    Distributions installed from a folder (the project, editable installs) or
-    from version control cannot be pinned by version; they are listed as
-    comments. A wheel installed from a file is pinned like any other.
-    """
+    (``Inventory.ci_copy``); pip, setuptools and wheel only when declared. Installs from
+    a folder or version control have no version to pin and become comments; a wheel
+    installed from a file is pinned like any other."""
     lines = [f"# The versions installed in the Pipenv venv (Python {venv.version}), so that CI",
              "# installs exactly what works at home. Rendered by RenderTravis.", ""]
     for name, dist in sorted(venv.ci_copy(declared).items()):
