@@ -46,7 +46,7 @@ def test_inventory_of_main_sees_pip_installs_and_pythonpath(main_python, tmp_pat
     inventory = inspect_interpreter(str(main_python))
 
     assert inventory.sys_path[0] == str(loose)
-    assert inventory.user_site and inventory.is_venv
+    assert inventory.user_site and inventory.prefix != inventory.base_prefix
     home_only = inventory.active()[HOME_ONLY]
     assert home_only.version == "0.3.0" and home_only.installer == "pip"
     assert home_only.top_level == (HOME_ONLY,)  # from RECORD: the wheel has no top_level.txt
@@ -80,15 +80,17 @@ def test_missing_main_python_is_one_clear_error(tmp_path):
 
 
 def test_locate_gives_paths_and_status(main_python, project):
-    placements = locate(inspect_interpreter(str(main_python)),
-                        inspect_interpreter(str(project.python)))
-    home_only = placements.find("distribution", HOME_ONLY)
+    locations = locate(inspect_interpreter(str(main_python)),
+                       inspect_interpreter(str(project.python)))
+    placements = {(placement.kind, placement.name): placement
+                  for placement in locations.placements}
+    home_only = placements["distribution", HOME_ONLY]
     assert home_only.status == "main-only" and not home_only.venv_paths
     assert home_only.main_paths[0].startswith(str(main_python.parent.parent))
-    shared = placements.find("distribution", SHARED)
+    shared = placements["distribution", SHARED]
     assert (shared.status, shared.main_version, shared.venv_version) == \
         ("both-different", "1.0", "2.0")
-    assert placements.find("module", NEEDED).status == "venv-only"
+    assert placements["module", NEEDED].status == "venv-only"
 
 
 def test_pipfile_parsing_and_hash_match_pipenv(tmp_path):
