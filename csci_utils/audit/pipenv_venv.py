@@ -18,13 +18,13 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from csci_utils.atomic import atomic_path
+from csci_utils.one_line import last_line
 
 from .errors import AuditError
 from .interpreter import find_executable
@@ -41,30 +41,25 @@ class PipenvVenv:
     system_site_packages: bool
 
 
-def find_pipenv(pipenv: str | None = None) -> list[str]:
-    """The command that runs pipenv, or an AuditError saying how to install it."""
+def find_pipenv(pipenv: str | None = None) -> str:
+    """The pipenv executable: ``pipenv`` (--pipenv), else on PATH, else beside this Python."""
+    beside_python = Path(sys.executable).parent / ("pipenv.exe" if os.name == "nt" else "pipenv")
+    found = find_executable(pipenv) if pipenv else (
+        find_executable("pipenv") or find_executable(str(beside_python)))
+    if found:
+        return found
     if pipenv:
-        found = find_executable(pipenv)
-        if found:
-            return [found]
         raise AuditError(f"pipenv not installed: {pipenv!r} (--pipenv) is not an executable; "
                          "pip install pipenv, or pass its path")
-    beside_python = Path(sys.executable).parent / ("pipenv.exe" if os.name == "nt" else "pipenv")
-    found = shutil.which("pipenv") or (str(beside_python) if beside_python.is_file() else None)
-    if found:
-        return [found]
     raise AuditError("pipenv not installed: no `pipenv` on PATH; "
                      "pip install pipenv (it is in csci-utils[audit])")
 
 
 def pipenv_environment(project_dir: Path) -> dict[str, str]:
-    env = dict(os.environ)
     # An activated virtualenv (VIRTUAL_ENV) would win over the project's own;
     # the audit is about the project's venv whatever shell it runs from.
-    env["PIPENV_IGNORE_VIRTUALENVS"] = "1"
-    env["PIPENV_PIPFILE"] = str(project_dir / "Pipfile")
-    env.setdefault("PIPENV_VERBOSITY", "-1")
-    env.setdefault("PIPENV_NOSPIN", "1")
+    env = {"PIPENV_VERBOSITY": "-1", "PIPENV_NOSPIN": "1", **os.environ,
+           "PIPENV_IGNORE_VIRTUALENVS": "1", "PIPENV_PIPFILE": str(project_dir / "Pipfile")}
     env.pop("PIPENV_ACTIVE", None)
     return env
 
@@ -86,26 +81,26 @@ def system_site_packages(venv: Path) -> bool:
     return False
 
 
-def _ask_pipenv(command: list[str], project_dir: Path) -> str:
+def _ask_pipenv(command: str, project_dir: Path) -> str:
     """``pipenv --venv``'s answer, or an AuditError saying why there is none."""
     try:
-        completed = subprocess.run([*command, "--venv"], cwd=project_dir, text=True,
+        completed = subprocess.run([command, "--venv"], cwd=project_dir, text=True,
                                    env=pipenv_environment(project_dir),
                                    capture_output=True, timeout=PIPENV_TIMEOUT_S)
     except OSError as error:
-        raise AuditError(f"pipenv not installed: cannot run {command[0]} ({error.strerror}); "
+        raise AuditError(f"pipenv not installed: cannot run {command} ({error.strerror}); "
                          "pip install pipenv") from None
     except subprocess.TimeoutExpired:
         raise AuditError(f"`pipenv --venv` did not answer in {PIPENV_TIMEOUT_S} s "
                          f"in {project_dir}") from None
-    answer = completed.stdout.strip().splitlines()
+    answer = last_line(completed.stdout)
     if completed.returncode != 0 or not answer:
         text = (completed.stderr + completed.stdout).lower()
         if "no virtualenv" in text or "virtualenv does not exist" in text or not answer:
             raise AuditError(f"no venv yet for {project_dir}: run `pipenv install` there first")
-        last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
-        raise AuditError(f"`pipenv --venv` failed in {project_dir}: {last}")
-    return answer[-1].strip()
+        raise AuditError(f"`pipenv --venv` failed in {project_dir}: "
+                         f"{last_line(completed.stderr, 'no output')}")
+    return answer
 
 
 # The words pipenv's env_to_bool reads (pipenv/utils/constants.py).
@@ -169,7 +164,7 @@ def venv_by_pipenvs_rule(project_dir: Path) -> Path:
     return dot_venv
 
 
-def _cache_key(project_dir: Path, command: list[str]) -> str:
+def _cache_key(project_dir: Path, command: str) -> str:
     steering = {k: v for k, v in os.environ.items() if k.startswith(STEERING_ENV_PREFIXES)}
     in_project = project_dir / ".venv"
     payload = json.dumps([str(project_dir), command, sorted(steering.items()),
