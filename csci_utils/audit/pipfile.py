@@ -251,12 +251,8 @@ def resolve_path_entries(pipfile: Pipfile, inventory, project_dir: Path) -> Pipf
     pipenv lets the key of a path entry be any alias; what CI installs is the
     distribution at that path, which the venv shows as an editable or folder install.
     """
-    installed_from = {}
-    for dist in inventory.own().values():
-        source = dist.source_path or ((dist.direct_url or {}).get("dir_info") is not None
-                                      and dist.location)
-        if source:
-            installed_from[os.path.realpath(source)] = dist.name
+    installed_from = {os.path.realpath(dist.source_path): dist.name
+                      for dist in inventory.own().values() if dist.source_path}
     categories = {}
     for category, entries in pipfile.categories.items():
         renamed = {}
