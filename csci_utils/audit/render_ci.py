@@ -6,7 +6,6 @@ data into text. Secrets appear by name only.
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from dataclasses import dataclass
@@ -85,8 +84,8 @@ def _yaml_string(value: str) -> str:
     return json.dumps(str(value))
 
 
-@functools.lru_cache(maxsize=1)
-def _templates():
+def render_ci(plan: CiPlan) -> str:
+    """The .travis.yml (or GitHub Actions workflow) text for ``plan``."""
     import jinja2  # only rendering needs it; keep `import csci_utils.audit` light
 
     environment = jinja2.Environment(
@@ -94,12 +93,7 @@ def _templates():
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
         trim_blocks=True, lstrip_blocks=True, autoescape=False)
     environment.filters["yaml_string"] = _yaml_string
-    return environment
-
-
-def render_ci(plan: CiPlan) -> str:
-    """The .travis.yml (or GitHub Actions workflow) text for ``plan``."""
-    return _templates().get_template(f"{plan.ci}.yml.j2").render(plan=plan)
+    return environment.get_template(f"{plan.ci}.yml.j2").render(plan=plan)
 
 
 def render_pins(venv: Inventory, declared=()) -> str:
