@@ -31,7 +31,6 @@ from .models import Lock, LockedPackage, Pipfile
 # Top-level Pipfile tables that are not package categories (plette's PIPFILE_SECTIONS).
 NON_PACKAGE_TABLES = frozenset({"source", "packages", "dev-packages", "requires", "scripts",
                                 "pipfile", "pipenv"})
-LOCK_META = "_meta"
 
 
 def canonical_name(name: str) -> str:
@@ -276,10 +275,10 @@ def read_lock(path: str | Path, pipfile: Pipfile) -> Lock | None:
     except ValueError as error:
         raise AuditError(f"malformed Pipfile.lock {path}: {error}; "
                          "delete it and run `pipenv lock`") from None
-    recorded = (data.get(LOCK_META, {}).get("hash") or {}).get("sha256")
+    recorded = (data.get("_meta", {}).get("hash") or {}).get("sha256")
     categories = {}
     for category, pins in data.items():
-        if category == LOCK_META or not isinstance(pins, dict):
+        if category == "_meta" or not isinstance(pins, dict):
             continue
         categories[category] = {
             canonical_name(name): LockedPackage(
