@@ -67,12 +67,11 @@ def ci_plan(pipfile: Pipfile, venv: Inventory, *, ci: str = "travis", secrets=()
     install = ["pip install pipenv", "pipenv install --dev"]
     if pin:
         install.append(f"pipenv run pip install -r {PINS_FILE}")
-    jobs = [CiJob(name, f"pipenv run {name}", False) for name, command in pipfile.scripts.items()
-            if is_test_script(name, command)]
-    if not jobs:
-        jobs = [CiJob("test", "pipenv run python -m pytest", False)]
-    jobs += [CiJob(name, f"pipenv run {name}", True) for name, command in pipfile.scripts.items()
-             if name in ci_scripts and not is_test_script(name, command)]
+    tests = [name for name, command in pipfile.scripts.items() if is_test_script(name, command)]
+    jobs = [CiJob(name, f"pipenv run {name}", False) for name in tests] or [
+        CiJob("test", "pipenv run python -m pytest", False)]
+    jobs += [CiJob(name, f"pipenv run {name}", True) for name in pipfile.scripts
+             if name in ci_scripts and name not in tests]
     return CiPlan(ci, python_version, tuple(install), tuple(jobs), tuple(sorted(secrets)),
                   default_branch, "Pipfile.lock" if has_lock else "Pipfile", REGENERATE,
                   tuple(apt_packages))
