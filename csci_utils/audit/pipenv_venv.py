@@ -174,12 +174,8 @@ def _cache_key(project_dir: Path, command: str) -> str:
 
 def locate_pipenv_venv(project_dir: str | os.PathLike, cache_dir: str | os.PathLike,
                        pipenv: str | None = None) -> PipenvVenv:
-    """The project's venv as ``pipenv --venv`` reports it.
-
-    By pipenv's rule where it is redone: the venv it names, if that has pipenv's
-    ``activate`` script (``virtualenv_exists``), else "no venv". Otherwise pipenv's
-    answer, remembered in ``cache_dir`` (the audit's output folder).
-    """
+    """The project's venv as ``pipenv --venv`` reports it (see the module docstring), if it
+    has pipenv's ``activate`` script (``virtualenv_exists``) and an interpreter."""
     project_dir = Path(project_dir).resolve()
     parse_pipfile(project_dir / "Pipfile")  # missing or malformed: said before pipenv is asked
     command = find_pipenv(pipenv)

@@ -2,8 +2,7 @@
 
 No pipenv import and no pipenv run: the hash is pipenv's algorithm
 (``pipenv.utils.pipfile.Pipfile.calculate_hash``: plette's ``get_hash`` with
-PEP 503 names) re-done here. Like pipenv, a Pipfile without [[source]] is
-hashed with the sources pipenv derives from pip's configuration.
+PEP 503 names) re-done here.
 """
 
 from __future__ import annotations
@@ -123,11 +122,8 @@ def pip_configuration_files() -> list[Path]:
 
 
 def pip_configuration_stamp() -> str:
-    """A hash of pip's configuration (its files and PIP_* variables).
-
-    A Pipfile without [[source]] is hashed with the indexes pip is configured with, so
-    a lock verdict depends on them.
-    """
+    """A hash of pip's configuration (its files and PIP_* variables), whose indexes a
+    Pipfile without [[source]] is hashed with (``default_sources``)."""
     digest = hashlib.sha256()
     for name, value in sorted(os.environ.items()):
         if name.startswith(("PIP_", "PIPENV_TEST_INDEX")):
