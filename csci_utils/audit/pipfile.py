@@ -248,16 +248,15 @@ def resolve_path_entries(pipfile: Pipfile, inventory, project_dir: Path) -> Pipf
     """
     installed_from = {os.path.realpath(dist.source_path): dist.name
                       for dist in inventory.own().values() if dist.source_path}
-    categories = {}
-    for category, entries in pipfile.categories.items():
-        renamed = {}
-        for name, spec in entries.items():
-            if isinstance(spec, dict) and isinstance(spec.get("path"), str):
-                folder = os.path.realpath(project_dir / spec["path"])
-                name = installed_from.get(folder, name)
-            renamed[name] = spec
-        categories[category] = renamed
-    return dataclasses.replace(pipfile, categories=categories)
+
+    def installed_name(name: str, spec: Any) -> str:
+        if isinstance(spec, dict) and isinstance(spec.get("path"), str):
+            return installed_from.get(os.path.realpath(project_dir / spec["path"]), name)
+        return name
+
+    return dataclasses.replace(pipfile, categories={
+        category: {installed_name(name, spec): spec for name, spec in entries.items()}
+        for category, entries in pipfile.categories.items()})
 
 
 def read_lock(path: str | Path, pipfile: Pipfile) -> Lock | None:
