@@ -214,10 +214,8 @@ def top_level_names(dist, location):
 
 def direct_url_of(dist):
     text = dist.read_text("direct_url.json")
-    if not text:
-        return None
     try:
-        return json.loads(text)
+        return json.loads(text) if text else None
     except ValueError:
         return None
 
