@@ -12,15 +12,13 @@ Distributions are found by listing each sys.path folder for ``*.dist-info`` /
 ``*.egg-info``, as importlib.metadata does, but without importing it: its
 imports (email, zipfile, csv...) cost more than the whole scan. Zip files on
 sys.path are the exception and go through importlib.metadata.
-
-The first statement drops the working directory that ``python -c`` puts first
-on sys.path (``-P`` exists only from 3.11): a project's ``json.py`` must never
-run inside the probe. ``os``, ``site`` and ``sys`` are loaded before it at
-interpreter start.
 """
 
 import sys
 
+# ``python -c`` puts the working directory first on sys.path (``-P`` exists only from
+# 3.11): it goes before any import, so a project's json.py never runs in the probe
+# (os, site and sys were loaded at interpreter start, before it).
 if sys.path and sys.path[0] in ("", "."):
     del sys.path[0]
 
