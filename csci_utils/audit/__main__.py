@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
              "pin": args.pin, "strict": args.strict}
     accepted = set(task_class.get_param_names())
     for name, value in given.items():
-        if value and name not in accepted and name not in ("project_dir", "audit_dir"):
+        if value and name not in accepted:  # (every task takes --project-dir, --audit-dir)
             print(f"{PROG}: error: --{name.replace('_', '-')} does not apply to "
                   f"{args.task}", file=sys.stderr)
             return USAGE_ERROR

@@ -1,10 +1,5 @@
-"""Inspect an interpreter from the outside: which Python is MAIN, what it holds, and a cheap
-fingerprint.
-
-Everything runs the interpreter in a subprocess, without ``-I``: isolated mode
-would hide the user site and PYTHONPATH, the very places where "it works at
-home" packages hide.
-"""
+"""Inspect an interpreter from the outside, through ``probe.py`` in a subprocess (without
+``-I``: see there): which Python is MAIN, what it holds, and a cheap fingerprint."""
 
 from __future__ import annotations
 
@@ -16,12 +11,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from csci_utils.atomic import atomic_path
+
 from . import background
 from .errors import AuditError
 from .models import Inventory, from_dict
 
-PROBE_FILE = str(Path(__file__).with_name("probe.py"))
-PROBE_SOURCE = Path(PROBE_FILE).read_text()
+PROBE_SOURCE = Path(__file__).with_name("probe.py").read_text()
 PROBE_TIMEOUT_S = 120
 # Variables that change what an interpreter puts on sys.path.
 PATH_SHAPING_ENV = ("PYTHONPATH", "PYTHONHOME", "PYTHONUSERBASE", "PYTHONNOUSERSITE",
@@ -30,11 +26,11 @@ PATH_SHAPING_ENV = ("PYTHONPATH", "PYTHONHOME", "PYTHONUSERBASE", "PYTHONNOUSERS
 
 def base_python() -> str:
     """The interpreter behind the current environment: where people ``pip install`` globally."""
-    base = getattr(sys, "_base_executable", None)
-    if base and os.path.exists(base) and sys.prefix != sys.base_prefix:
-        return base
     if sys.prefix == sys.base_prefix:
         return sys.executable
+    base = getattr(sys, "_base_executable", None)
+    if base and os.path.exists(base):
+        return base
     for name in (f"python{sys.version_info[0]}.{sys.version_info[1]}", "python3", "python"):
         candidate = Path(sys.base_prefix) / ("python.exe" if os.name == "nt" else f"bin/{name}")
         if candidate.exists():
@@ -51,11 +47,11 @@ def find_executable(command: str) -> str | None:
     return None
 
 
-def resolve_python(python: str, parameter: str = "--main-python") -> str:
-    """An absolute path to an existing interpreter, or an AuditError naming ``parameter``."""
+def resolve_python(python: str) -> str:
+    """An absolute path to an existing interpreter, or an AuditError naming --main-python."""
     found = find_executable(python)
     if not found:
-        raise AuditError(f"main python not found: {python!r} ({parameter}); "
+        raise AuditError(f"main python not found: {python!r} (--main-python); "
                          "pass the path of an existing interpreter")
     return found
 
@@ -171,11 +167,10 @@ def _read_stored(cache_dir: Path | None, key: tuple) -> Probed | None:
 def _store(cache_dir: Path | None, probed: Probed) -> None:
     if cache_dir is None:
         return
-    from .pipenv_venv import write_small_file  # luigi's atomic target: only when storing
-
     try:
-        write_small_file(_stored_path(cache_dir, probed.key), json.dumps(
-            {"key": probed.key, "stamps": probed.stamps, "answer": probed.answer}))
+        with atomic_path(_stored_path(cache_dir, probed.key)) as temporary:
+            Path(temporary).write_text(json.dumps(
+                {"key": probed.key, "stamps": probed.stamps, "answer": probed.answer}))
     except OSError:
         pass  # only a later run's speed depends on it
 

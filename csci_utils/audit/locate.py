@@ -23,9 +23,9 @@ def _dist_paths(inventory: Inventory, name: str, own_only: bool) -> tuple[str, .
     """Every copy of ``name`` on the path, in import order (a second one is shadowed)."""
     paths = []
     for dist in inventory.distributions:
-        if dist.name != name or not dist.dist_info:
+        if dist.name != name or not dist.dist_info:  # (a zipped one has no folder)
             continue
-        if own_only and not (dist.location and is_inside(dist.location, inventory.prefix)):
+        if own_only and not is_inside(dist.location, inventory.prefix):
             continue
         paths.append(dist.dist_info)
         if dist.editable and dist.source_path:
@@ -91,15 +91,14 @@ def locate(main: Inventory, venv: Inventory) -> Locations:
     main_modules, venv_modules = _module_paths(main, False), _module_paths(venv, True)
     main_providers, venv_providers = main.module_providers(), venv.module_providers()
     for module in sorted(set(main_modules) | set(venv_modules)):
-        main_version = _version_of(module, main_providers)
-        venv_version = _version_of(module, venv_providers)
+        main_version = _version_of(module, main_providers) if module in main_modules else None
+        venv_version = _version_of(module, venv_providers) if module in venv_modules else None
         placements.append(Placement(
             kind="module", name=module,
             status=_status(module in main_modules, module in venv_modules,
                            main_version, venv_version),
             main_paths=tuple(main_modules.get(module, ())),
             venv_paths=tuple(venv_modules.get(module, ())),
-            main_version=main_version if module in main_modules else None,
-            venv_version=venv_version if module in venv_modules else None))
+            main_version=main_version, venv_version=venv_version))
     shadowing = [*find_shadowing(main, MAIN), *find_shadowing(venv, VENV)]
     return Locations(tuple(placements), tuple(shadowing))

@@ -108,10 +108,6 @@ class Inventory:
     marker_environment: dict = field(default_factory=dict)  # PEP 508 variables (os_name...)
 
     @property
-    def is_venv(self) -> bool:
-        return self.prefix != self.base_prefix
-
-    @property
     def python_version(self) -> str:
         """``major.minor``, the form Pipfile's ``python_version`` uses."""
         return ".".join(self.version.split(".")[:2])
@@ -124,12 +120,8 @@ class Inventory:
         return found
 
     def own(self) -> dict[str, Distribution]:
-        """Active distributions installed inside this environment's own prefix.
-
-        For a venv created with ``--system-site-packages`` the base
-        interpreter's packages are importable too, but a fresh CI venv would
-        not have them; those are left out here.
-        """
+        """Active distributions installed inside this environment's own prefix: not those
+        a ``--system-site-packages`` venv sees in its base, which a fresh CI venv lacks."""
         return {name: dist for name, dist in self.active().items()
                 if (dist.location and is_inside(dist.location, self.prefix))
                 or (dist.egg_link and is_inside(dist.egg_link, self.prefix))}
@@ -241,9 +233,6 @@ class Shadowing:
 class Locations:
     placements: tuple[Placement, ...]
     shadowing: tuple[Shadowing, ...]
-
-    def find(self, kind: str, name: str) -> Placement | None:
-        return next((p for p in self.placements if p.kind == kind and p.name == name), None)
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,13 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from csci_utils.atomic import atomic_path
+from csci_utils.one_line import last_line
 
 from .errors import AuditError
 from .interpreter import find_executable
@@ -39,30 +41,25 @@ class PipenvVenv:
     system_site_packages: bool
 
 
-def find_pipenv(pipenv: str | None = None) -> list[str]:
-    """The command that runs pipenv, or an AuditError saying how to install it."""
+def find_pipenv(pipenv: str | None = None) -> str:
+    """The pipenv executable: ``pipenv`` (--pipenv), else on PATH, else beside this Python."""
+    beside_python = Path(sys.executable).parent / ("pipenv.exe" if os.name == "nt" else "pipenv")
+    found = find_executable(pipenv) if pipenv else (
+        find_executable("pipenv") or find_executable(str(beside_python)))
+    if found:
+        return found
     if pipenv:
-        found = find_executable(pipenv)
-        if found:
-            return [found]
         raise AuditError(f"pipenv not installed: {pipenv!r} (--pipenv) is not an executable; "
                          "pip install pipenv, or pass its path")
-    beside_python = Path(sys.executable).parent / ("pipenv.exe" if os.name == "nt" else "pipenv")
-    found = shutil.which("pipenv") or (str(beside_python) if beside_python.is_file() else None)
-    if found:
-        return [found]
     raise AuditError("pipenv not installed: no `pipenv` on PATH; "
                      "pip install pipenv (it is in csci-utils[audit])")
 
 
 def pipenv_environment(project_dir: Path) -> dict[str, str]:
-    env = dict(os.environ)
     # An activated virtualenv (VIRTUAL_ENV) would win over the project's own;
     # the audit is about the project's venv whatever shell it runs from.
-    env["PIPENV_IGNORE_VIRTUALENVS"] = "1"
-    env["PIPENV_PIPFILE"] = str(project_dir / "Pipfile")
-    env.setdefault("PIPENV_VERBOSITY", "-1")
-    env.setdefault("PIPENV_NOSPIN", "1")
+    env = {"PIPENV_VERBOSITY": "-1", "PIPENV_NOSPIN": "1", **os.environ,
+           "PIPENV_IGNORE_VIRTUALENVS": "1", "PIPENV_PIPFILE": str(project_dir / "Pipfile")}
     env.pop("PIPENV_ACTIVE", None)
     return env
 
@@ -84,26 +81,26 @@ def system_site_packages(venv: Path) -> bool:
     return False
 
 
-def _ask_pipenv(command: list[str], project_dir: Path) -> str:
+def _ask_pipenv(command: str, project_dir: Path) -> str:
     """``pipenv --venv``'s answer, or an AuditError saying why there is none."""
     try:
-        completed = subprocess.run([*command, "--venv"], cwd=project_dir, text=True,
+        completed = subprocess.run([command, "--venv"], cwd=project_dir, text=True,
                                    env=pipenv_environment(project_dir),
                                    capture_output=True, timeout=PIPENV_TIMEOUT_S)
     except OSError as error:
-        raise AuditError(f"pipenv not installed: cannot run {command[0]} ({error.strerror}); "
+        raise AuditError(f"pipenv not installed: cannot run {command} ({error.strerror}); "
                          "pip install pipenv") from None
     except subprocess.TimeoutExpired:
         raise AuditError(f"`pipenv --venv` did not answer in {PIPENV_TIMEOUT_S} s "
                          f"in {project_dir}") from None
-    answer = completed.stdout.strip().splitlines()
+    answer = last_line(completed.stdout)
     if completed.returncode != 0 or not answer:
         text = (completed.stderr + completed.stdout).lower()
         if "no virtualenv" in text or "virtualenv does not exist" in text or not answer:
             raise AuditError(f"no venv yet for {project_dir}: run `pipenv install` there first")
-        last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
-        raise AuditError(f"`pipenv --venv` failed in {project_dir}: {last}")
-    return answer[-1].strip()
+        raise AuditError(f"`pipenv --venv` failed in {project_dir}: "
+                         f"{last_line(completed.stderr, 'no output')}")
+    return answer
 
 
 # The words pipenv's env_to_bool reads (pipenv/utils/constants.py).
@@ -145,11 +142,8 @@ def pipenv_venv_name(pipfile: str) -> str:
 
 
 def venv_by_pipenvs_rule(project_dir: Path) -> Path:
-    """The venv ``pipenv --venv`` names, by pipenv's own rule (``VenvLocator.get_location``).
-
-    Raises NotMirrored for what is not redone here (a ``.venv`` file, a custom
-    venv name, PIPENV_PYTHON, a case-insensitive file system): pipenv is asked then.
-    """
+    """The venv ``pipenv --venv`` names, by pipenv's own rule (``VenvLocator.get_location``);
+    NotMirrored in the cases not redone here (see the module docstring)."""
     if any(name in os.environ for name in UNMIRRORED) or os.name == "nt" \
             or sys.platform == "darwin":
         raise NotMirrored
@@ -158,10 +152,7 @@ def venv_by_pipenvs_rule(project_dir: Path) -> Path:
     if dot_venv.exists() and not dot_venv.is_dir():
         raise NotMirrored
     flag = _env_flag("VENV_IN_PROJECT")
-    try:
-        setting = parse_pipfile(Path(pipfile)).get("pipenv", {}).get("venv_in_project")
-    except AuditError:
-        raise NotMirrored from None
+    setting = parse_pipfile(Path(pipfile)).get("pipenv", {}).get("venv_in_project")
     setting = None if setting is None else bool(setting)
     in_project = flag if flag is not None else setting if setting is not None \
         else dot_venv.is_dir()
@@ -173,7 +164,7 @@ def venv_by_pipenvs_rule(project_dir: Path) -> Path:
     return dot_venv
 
 
-def _cache_key(project_dir: Path, command: list[str]) -> str:
+def _cache_key(project_dir: Path, command: str) -> str:
     steering = {k: v for k, v in os.environ.items() if k.startswith(STEERING_ENV_PREFIXES)}
     in_project = project_dir / ".venv"
     payload = json.dumps([str(project_dir), command, sorted(steering.items()),
@@ -181,45 +172,26 @@ def _cache_key(project_dir: Path, command: list[str]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def locate_pipenv_venv(project_dir: str | os.PathLike, cache_dir: str | os.PathLike | None = None,
+def locate_pipenv_venv(project_dir: str | os.PathLike, cache_dir: str | os.PathLike,
                        pipenv: str | None = None) -> PipenvVenv:
-    """The project's venv as ``pipenv --venv`` reports it.
-
-    Where pipenv's rule is redone here, its answer is pipenv's: the venv it names, if that
-    has pipenv's ``activate`` script, else "no venv". Otherwise pipenv is asked;
-    ``cache_dir``: where to remember its answer (the audit's output folder).
-    """
+    """The project's venv as ``pipenv --venv`` reports it (see the module docstring), if it
+    has pipenv's ``activate`` script (``virtualenv_exists``) and an interpreter."""
     project_dir = Path(project_dir).resolve()
-    if not (project_dir / "Pipfile").exists():
-        raise AuditError(f"no Pipfile in {project_dir}: run the audit in a Pipenv project "
-                         "or pass --project-dir")
+    parse_pipfile(project_dir / "Pipfile")  # missing or malformed: said before pipenv is asked
     command = find_pipenv(pipenv)
     try:
-        by_rule = venv_by_pipenvs_rule(project_dir)
+        venv = venv_by_pipenvs_rule(project_dir)
+        if not (venv / "bin" / "activate").is_file():  # bin/: the rule is never redone on Windows
+            venv = None
     except NotMirrored:
-        by_rule = None
-    if by_rule is not None:
-        if not (by_rule / ("Scripts" if os.name == "nt" else "bin") / "activate").is_file():
-            raise AuditError(f"no venv yet for {project_dir}: run `pipenv install` there first")
-        if venv_python(by_rule).exists():
-            return PipenvVenv(str(by_rule), str(venv_python(by_rule)),
-                              system_site_packages(by_rule))
-    key = _cache_key(project_dir, command)
-    cache_file = Path(cache_dir) / f"pipenv-venv-{key}.txt" if cache_dir else None
-    venv = None
-    if cache_file is not None and cache_file.is_file():
-        venv = cache_file.read_text().strip() or None
-    if venv is None or not venv_python(Path(venv)).exists():
-        venv = _ask_pipenv(command, project_dir)
-        if not venv_python(Path(venv)).exists():
-            raise AuditError(f"no venv yet for {project_dir}: run `pipenv install` there first")
-        if cache_file is not None:
-            write_small_file(cache_file, venv)
-    return PipenvVenv(venv, str(venv_python(Path(venv))), system_site_packages(Path(venv)))
-
-
-def write_small_file(path: Path, text: str) -> None:
-    from csci_utils.luigi.target import SuffixPreservingLocalTarget  # luigi: only when needed
-
-    with SuffixPreservingLocalTarget(str(path)).open("w") as handle:
-        handle.write(text + "\n")
+        cache_file = Path(cache_dir) / f"pipenv-venv-{_cache_key(project_dir, command)}.txt"
+        remembered = cache_file.read_text().strip() if cache_file.is_file() else ""
+        venv = Path(remembered) if remembered else None
+        if venv is None or not venv_python(venv).exists():
+            venv = Path(_ask_pipenv(command, project_dir))
+            if venv_python(venv).exists():
+                with atomic_path(cache_file) as temporary:
+                    Path(temporary).write_text(f"{venv}\n")
+    if venv is None or not venv_python(venv).exists():
+        raise AuditError(f"no venv yet for {project_dir}: run `pipenv install` there first")
+    return PipenvVenv(str(venv), str(venv_python(venv)), system_site_packages(venv))

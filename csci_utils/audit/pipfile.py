@@ -2,8 +2,7 @@
 
 No pipenv import and no pipenv run: the hash is pipenv's algorithm
 (``pipenv.utils.pipfile.Pipfile.calculate_hash``: plette's ``get_hash`` with
-PEP 503 names) re-done here. Like pipenv, a Pipfile without [[source]] is
-hashed with the sources pipenv derives from pip's configuration.
+PEP 503 names) re-done here.
 """
 
 from __future__ import annotations
@@ -31,7 +30,6 @@ from .models import Lock, LockedPackage, Pipfile
 # Top-level Pipfile tables that are not package categories (plette's PIPFILE_SECTIONS).
 NON_PACKAGE_TABLES = frozenset({"source", "packages", "dev-packages", "requires", "scripts",
                                 "pipfile", "pipenv"})
-LOCK_META = "_meta"
 
 
 def canonical_name(name: str) -> str:
@@ -60,11 +58,18 @@ def parse_pipfile(path: Path) -> dict:
     raise AuditError(f"malformed Pipfile {path}: {problem}; fix it and rerun")
 
 
-def _pip_configuration():
-    """pip's merged configuration (files and PIP_* variables), as pipenv loads it."""
+def default_sources() -> list[dict]:
+    """The [[source]] list pipenv assumes when a Pipfile has none.
+
+    pipenv (``Project.__init__``) builds it from pip's merged configuration (files and
+    PIP_* variables): ``index-url`` entries (the default index first), then
+    ``extra-index-url`` entries, each named after its config section; without an
+    ``index-url`` the default is PIPENV_TEST_INDEX or pip's own default index.
+    """
     try:
         from pip._internal.configuration import Configuration
         from pip._internal.exceptions import ConfigurationError
+        from pip._internal.models.index import PyPI  # the default index, named by pip itself
     except ImportError:
         raise AuditError("the Pipfile has no [[source]] and pip is not installed to say which "
                          "index pipenv would default to; add a [[source]] table") from None
@@ -73,35 +78,14 @@ def _pip_configuration():
         configuration.load()
     except ConfigurationError as error:
         raise AuditError(f"cannot read pip's configuration: {error}") from None
-    return configuration
-
-
-def _trusted_hosts(configuration, section: str) -> list[str]:
-    try:
-        value = configuration.get_value(f"{section}.trusted-host")
-    except Exception:  # pip raises ConfigurationError for an unset key
-        return []
-    return value.split() if isinstance(value, str) else list(value or ())
-
-
-def default_sources() -> list[dict]:
-    """The [[source]] list pipenv assumes when a Pipfile has none.
-
-    pipenv (``Project.__init__``) builds it from pip's configuration:
-    ``index-url`` entries (the default index first), then ``extra-index-url``
-    entries, each named after its config section; without an ``index-url`` the
-    default is PIPENV_TEST_INDEX or pip's own default index.
-    """
-    from pip._internal.models.index import PyPI  # the default index, named by pip itself
-
-    configuration = _pip_configuration()
+    settings = dict(configuration.items())
     indexes, extras = [], []
-    for key, value in configuration.items():
+    for key, value in settings.items():
         section, _, option = key.partition(".")
         if option not in ("index-url", "extra-index-url"):
             continue
-        trusted = _trusted_hosts(configuration, section)
-        urls = [value] if option == "index-url" else [u for u in value.split() if u]
+        trusted = settings.get(f"{section}.trusted-host", "").split()
+        urls = [value] if option == "index-url" else value.split()
         for number, url in enumerate(urls):
             source = {"url": url, "verify_ssl": "https://" in url and not any(
                 host in url for host in trusted)}
@@ -138,11 +122,8 @@ def pip_configuration_files() -> list[Path]:
 
 
 def pip_configuration_stamp() -> str:
-    """A hash of pip's configuration (its files and PIP_* variables).
-
-    A Pipfile without [[source]] is hashed with the indexes pip is configured with, so
-    a lock verdict depends on them.
-    """
+    """A hash of pip's configuration (its files and PIP_* variables), whose indexes a
+    Pipfile without [[source]] is hashed with (``default_sources``)."""
     digest = hashlib.sha256()
     for name, value in sorted(os.environ.items()):
         if name.startswith(("PIP_", "PIPENV_TEST_INDEX")):
@@ -265,22 +246,17 @@ def resolve_path_entries(pipfile: Pipfile, inventory, project_dir: Path) -> Pipf
     pipenv lets the key of a path entry be any alias; what CI installs is the
     distribution at that path, which the venv shows as an editable or folder install.
     """
-    installed_from = {}
-    for dist in inventory.own().values():
-        source = dist.source_path or ((dist.direct_url or {}).get("dir_info") is not None
-                                      and dist.location)
-        if source:
-            installed_from[os.path.realpath(source)] = dist.name
-    categories = {}
-    for category, entries in pipfile.categories.items():
-        renamed = {}
-        for name, spec in entries.items():
-            if isinstance(spec, dict) and isinstance(spec.get("path"), str):
-                folder = os.path.realpath(project_dir / spec["path"])
-                name = installed_from.get(folder, name)
-            renamed[name] = spec
-        categories[category] = renamed
-    return dataclasses.replace(pipfile, categories=categories)
+    installed_from = {os.path.realpath(dist.source_path): dist.name
+                      for dist in inventory.own().values() if dist.source_path}
+
+    def installed_name(name: str, spec: Any) -> str:
+        if isinstance(spec, dict) and isinstance(spec.get("path"), str):
+            return installed_from.get(os.path.realpath(project_dir / spec["path"]), name)
+        return name
+
+    return dataclasses.replace(pipfile, categories={
+        category: {installed_name(name, spec): spec for name, spec in entries.items()}
+        for category, entries in pipfile.categories.items()})
 
 
 def read_lock(path: str | Path, pipfile: Pipfile) -> Lock | None:
@@ -294,10 +270,10 @@ def read_lock(path: str | Path, pipfile: Pipfile) -> Lock | None:
     except ValueError as error:
         raise AuditError(f"malformed Pipfile.lock {path}: {error}; "
                          "delete it and run `pipenv lock`") from None
-    recorded = (data.get(LOCK_META, {}).get("hash") or {}).get("sha256")
+    recorded = (data.get("_meta", {}).get("hash") or {}).get("sha256")
     categories = {}
     for category, pins in data.items():
-        if category == LOCK_META or not isinstance(pins, dict):
+        if category == "_meta" or not isinstance(pins, dict):
             continue
         categories[category] = {
             canonical_name(name): LockedPackage(

@@ -12,15 +12,13 @@ Distributions are found by listing each sys.path folder for ``*.dist-info`` /
 ``*.egg-info``, as importlib.metadata does, but without importing it: its
 imports (email, zipfile, csv...) cost more than the whole scan. Zip files on
 sys.path are the exception and go through importlib.metadata.
-
-The first statement drops the working directory that ``python -c`` puts first
-on sys.path (``-P`` exists only from 3.11): a project's ``json.py`` must never
-run inside the probe. ``os``, ``site`` and ``sys`` are loaded before it at
-interpreter start.
 """
 
 import sys
 
+# ``python -c`` puts the working directory first on sys.path (``-P`` exists only from
+# 3.11): it goes before any import, so a project's json.py never runs in the probe
+# (os, site and sys were loaded at interpreter start, before it).
 if sys.path and sys.path[0] in ("", "."):
     del sys.path[0]
 
@@ -33,7 +31,8 @@ EXTENSION_SUFFIXES = (".so", ".pyd")
 NOT_IMPORTABLE_DIRS = {"__pycache__", "bin", "include", "share"}
 METADATA_SUFFIXES = (".dist-info", ".egg-info")
 # The first part of a path in RECORD, whether a "/" follows it, and then every
-# following line under the same folder, swallowed in one match.
+# following line under the same folder, swallowed in one match: RECORDs of big
+# wheels (torch, nvidia-*) run to tens of thousands of lines.
 RECORD_HEAD = re.compile(r'^"?([^/,"\r\n]+)(/?)[^\n]*(?:\n"?\1/[^\n]*)*', re.M)
 
 
@@ -146,19 +145,6 @@ def distributions(path, listings):
                 yield ZippedDistribution(dist)
 
 
-def record_top_entries(dist):
-    """First path parts of the files in RECORD, as {name: is_dir}.
-
-    One regular expression over the whole file, one match per run of lines in
-    the same folder: RECORDs of big wheels (torch, nvidia-*) run to tens of
-    thousands of lines.
-    """
-    entries = {}
-    for head, slash in set(RECORD_HEAD.findall(dist.read_text("RECORD") or "")):
-        entries[head] = entries.get(head, False) or bool(slash)
-    return entries
-
-
 def editable_finder_names(location, entries):
     """Top-level names mapped by a setuptools PEP 660 editable finder, if any."""
     names = []
@@ -209,7 +195,9 @@ def top_level_names(dist, location):
     if text:
         names = {line.strip() for line in text.splitlines() if line.strip()}
     else:
-        entries = record_top_entries(dist)
+        entries = {}  # the first parts of RECORD's paths: {name: is_dir}
+        for head, slash in set(RECORD_HEAD.findall(dist.read_text("RECORD") or "")):
+            entries[head] = entries.get(head, False) or bool(slash)
         names = {module_name_of(head, is_dir) for head, is_dir in entries.items()
                  if head != ".." and not head.startswith("__editable__")
                  and not head.endswith((".dist-info", ".data", ".egg-info", ".pth"))}
@@ -224,10 +212,8 @@ def top_level_names(dist, location):
 
 def direct_url_of(dist):
     text = dist.read_text("direct_url.json")
-    if not text:
-        return None
     try:
-        return json.loads(text)
+        return json.loads(text) if text else None
     except ValueError:
         return None
 
@@ -323,11 +309,8 @@ def describe(dist, meta, links):
 
 def stdlib_module_names():
     """The standard library's top-level names, also where ``sys.stdlib_module_names`` (3.10+)
-    is missing: the built-in modules plus what the stdlib folder and lib-dynload hold.
-
-    The folder is the one ``os`` was loaded from (the interpreter's own lib/pythonX.Y,
-    never site-packages, which is left out).
-    """
+    is missing: the built-in modules plus what lib/pythonX.Y (``os``'s folder) and
+    lib-dynload hold, site-packages left out."""
     names = getattr(sys, "stdlib_module_names", None)
     if names:
         return sorted(names)
@@ -389,11 +372,6 @@ def inventory():
     }
 
 
-def main():
-    answer = inventory()
-    # One write: json.dump would write each of its ten thousand pieces separately.
-    sys.stdout.write(json.dumps(answer))
-
-
 if __name__ == "__main__":
-    main()
+    # One write: json.dump would write each of its ten thousand pieces separately.
+    sys.stdout.write(json.dumps(inventory()))

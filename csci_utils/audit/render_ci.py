@@ -6,7 +6,6 @@ data into text. Secrets appear by name only.
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from dataclasses import dataclass
@@ -15,7 +14,6 @@ from .models import Inventory, Pipfile
 from .tree import BOOTSTRAP_DISTRIBUTIONS
 
 CI_KINDS = ("travis", "github")
-TEST_SCRIPT = "test"
 # A [scripts] entry is a test job when its name is one of these or its command runs a test
 # runner; any other script (a server, a deploy, a coverage upload) runs on CI only when
 # listed in ci_scripts (luigi.cfg [audit] ci_scripts).
@@ -57,14 +55,10 @@ def ci_plan(pipfile: Pipfile, venv: Inventory, *, ci: str = "travis", secrets=()
             apt_packages=(), ci_scripts=()) -> CiPlan:
     """What CI should do for this Pipfile.
 
-    The test scripts (``is_test_script``; none: ``python -m pytest``) run on every
-    branch. Other ``[scripts]`` entries run on CI only when named in
-    ``ci_scripts``, as jobs on ``default_branch`` alone (e.g. the pipeline's
-    stylization, run only on master); a server or a deploy script is left out
-    unless asked for (a name the Pipfile lacks is ignored). With ``pin`` CI
-    also installs the pinned versions of the venv (``requirements-ci.txt``).
-    ``apt_packages`` are system packages (a browser for UI tests, say) that
-    Python packages cannot bring.
+    The test scripts (none: ``python -m pytest``) run on every branch; the other
+    ``[scripts]`` entries named in ``ci_scripts`` run on ``default_branch`` alone (a name
+    the Pipfile lacks is ignored). With ``pin`` CI also installs ``PINS_FILE``;
+    ``apt_packages`` are system packages (a browser for UI tests, say), installed first.
     """
     if ci not in CI_KINDS:
         raise ValueError(f"ci must be one of {CI_KINDS}, not {ci!r}")
@@ -73,12 +67,11 @@ def ci_plan(pipfile: Pipfile, venv: Inventory, *, ci: str = "travis", secrets=()
     install = ["pip install pipenv", "pipenv install --dev"]
     if pin:
         install.append(f"pipenv run pip install -r {PINS_FILE}")
-    jobs = [CiJob(name, f"pipenv run {name}", False) for name, command in pipfile.scripts.items()
-            if is_test_script(name, command)]
-    if not jobs:
-        jobs = [CiJob(TEST_SCRIPT, "pipenv run python -m pytest", False)]
-    jobs += [CiJob(name, f"pipenv run {name}", True) for name, command in pipfile.scripts.items()
-             if name in ci_scripts and not is_test_script(name, command)]
+    tests = [name for name, command in pipfile.scripts.items() if is_test_script(name, command)]
+    jobs = [CiJob(name, f"pipenv run {name}", False) for name in tests] or [
+        CiJob("test", "pipenv run python -m pytest", False)]
+    jobs += [CiJob(name, f"pipenv run {name}", True) for name in pipfile.scripts
+             if name in ci_scripts and name not in tests]
     return CiPlan(ci, python_version, tuple(install), tuple(jobs), tuple(sorted(secrets)),
                   default_branch, "Pipfile.lock" if has_lock else "Pipfile", REGENERATE,
                   tuple(apt_packages))
@@ -90,8 +83,8 @@ def _yaml_string(value: str) -> str:
     return json.dumps(str(value))
 
 
-@functools.lru_cache(maxsize=1)
-def _templates():
+def render_ci(plan: CiPlan) -> str:
+    """The .travis.yml (or GitHub Actions workflow) text for ``plan``."""
     import jinja2  # only rendering needs it; keep `import csci_utils.audit` light
 
     environment = jinja2.Environment(
@@ -99,22 +92,14 @@ def _templates():
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
         trim_blocks=True, lstrip_blocks=True, autoescape=False)
     environment.filters["yaml_string"] = _yaml_string
-    return environment
-
-
-def render_ci(plan: CiPlan) -> str:
-    """The .travis.yml (or GitHub Actions workflow) text for ``plan``."""
-    return _templates().get_template(f"{plan.ci}.yml.j2").render(plan=plan)
+    return environment.get_template(f"{plan.ci}.yml.j2").render(plan=plan)
 
 
 def render_pins(venv: Inventory, declared=()) -> str:
     """requirements-ci.txt: ``name==version`` for what CI's copy of the venv holds
-    (``Inventory.ci_copy``); pip, setuptools and wheel only when declared.
-
-    Distributions installed from a folder (the project, editable installs) or
-    from version control cannot be pinned by version; they are listed as
-    comments. A wheel installed from a file is pinned like any other.
-    """
+    (``Inventory.ci_copy``); pip, setuptools and wheel only when declared. Installs from
+    a folder or version control have no version to pin and become comments; a wheel
+    installed from a file is pinned like any other."""
     lines = [f"# The versions installed in the Pipenv venv (Python {venv.version}), so that CI",
              "# installs exactly what works at home. Rendered by RenderTravis.", ""]
     for name, dist in sorted(venv.ci_copy(declared).items()):

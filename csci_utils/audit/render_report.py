@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .models import CATEGORIES, WILL_BREAK_ON_CI, DependencyTree, Diagnosis
+from .models import CATEGORIES, WILL_BREAK_ON_CI, DependencyTree, Diagnosis, TreeNode
 
 
 def render_diagnosis(diagnosis: Diagnosis) -> str:
@@ -19,18 +19,13 @@ def render_diagnosis(diagnosis: Diagnosis) -> str:
         lines.append(f"{category.upper() if category == WILL_BREAK_ON_CI else category} "
                      f"({len(found)}):")
         for finding in found:
-            where = (
-                f" [{', '.join(finding.where[:3])}{', ...' if len(finding.where) > 3 else ''}]"
-                if finding.where
-                else ""
-            )
-            lines.append(f"  - {finding.name}: {finding.detail}{where}")
+            where = ", ".join(finding.where[:3]) + (", ..." if len(finding.where) > 3 else "")
+            lines.append(f"  - {finding.name}: {finding.detail}" + (f" [{where}]" if where else ""))
     lines.extend(f"note: {note}" for note in diagnosis.notes)
     return "\n".join(lines) + "\n"
 
 
-def _label(tree: DependencyTree, name: str) -> str:
-    node = next((n for n in tree.nodes if n.name == name), None)
+def _label(node: TreeNode | None, name: str) -> str:
     if node is None:
         return f"{name} (missing)"
     declared = f" [Pipfile: {', '.join(node.declared_in)}]" if node.declared_in else ""
@@ -44,19 +39,18 @@ def render_tree_text(tree: DependencyTree) -> str:
     shown: set[str] = set()
 
     def walk(name: str, required: str | None, depth: int, path: tuple[str, ...]) -> None:
-        suffix = f" [required: {required}]" if required else ""
         node = by_name.get(name)
+        line = f"{'  ' * depth}{'- ' if depth else ''}{_label(node, name)}"
+        line += f" [required: {required}]" if required else ""
         if name in path:
-            lines.append(f"{'  ' * depth}- {_label(tree, name)}{suffix} (cycle)")
-            return
-        lines.append(f"{'  ' * depth}{'- ' if depth else ''}{_label(tree, name)}{suffix}")
-        if node is None or (name in shown and node.dependencies):
-            if node is not None and node.dependencies:
-                lines[-1] += " (see above)"
-            return
-        shown.add(name)
-        for edge in node.dependencies:
-            walk(edge.name, edge.required, depth + 1, path + (name,))
+            line += " (cycle)"
+        elif name in shown and node.dependencies:  # a shown name has a node
+            line += " (see above)"
+        lines.append(line)
+        if node is not None and name not in shown:  # every name on the path is shown
+            shown.add(name)
+            for edge in node.dependencies:
+                walk(edge.name, edge.required, depth + 1, path + (name,))
 
     for root in tree.roots:
         walk(root, None, 0, ())

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from csci_utils.audit import pipenv_venv
 from csci_utils.audit.env_file import secret_names
 from csci_utils.audit.errors import AuditError
 from csci_utils.audit.imports import scan_imports
@@ -45,7 +46,7 @@ def test_inventory_of_main_sees_pip_installs_and_pythonpath(main_python, tmp_pat
     inventory = inspect_interpreter(str(main_python))
 
     assert inventory.sys_path[0] == str(loose)
-    assert inventory.user_site and inventory.is_venv
+    assert inventory.user_site and inventory.prefix != inventory.base_prefix
     home_only = inventory.active()[HOME_ONLY]
     assert home_only.version == "0.3.0" and home_only.installer == "pip"
     assert home_only.top_level == (HOME_ONLY,)  # from RECORD: the wheel has no top_level.txt
@@ -79,15 +80,17 @@ def test_missing_main_python_is_one_clear_error(tmp_path):
 
 
 def test_locate_gives_paths_and_status(main_python, project):
-    placements = locate(inspect_interpreter(str(main_python)),
-                        inspect_interpreter(str(project.python)))
-    home_only = placements.find("distribution", HOME_ONLY)
+    locations = locate(inspect_interpreter(str(main_python)),
+                       inspect_interpreter(str(project.python)))
+    placements = {(placement.kind, placement.name): placement
+                  for placement in locations.placements}
+    home_only = placements["distribution", HOME_ONLY]
     assert home_only.status == "main-only" and not home_only.venv_paths
     assert home_only.main_paths[0].startswith(str(main_python.parent.parent))
-    shared = placements.find("distribution", SHARED)
+    shared = placements["distribution", SHARED]
     assert (shared.status, shared.main_version, shared.venv_version) == \
         ("both-different", "1.0", "2.0")
-    assert placements.find("module", NEEDED).status == "venv-only"
+    assert placements["module", NEEDED].status == "venv-only"
 
 
 def test_pipfile_parsing_and_hash_match_pipenv(tmp_path):
@@ -279,6 +282,31 @@ def test_venv_by_pipenvs_rule_is_what_pipenv_says(case, tmp_path, monkeypatch):
     found = locate_pipenv_venv(project, cache_dir=tmp_path / "cache")
     assert Path(found.venv) == by_rule
     assert not (tmp_path / "cache").exists()  # pipenv was not asked, nothing remembered
+
+
+def test_pipenvs_answer_is_asked_and_remembered_where_its_rule_is_not_redone(
+        tmp_path, monkeypatch):
+    # PIPENV_CUSTOM_VENV_NAME is not redone here: pipenv is asked, once.
+    monkeypatch.setenv("WORKON_HOME", str(tmp_path / "workon"))
+    monkeypatch.setenv("PIPENV_CUSTOM_VENV_NAME", "custom")
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "Pipfile").write_text("[packages]\n")
+    with pytest.raises(AuditError, match="no venv yet for .*: run `pipenv install` there first"):
+        locate_pipenv_venv(project, cache_dir=tmp_path / "cache")
+    assert not (tmp_path / "cache").exists()  # "no venv" is not remembered
+    make_venv(tmp_path / "workon" / "custom")
+    assert locate_pipenv_venv(project, cache_dir=tmp_path / "cache").venv == \
+        str(pipenv_says(project))
+    [remembered] = (tmp_path / "cache").glob("pipenv-venv-*.txt")
+    assert remembered.read_text() == f"{tmp_path / 'workon' / 'custom'}\n"
+
+    def asked_again(*_):
+        raise AssertionError("pipenv was asked again")
+
+    monkeypatch.setattr(pipenv_venv, "_ask_pipenv", asked_again)
+    found = locate_pipenv_venv(project, cache_dir=tmp_path / "cache")
+    assert found.python == str(tmp_path / "workon" / "custom" / "bin" / "python")
 
 
 def test_diagnose_pythonpath_only_module_and_lock_findings(main_python, project, tmp_path,
