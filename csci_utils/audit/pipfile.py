@@ -218,12 +218,12 @@ def read_pipfile(path: str | Path, compute_hash: bool = True) -> Pipfile:
     """
     path = Path(path)
     data = parse_pipfile(path)
-    for table in ("packages", "dev-packages", "requires", "scripts"):
-        if table in data and not isinstance(data[table], dict):
+    for table, value in data.items():  # pipenv reads any other key as a package category
+        if table != "source" and not isinstance(value, dict):
             raise AuditError(f"malformed Pipfile {path}: [{table}] must be a table")
     tables = {"packages": data.get("packages", {}), "dev-packages": data.get("dev-packages", {})}
     tables.update((category, values) for category, values in data.items()
-                  if category not in NON_PACKAGE_TABLES and isinstance(values, dict))
+                  if category not in NON_PACKAGE_TABLES)
     categories: dict[str, dict[str, Any]] = {}
     for category, values in tables.items():
         for key, spec in values.items():

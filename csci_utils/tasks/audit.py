@@ -233,10 +233,7 @@ def probe_both_at_once(task: AuditTask) -> None:
     Problems are left to ScanMain and ScanPipenv to report, in their order.
     """
     try:
-        parse_pipfile(task.project / "Pipfile")  # pipenv is never asked about a broken one
-        venv = locate_pipenv_venv(task.project, cache_dir=task.output_root,
-                                  pipenv=task.pipenv or None)
-        probe(task.main, venv.python, cache_dir=task.output_root)
+        probe(task.main, task.clone(ScanPipenv).venv.python, cache_dir=task.output_root)
     except AuditError:
         pass
 

@@ -192,6 +192,19 @@ def test_bad_pipfiles_are_one_line_naming_the_file(case, tmp_path, main_python):
     assert str(pipfile) in one_error_line(completed)
 
 
+def test_a_top_level_value_that_is_no_table_is_one_line_naming_it(wheels, main_python,
+                                                                   tmp_path):
+    """pipenv reads every top-level key but [[source]] as a table: ``foo = 5`` crashed the
+    lock's hash with a traceback (AttributeError) once a Pipfile.lock existed."""
+    project = create_project(tmp_path / "proj", wheels)
+    project.pipfile.write_text("foo = 5\n" + project.pipfile.read_text())
+    (project.dir / "Pipfile.lock").write_text(
+        '{"_meta": {"hash": {"sha256": "0"}, "requires": {}, "sources": []},'
+        ' "default": {}, "develop": {}}')
+    line = one_error_line(audit_cli("--project-dir", project.dir, "--main-python", main_python))
+    assert str(project.pipfile) in line and "[foo] must be a table" in line
+
+
 # --- 12: a fingerprint never depends on the audit's own outputs --------------------------------
 
 def test_audit_folder_in_a_project_on_sys_path_changes_no_fingerprint(wheels, main_python,
