@@ -1,10 +1,7 @@
 """Dependency audit: why does it work at home and break on CI?
 
-Plain functions, no Luigi: discovery (``interpreter``, ``pipenv_venv``,
-``pipfile``, ``imports``, ``env_file``), analysis (``locate``, ``tree``,
-``validate``, ``diagnose``), data (``models``) and rendering (``render_ci``,
-``render_report``). The Luigi tasks that wire them to files are in
-``csci_utils.tasks.audit``.
+Plain functions, no Luigi (docs/audit.md, "Code layout", says which module does
+what); the Luigi tasks that wire them to files are in ``csci_utils.tasks.audit``.
 
 Importing this package imports nothing else, on purpose: ``python -m
 csci_utils.audit`` must drop the working directory (the audited project) from

@@ -66,8 +66,9 @@ def imports_in(tree: ast.Module) -> list[Import]:
                                   f"{node.module}.{alias.name}" if alias.name != "*"
                                   else node.module, guards) for alias in node.names)
             elif isinstance(node, ast.If):
-                walk(node.body, optional, [*guards, [node.test, True]])
-                walk(node.orelse, optional, [*guards, [node.test, False]])
+                test = ast.unparse(node.test)
+                walk(node.body, optional, [*guards, [test, True]])
+                walk(node.orelse, optional, [*guards, [test, False]])
             elif isinstance(node, ast.Try) or type(node).__name__ == "TryStar":
                 walk(node.body, optional or any(_is_import_error_guard(h) for h in node.handlers),
                      guards)
@@ -80,11 +81,7 @@ def imports_in(tree: ast.Module) -> list[Import]:
                         walk(children, optional, guards)
 
     walk(tree.body, False, [])
-    # Conditions as text only for the guards that hold an import (most ifs hold none).
-    texts: dict[int, str] = {}
-    return [(module, line, optional, dotted,
-             [[texts.setdefault(id(test), ast.unparse(test)), holds] for test, holds in guards])
-            for module, line, optional, dotted, guards in found]
+    return found
 
 
 # A string or a comment, with the code before it. Possessive, so that a match never

@@ -35,10 +35,10 @@ def _render(python: str, **options) -> str:
         raise AuditError(f"pipdeptree could not read {python}: {error}") from None
 
 
-# The summary stats every installed file (a few tenths of a second with torch
-# installed) while holding the GIL, so it runs in a process of its own while
-# this one builds the tree. -I: ``-c`` would put the working directory first on
-# sys.path, and a project's pipdeptree.py would run.
+# The summary stats every installed file while holding the GIL (measured: ~0.3 s of CPU,
+# against ~0.15 s for the tree), so it runs in a process of its own while this one builds
+# the tree. -I: ``-c`` would put the working directory first on sys.path, and a
+# project's pipdeptree.py would run.
 _SUMMARY_IN_A_PROCESS = (
     "import sys, pipdeptree\n"
     "sys.stdout.write(pipdeptree.render(python=sys.argv[1], warn='silence', extras='active',"
@@ -112,13 +112,8 @@ def egg_info_edges(inventory: Inventory) -> dict[str, tuple[Edge, ...]]:
 
 
 def venv_tree(venv: Inventory, pipfile: Pipfile) -> DependencyTree:
-    """pipdeptree on the venv (``--python PY -o json -x active``, and ``--summary``),
-    turned into a DependencyTree.
-
-    The summary runs in its own process meanwhile (measured: it and the tree
-    take ~0.3 s and ~0.15 s of CPU, so this saves the shorter of the two); where that
-    process fails, it runs here.
-    """
+    """pipdeptree on the venv (``--python PY -o json -x active``; ``--summary`` in its own
+    process meanwhile, or here where that process fails), as a DependencyTree."""
     command = [sys.executable, "-I", "-c", _SUMMARY_IN_A_PROCESS, venv.python]
     with background.started(command) as [process]:
         flat = json.loads(_render(venv.python, output_format="json"))

@@ -83,10 +83,9 @@ def write_json(target: luigi.LocalTarget, data: object) -> None:
 class FingerprintedOutput:
     """Outputs in ``output_root / <Task>-<fingerprint>/``; complete when that folder's files are.
 
-    The fingerprint hashes everything the output depends on, so a rerun with
-    nothing changed finds its outputs, and any change gives fresh ones next to
-    the old. It is computed once per completeness check and once per run.
-    A subclass gives ``output_root`` and ``fingerprint()``, and does its work in ``audit()``.
+    The fingerprint (see the module docstring) is computed once per completeness check
+    and once per run. A subclass gives ``output_root`` and ``fingerprint()``, and does its
+    work in ``audit()``.
     """
 
     output_root: Path
@@ -227,26 +226,26 @@ class ScanPipenv(PipenvParameters, AuditTask):
         write_json(self.output(), project)
 
 
-def probe_both_at_once(task: AuditTask) -> None:
-    """Probe MAIN and the venv at the same time rather than one after the other.
-
-    Problems are left to ScanMain and ScanPipenv to report, in their order.
-    """
-    try:
-        probe(task.main, task.clone(ScanPipenv).venv.python, cache_dir=task.output_root)
-    except AuditError:
-        pass
-
-
-class LocatePaths(MainParameters, PipenvParameters, AuditTask):
-    """Where each distribution and module lives in MAIN and the venv; shadowing."""
+class OnBothScans(MainParameters, PipenvParameters):
+    """A step on both inventories, MAIN's and the venv's."""
 
     def requires(self):
         return {"main": self.clone(ScanMain), "pipenv": self.clone(ScanPipenv)}
 
+    def scans(self) -> dict[str, str]:
+        """The inventories' paths, for the fingerprint. Both interpreters are probed at the
+        same time first, not one after the other; problems are left to ScanMain and
+        ScanPipenv to report, in their order."""
+        with contextlib.suppress(AuditError):
+            probe(self.main, self.clone(ScanPipenv).venv.python, cache_dir=self.output_root)
+        return {name: task.output().path for name, task in self.requires().items()}
+
+
+class LocatePaths(OnBothScans, AuditTask):
+    """Where each distribution and module lives in MAIN and the venv; shadowing."""
+
     def fingerprint(self) -> str:
-        probe_both_at_once(self)
-        return short_hash({name: task.output().path for name, task in self.requires().items()})
+        return short_hash(self.scans())
 
     def output(self):
         return self.target("locations.json")
@@ -345,13 +344,10 @@ class UpdateCIFile(RenderParameters, AuditTask):
             write_text(self.output(), handle.read())
 
 
-class Diagnose(MainParameters, PipenvParameters, AuditTask):
+class Diagnose(OnBothScans, AuditTask):
     """What will break on CI, and why: the summary on stdout, the details as JSON."""
 
     strict = luigi.BoolParameter(default=False, description="fail when anything will break on CI")
-
-    def requires(self):
-        return {"main": self.clone(ScanMain), "pipenv": self.clone(ScanPipenv)}
 
     def _sources(self) -> list:
         root = len(os.path.join(str(self.project), ""))  # the files' common prefix, cut as text
@@ -359,9 +355,7 @@ class Diagnose(MainParameters, PipenvParameters, AuditTask):
                 for path in project_python_file_names(self.project) for stat in [os.stat(path)]]
 
     def fingerprint(self) -> str:
-        probe_both_at_once(self)
-        return short_hash({name: task.output().path for name, task in self.requires().items()},
-                          self._sources(), self.strict)
+        return short_hash(self.scans(), self._sources(), self.strict)
 
     def output(self):
         return {"json": self.target("diagnosis.json"), "text": self.target("diagnosis.txt")}
@@ -413,20 +407,16 @@ class AuditAll(MainParameters, PipenvParameters, luigi.WrapperTask):
 LUIGI_CLI_RETCODES = ("task_failed", "scheduling_error", "missing_data", "unhandled_exception")
 
 
-class _NoTracebackForAuditErrors(logging.Filter):
+def _no_traceback_for_audit_errors(record: logging.LogRecord) -> bool:
     """AuditError is the user's problem, not ours: its message is enough."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], AuditError):
-            record.exc_info, record.exc_text = None, None
-        return True
+    if record.exc_info and isinstance(record.exc_info[1], AuditError):
+        record.exc_info, record.exc_text = None, None
+    return True
 
 
 def quiet_audit_errors() -> None:
-    """Log an AuditError without its traceback (once per process)."""
-    log = logging.getLogger("luigi-interface")
-    if not any(isinstance(each, _NoTracebackForAuditErrors) for each in log.filters):
-        log.addFilter(_NoTracebackForAuditErrors())
+    """Log an AuditError without its traceback (once: addFilter skips one it already has)."""
+    logging.getLogger("luigi-interface").addFilter(_no_traceback_for_audit_errors)
 
 
 def _print_audit_error(task: AuditTask, exception: BaseException) -> None:
