@@ -3,6 +3,7 @@
 
     python3 dev.py run python benchmarks/audit_bench.py [--rounds 5] [--workers 1]
     python3 dev.py run python benchmarks/audit_bench.py --default-case DIR [--rounds 5]
+        [--compare OTHER_CHECKOUT]
 
 ``--default-case DIR`` builds (once) a real project in DIR, the common case:
 no ``venv_in_project`` and no PIPENV_VENV_IN_PROJECT, its venv where pipenv puts
@@ -21,7 +22,10 @@ Each round runs, in this order and each as a fresh process:
   csci_utils.tasks.audit AuditAll --local-scheduler`` into another empty folder;
 * warm: the luigi command again: every output is there, nothing runs;
 * ``pipenv --venv`` alone: what the audit does NOT pay, as the venv is found by
-  pipenv's own rule (``pipenv_venv.venv_by_pipenvs_rule``).
+  pipenv's own rule (``pipenv_venv.venv_by_pipenvs_rule``);
+* with ``--compare OTHER_CHECKOUT``: the cold ``python -m csci_utils.audit`` of
+  that checkout's code (PYTHONPATH=OTHER_CHECKOUT), in the same rounds, so that a
+  change is measured against what it changed, side by side.
 
 Rounds interleave the commands, so load on the machine hits them alike;
 medians are printed with the ratio to the reference. Goals: cold <= 0.6x
@@ -112,6 +116,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1, help="luigi --workers for the chain")
     parser.add_argument("--default-case", type=Path, metavar="DIR",
                         help="build (once) and measure the default-case project in DIR")
+    parser.add_argument("--compare", type=Path, metavar="CHECKOUT",
+                        help="also time the cold run of another checkout's code")
     args = parser.parse_args()
 
     env = {**os.environ, "PIPENV_IGNORE_VIRTUALENVS": "1", "PIPENV_VERBOSITY": "-1"}
@@ -126,8 +132,12 @@ def main() -> int:
         "pipenv graph --json": [], "audit chain, cold": [], "cold, via the luigi CLI": [],
         "audit chain, warm (no work)": [], "pipenv --venv alone": [],
         "floor: python -c 'import luigi'": []}
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "csci_utils")],
-                   check=True)
+    compare_label = f"cold, from {args.compare}"
+    if args.compare:
+        times[compare_label] = []
+    for checkout in (REPO, *([args.compare] if args.compare else [])):
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(checkout / "csci_utils")],
+                       check=True)
     scratch = Path(tempfile.mkdtemp(prefix="audit-bench-"))
     try:
         for number in range(args.rounds):
@@ -140,6 +150,10 @@ def main() -> int:
                      str(audit_dir), "--workers", str(args.workers), "--log-level", "WARNING"]
             times["pipenv graph --json"].append(timed([pipenv, "graph", "--json"], env, project))
             times["audit chain, cold"].append(timed(ours, env, project))
+            if args.compare:
+                other = [*ours[:7], str(scratch / f"compare-{number}"), *ours[8:]]
+                times[compare_label].append(timed(
+                    other, {**env, "PYTHONPATH": str(args.compare.resolve())}, project))
             times["cold, via the luigi CLI"].append(timed(chain, env, project))
             outputs = sorted(p.name for p in audit_dir.iterdir())
             kinds = sorted(p.name.split("-")[0] for p in (scratch / f"ours-{number}").iterdir())

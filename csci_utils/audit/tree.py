@@ -37,8 +37,8 @@ def _render(python: str, **options) -> str:
 
 # The summary stats every installed file while holding the GIL (measured on this repo's
 # venv, torch in it: 0.15-0.54 s, against 0.01-0.02 s for the tree), so it runs in a
-# process of its own while this one builds the tree. -I: ``-c`` would put the working directory first on sys.path, and a
-# project's pipdeptree.py would run.
+# process of its own while this one builds the tree. -I: ``-c`` would put the working
+# directory first on sys.path, and a project's pipdeptree.py would run.
 _SUMMARY_IN_A_PROCESS = (
     "import sys, pipdeptree\n"
     "sys.stdout.write(pipdeptree.render(python=sys.argv[1], warn='silence', extras='active',"
