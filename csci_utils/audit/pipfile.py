@@ -221,6 +221,11 @@ def read_pipfile(path: str | Path, compute_hash: bool = True) -> Pipfile:
     for table, value in data.items():  # pipenv reads any other key as a package category
         if table != "source" and not isinstance(value, dict):
             raise AuditError(f"malformed Pipfile {path}: [{table}] must be a table")
+    sources = data.get("source", [])
+    if not (isinstance(sources, list) and all(isinstance(s, dict) for s in sources)):
+        # pipenv itself crashes on `[source]` (one table) with a traceback.
+        raise AuditError(f"malformed Pipfile {path}: sources must be [[source]] tables, "
+                         "one per index")
     tables = {"packages": data.get("packages", {}), "dev-packages": data.get("dev-packages", {})}
     tables.update((category, values) for category, values in data.items()
                   if category not in NON_PACKAGE_TABLES)
@@ -235,7 +240,7 @@ def read_pipfile(path: str | Path, compute_hash: bool = True) -> Pipfile:
         requires={k: str(v) for k, v in data.get("requires", {}).items()},
         scripts={k: v if isinstance(v, str) else " ".join(map(str, v))
                  for k, v in data.get("scripts", {}).items()},
-        sources=tuple(data.get("source", ())),
+        sources=tuple(sources),
         hash=pipfile_hash(data) if compute_hash else None,
     )
 

@@ -152,6 +152,18 @@ def test_malformed_pipfile_names_file_and_line(tmp_path):
         read_pipfile(pipfile)
 
 
+@pytest.mark.parametrize("sources", ['[source]\nname = "m"\nurl = "file:///srv/simple"\n',
+                                     'source = ["file:///srv/simple"]\n'],
+                         ids=["one-table", "list-of-strings"])
+def test_sources_that_are_no_array_of_tables_are_one_line(tmp_path, sources):
+    """pipenv crashes on these with a traceback; the audit hashed the table's keys."""
+    pipfile = tmp_path / "Pipfile"
+    pipfile.write_text(sources + '\n[packages]\nrequests = "*"\n')
+    with pytest.raises(AuditError, match=r"malformed Pipfile .*Pipfile: sources must be "
+                                         r"\[\[source\]\] tables"):
+        read_pipfile(pipfile)
+
+
 def test_scan_imports_skips_stdlib_own_code_and_venvs(tmp_path):
     (tmp_path / "pkg" / "sub").mkdir(parents=True)
     (tmp_path / "pkg" / "__init__.py").write_text("")
