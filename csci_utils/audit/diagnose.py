@@ -128,7 +128,7 @@ def _never_run_notes(skipped: list[tuple[ImportSite, tuple[str, str]]], venv: In
     notes = []
     for module, where in _group([site for site, _ in skipped]).items():
         reasons = {verdict_ for site, verdict_ in skipped if site.module == module}
-        places = ", ".join(f"{s.file}:{s.line}" for s in where)
+        places = ", ".join(dict.fromkeys(f"{s.file}:{s.line}" for s in where))
         platform = venv.marker_environment.get("sys_platform", "?")
         said = "; ".join(dict.fromkeys(  # each reason once: TYPE_CHECKING has many spellings
             "only for type checking" if kind == TYPE_ONLY else
@@ -155,12 +155,13 @@ def _import_findings(main: Inventory, project: PipenvProject,
             skipped.append((site, never))
         else:
             live.append(site)
-    findings = []
+    findings, notes = [], []
     for module, where in _group(live, (main_providers, own)).items():
         optional = all(site.optional for site in where)
         category = OPTIONAL_MAIN_ONLY if optional else WILL_BREAK_ON_CI
         missing = [site for site in where if not _ci_provides(venv, own, site)]
-        places = tuple(f"{s.file}:{s.line}" for s in (missing or where))
+        # Each place once: `from a.b import c, d` is one site per name.
+        places = tuple(dict.fromkeys(f"{s.file}:{s.line}" for s in (missing or where)))
         # In the venv, but put there by hand: CI installs the Pipfile (or its lock) only.
         by_hand = {dist.name: dist for site in where if site not in missing
                    for dist in provider_of(site.dotted or module, own) or ()
@@ -198,12 +199,21 @@ def _import_findings(main: Inventory, project: PipenvProject,
                 f"`import {module}` works only because MAIN finds it at {loose} "
                 "(PYTHONPATH or a copied file), which CI will not have; package it and "
                 "add it to the Pipfile", where=places))
-        elif not optional:
-            findings.append(Finding(
-                UNRESOLVED_IMPORT, module,
-                f"`import {module}` is installed neither in MAIN nor in the "
-                "venv; add the distribution that provides it to the Pipfile", where=places))
-    return findings, _never_run_notes(skipped, venv)
+        else:
+            local_sites = [site for site in missing if site.local]
+            local = list(dict.fromkeys(f"{s.file}:{s.line}" for s in local_sites))
+            if local:
+                notes.append(f"`import {module}` is the project's own {local_sites[0].local}, "
+                             f"found through the importing file's own sys.path change "
+                             f"[{', '.join(local)}]")
+            places = tuple(place for place in places if place not in local)
+            if places and not optional:
+                findings.append(Finding(
+                    UNRESOLVED_IMPORT, module,
+                    f"`import {module}` is installed neither in MAIN nor in the "
+                    "venv; add the distribution that provides it to the Pipfile",
+                    where=places))
+    return findings, notes + _never_run_notes(skipped, venv)
 
 
 def diagnose(main: Inventory, project: PipenvProject, sites: list[ImportSite]) -> Diagnosis:

@@ -278,6 +278,8 @@ class ImportSite:
     optional: bool  # inside ``try: ... except ImportError``
     dotted: str = ""  # the longest module path it may name (``a.b.c``)
     guards: tuple = ()  # (condition source, holds) of each enclosing ``if``
+    # Where the project has this name, when the importing file changes sys.path itself.
+    local: str = ""
 
 
 @dataclass(frozen=True)

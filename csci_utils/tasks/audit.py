@@ -28,7 +28,7 @@ import luigi
 from csci_utils.audit.diagnose import diagnose
 from csci_utils.audit.env_file import secret_names
 from csci_utils.audit.errors import AuditError
-from csci_utils.audit.imports import scan_imports
+from csci_utils.audit.imports import LAYOUT_FILES, scan_imports
 from csci_utils.audit.interpreter import (
     base_python,
     environment_fingerprint,
@@ -351,8 +351,11 @@ class Diagnose(OnBothScans, AuditTask):
 
     def _sources(self) -> list:
         root = len(os.path.join(str(self.project), ""))  # the files' common prefix, cut as text
+        layout = [str(self.project / name) for name in LAYOUT_FILES
+                  if (self.project / name).is_file()]
         return [(path[root:].replace(os.sep, "/"), stat.st_size, stat.st_mtime_ns)
-                for path in project_python_file_names(self.project) for stat in [os.stat(path)]]
+                for path in [*project_python_file_names(self.project), *layout]
+                for stat in [os.stat(path)]]
 
     def fingerprint(self) -> str:
         return short_hash(self.scans(), self._sources(), self.strict)

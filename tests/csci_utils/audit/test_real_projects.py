@@ -495,6 +495,52 @@ def test_first_party_is_import_roots_and_declared_layout(tmp_path):
         ("six", "will break on CI", ["tests/test_it.py:1"])]
 
 
+def test_pytest_and_a_scripts_own_sys_path_change_make_project_folders_importable(main_python,
+                                                                                 tmp_path):
+    """pytest puts folders on sys.path (each test file's first folder up without an
+    __init__.py; its ``pythonpath`` setting), so tests import their helpers by bare name;
+    the audit called those "installed nowhere" (47 times on this repo). A script that edits
+    sys.path itself to reach a project folder gets a note; app code importing a test helper
+    is still a finding. The pytest settings are part of Diagnose's fingerprint."""
+    project = tmp_path / "proj"
+    for name, text in {
+        "tests/conftest.py": "",
+        "tests/helpers.py": "",
+        "tests/unit/test_a.py": "import helpers\n",
+        "tests/pkg/__init__.py": "",
+        "tests/pkg/test_b.py": "import helpers\nimport toolhelp\n",
+        "tests/support/util.py": "from helpers import a, b\n",
+        "tools/toolhelp.py": "",
+        "bench/run.py": "import sys\nsys.path.insert(0, 'tests')\nimport helpers\n",
+        "app/main.py": "import helpers\n",
+    }.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(text)
+    (project / "Pipfile").write_text("[packages]\n")
+    make_venv(project / ".venv")
+
+    def verdicts():
+        diagnosis = run_diagnose(project, main_python, tmp_path / "a")
+        return ({f["name"]: f["where"] for f in diagnosis["findings"]
+                 if f["category"] == "imported but installed nowhere"},
+                [note for note in diagnosis["notes"] if "sys.path" in note])
+
+    found, notes = verdicts()
+    assert found == {"helpers": ["app/main.py:1"], "toolhelp": ["tests/pkg/test_b.py:2"]}
+    assert notes == ["`import helpers` is the project's own tests/helpers.py, found through "
+                     "the importing file's own sys.path change [bench/run.py:3]"]
+
+    (project / "pyproject.toml").write_text('[tool.pytest.ini_options]\npythonpath = ["tools"]\n')
+    assert verdicts()[0] == {"helpers": ["app/main.py:1"]}
+
+    # pytest.ini wins over pyproject.toml; its importlib mode adds no folder.
+    (project / "pytest.ini").write_text("[pytest]\naddopts = -q --import-mode=importlib\n")
+    assert verdicts()[0] == {
+        "helpers": ["app/main.py:1", "tests/pkg/test_b.py:1", "tests/support/util.py:1",
+                    "tests/unit/test_a.py:1"],
+        "toolhelp": ["tests/pkg/test_b.py:2"]}
+
+
 # --- 4: imports that never run on the target are notes ----------------------------------------
 
 def test_type_checking_and_dead_branches_are_notes_not_breaks(wheels, main_python, tmp_path):
