@@ -204,8 +204,8 @@ def _import_findings(main: Inventory, project: PipenvProject,
             local = list(dict.fromkeys(f"{s.file}:{s.line}" for s in local_sites))
             if local:
                 notes.append(f"`import {module}` is the project's own {local_sites[0].local}, "
-                             f"found through the importing file's own sys.path change "
-                             f"[{', '.join(local)}]")
+                             "found through a sys.path change (in the importing file or a "
+                             f"conftest.py above it) [{', '.join(local)}]")
             places = tuple(place for place in places if place not in local)
             if places and not optional:
                 findings.append(Finding(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import configparser
 import fnmatch
+import functools
 import os
 import re
 from pathlib import Path
@@ -65,15 +66,25 @@ def _literal_keywords(setup_py: Path) -> dict:
     return found
 
 
-def _declared_layout(project_dir: Path) -> tuple[list[Path], set[str]]:
+def _pyproject_tools(project_dir: Path) -> dict:
+    """pyproject.toml's [tool] table: {} where there is none, or it does not parse."""
+    try:
+        with open(project_dir / "pyproject.toml", "rb") as handle:
+            tools = tomllib.load(handle).get("tool")
+    except (OSError, ValueError, RecursionError):
+        return {}
+    return tools if isinstance(tools, dict) else {}
+
+
+def _table(tools: dict, name: str) -> dict:
+    return tools[name] if isinstance(tools.get(name), dict) else {}
+
+
+def _declared_layout(project_dir: Path, tools: dict) -> tuple[list[Path], set[str]]:
     """Import roots and top-level names that setup.py or pyproject.toml declare."""
     roots, names = [], set()
     setup = _literal_keywords(project_dir / "setup.py")
-    try:
-        with open(project_dir / "pyproject.toml", "rb") as handle:
-            pyproject = tomllib.load(handle).get("tool", {}).get("setuptools", {})
-    except (OSError, ValueError, RecursionError):
-        pyproject = {}
+    pyproject = _table(tools, "setuptools")
     package_dirs = {**(setup.get("package_dir") or {}), **(pyproject.get("package-dir") or {})}
     if isinstance(package_dirs.get(""), str):
         roots.append(project_dir / package_dirs[""])
@@ -88,7 +99,7 @@ def _declared_layout(project_dir: Path) -> tuple[list[Path], set[str]]:
     return roots, names
 
 
-def first_party_names(project_dir: Path) -> set[str]:
+def first_party_names(project_dir: Path, tools: dict) -> set[str]:
     """What the project itself provides, as Python sees it on CI.
 
     Top-level packages (PEP 420 namespaces too) and modules at the import roots
@@ -97,7 +108,7 @@ def first_party_names(project_dir: Path) -> set[str]:
     module deeper down (``scripts/six.py``) is not among them: only its own
     folder's scripts import it (``scan_imports``).
     """
-    roots, names = _declared_layout(project_dir)
+    roots, names = _declared_layout(project_dir, tools)
     for root in {project_dir, project_dir / "src", *roots}:
         names |= _names_at(root)
     return names
@@ -106,13 +117,13 @@ def first_party_names(project_dir: Path) -> set[str]:
 # Files other than the .py files that decide what the project's code can import: a Diagnose
 # fingerprint covers them too.
 LAYOUT_FILES = ("pyproject.toml", "pytest.ini", ".pytest.ini", "tox.ini", "setup.cfg")
-# A script that edits its own path: sys.path.insert/append/extend, sys.path[...] = ...,
-# sys.path += ..., sys.path = ..., site.addsitedir(...).
+# Code that edits sys.path: sys.path.insert/append/extend, sys.path[...] = ...,
+# sys.path += ..., sys.path = ..., site.addsitedir(...), pytest's monkeypatch.syspath_prepend.
 EDITS_SYS_PATH = re.compile(rb"\bsys\.path\s*(?:\.\s*(?:insert|append|extend)\s*\(|\[[^\]\n]*\]"
-                            rb"\s*=|\+=|=(?!=))|\bsite\.addsitedir\s*\(")
+                            rb"\s*=|\+=|=(?!=))|\bsite\.addsitedir\s*\(|\.syspath_prepend\s*\(")
 
 
-def _pytest_settings(project_dir: Path) -> dict[str, str]:
+def _pytest_settings(project_dir: Path, tools: dict) -> dict[str, str]:
     """The settings of the config file pytest picks in ``project_dir``, lists as text.
 
     A pytest.ini counts even without a [pytest] section; the others only with theirs.
@@ -123,37 +134,36 @@ def _pytest_settings(project_dir: Path) -> dict[str, str]:
     for name, section in (("pytest.ini", "pytest"), (".pytest.ini", "pytest"),
                           ("pyproject.toml", None), ("tox.ini", "pytest"),
                           ("setup.cfg", "tool:pytest")):
-        path = project_dir / name
-        try:
-            if section is None:
-                with open(path, "rb") as handle:
-                    table = tomllib.load(handle).get("tool", {}).get("pytest", {})
-                settings = table.get("ini_options", table) if table else None
-            else:
-                parser = configparser.ConfigParser(interpolation=None, strict=False)
-                parser.read_string(path.read_text(encoding="utf-8", errors="replace"))
-                settings = dict(parser[section]) if parser.has_section(section) else None
-        except (OSError, ValueError, RecursionError, configparser.Error, AttributeError):
-            continue
-        if settings is not None or name.endswith("pytest.ini"):
+        if section is None:  # [tool.pytest.ini_options], or pytest 9's [tool.pytest]
+            table = _table(tools, "pytest")
+            settings = table.get("ini_options", table) if table else None
+        else:
+            parser = configparser.ConfigParser(interpolation=None, strict=False)
+            try:
+                parser.read_string((project_dir / name).read_text(encoding="utf-8",
+                                                                  errors="replace"))
+            except (OSError, configparser.Error):
+                continue
+            settings = dict(parser[section]) if parser.has_section(section) else None
+        if isinstance(settings, dict) or name.endswith("pytest.ini"):
             return {key: text(value) for key, value in (settings or {}).items()}
     return {}
 
 
-def _pytest_paths(project_dir: Path, files: list[Path]) -> tuple[set[Path], set[Path]]:
+def _pytest_paths(project_dir: Path, files: list[Path], packages: set[Path],
+                  tools: dict) -> tuple[set[Path], set[Path]]:
     """What pytest puts on sys.path, and the files it imports itself.
 
     Its ``pythonpath`` setting, and in its default import mode ("prepend") for each
     test module and conftest.py the first folder up from it without an __init__.py.
     """
-    settings = _pytest_settings(project_dir)
+    settings = _pytest_settings(project_dir, tools)
     paths = {project_dir / entry for entry in settings.get("pythonpath", "").split()}
     patterns = settings.get("python_files", "test_*.py *_test.py").split()
     tests = {file for file in files if file.name == "conftest.py"
              or any(fnmatch.fnmatch(file.name, pattern) for pattern in patterns)}
     if re.search(r"--import-mode[= ]importlib\b", settings.get("addopts", "")):
         return paths, tests
-    packages = {file.parent for file in files if file.name == "__init__.py"}
     for file in tests:
         folder = file.parent
         while folder in packages and folder != project_dir:
@@ -162,12 +172,19 @@ def _pytest_paths(project_dir: Path, files: list[Path]) -> tuple[set[Path], set[
     return paths, tests
 
 
-def _project_modules(project_dir: Path, files: list[Path]) -> dict[str, str]:
-    """Each top-level name some folder of the project could provide, and where the first is."""
+def _project_modules(project_dir: Path, files: list[Path],
+                     packages: set[Path]) -> dict[str, str]:
+    """Each top-level name that a folder of the project put on sys.path could provide, and
+    where the first is. A package's own folder is left out: its modules are imported
+    through it (``csci_utils/luigi`` is not a top-level ``luigi``)."""
+    cut = len(os.path.join(str(project_dir), ""))  # paths as text: pathlib costs ms here
+    package_dirs = {str(package)[cut:] for package in packages}
     found: dict[str, str] = {}
     for file in files:
-        parts = file.relative_to(project_dir).parts
+        parts = str(file)[cut:].split(os.sep)
         for depth, part in enumerate(parts):
+            if os.sep.join(parts[:depth]) in package_dirs:
+                break
             name = part[:-3] if depth == len(parts) - 1 else part
             if name.isidentifier():
                 found.setdefault(name, "/".join(parts[:depth + 1]))
@@ -185,32 +202,43 @@ def scan_imports(project_dir: str | os.PathLike,
     """
     project_dir = Path(project_dir).resolve()
     files = [Path(name) for name in project_python_file_names(project_dir)]
-    first_party = first_party_names(project_dir)
+    tools = _pyproject_tools(project_dir)
+    first_party = first_party_names(project_dir, tools)
     # Running a script puts its folder first on sys.path: its siblings are its own too.
     own = {folder: first_party | _names_at(folder) for folder in {f.parent for f in files}}
     # Under pytest, its test files and what lies below the folders it adds see those too.
-    pytest_paths, pytest_files = _pytest_paths(project_dir, files)
+    packages = {file.parent for file in files if file.name == "__init__.py"}
+    pytest_paths, pytest_files = _pytest_paths(project_dir, files, packages, tools)
     pytest_names = set().union(*map(_names_at, pytest_paths))
     below = [path for path in pytest_paths if path != project_dir]
-    for folder in own:
-        if any(folder == path or path in folder.parents for path in below):
-            own[folder] = own[folder] | pytest_names
-    in_project = _project_modules(project_dir, files)
+    pytest_folders = {folder for folder in own
+                      if any(folder == path or path in folder.parents for path in below)}
+    for folder in pytest_folders:
+        own[folder] = own[folder] | pytest_names
+    in_project = _project_modules(project_dir, files, packages)
+    conftests = {file.parent: file for file in files if file.name == "conftest.py"}
+
+    @functools.cache
+    def edits_path(path: Path) -> bool:
+        return bool(EDITS_SYS_PATH.search(path.read_bytes()))
+
+    def path_changed(file: Path) -> bool:
+        """The file edits sys.path, or under pytest a conftest.py above it does."""
+        return edits_path(file) or (file in pytest_files or file.parent in pytest_folders) and any(
+            edits_path(conftests[folder]) for folder in (file.parent, *file.parent.parents)
+            if folder in conftests)
+
     sites = []
     for file in files:
         relative = file.relative_to(project_dir).as_posix()
         if relative == "setup.py":
             continue  # build-time imports (setuptools): the build backend brings them
         names = own[file.parent] | (pytest_names if file in pytest_files else set())
-        edits_path = None
         for module, line, optional, dotted, guards in parse_file(str(file)) or ():
             if module in stdlib or module == "__future__" or module in names:
                 continue
-            local = ""
-            if module in in_project:  # the project's own code, if this file adds its folder
-                if edits_path is None:
-                    edits_path = bool(EDITS_SYS_PATH.search(file.read_bytes()))
-                local = in_project[module] if edits_path else ""
+            # The project's own code, where a sys.path change may put its folder on the path.
+            local = in_project[module] if module in in_project and path_changed(file) else ""
             sites.append(ImportSite(module, relative, line, optional, dotted,
                                     tuple(tuple(g) for g in guards), local))
     return sites

@@ -202,6 +202,18 @@ def test_scan_imports_skips_stdlib_own_code_and_venvs(tmp_path):
     }
 
 
+@pytest.mark.parametrize("pyproject", ["tool = 5\n", "[tool]\nsetuptools = 5\npytest = 5\n",
+                                       "[tool.pytest]\nini_options = 5\n"])
+def test_pyproject_tables_of_the_wrong_type_are_ignored(tmp_path, pyproject):
+    """Valid TOML that is no table where one is expected: a traceback (AttributeError) before."""
+    (tmp_path / "pyproject.toml").write_text(pyproject)
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "helper.py").write_text("")
+    (tmp_path / "tests" / "test_it.py").write_text("import helper\nimport requests\n")
+    sites = scan_imports(tmp_path, frozenset(sys.stdlib_module_names))
+    assert [(s.module, s.file) for s in sites] == [("requests", "tests/test_it.py")]
+
+
 def test_conflicts_and_cycles_are_found():
     nodes = (
         TreeNode("a", "A", "1.0", (Edge("b", ">=2", "1.5"), Edge("gone", "Any", None)), ()),

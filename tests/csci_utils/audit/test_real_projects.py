@@ -495,13 +495,13 @@ def test_first_party_is_import_roots_and_declared_layout(tmp_path):
         ("six", "will break on CI", ["tests/test_it.py:1"])]
 
 
-def test_pytest_and_a_scripts_own_sys_path_change_make_project_folders_importable(main_python,
-                                                                                 tmp_path):
+def test_pytest_and_sys_path_changes_make_project_folders_importable(main_python, tmp_path):
     """pytest puts folders on sys.path (each test file's first folder up without an
     __init__.py; its ``pythonpath`` setting), so tests import their helpers by bare name;
     the audit called those "installed nowhere" (47 times on this repo). A script that edits
-    sys.path itself to reach a project folder gets a note; app code importing a test helper
-    is still a finding. The pytest settings are part of Diagnose's fingerprint."""
+    sys.path itself, or a test under a conftest.py that does, gets a note where it imports a
+    name some project folder holds; app code importing a test helper is still a finding.
+    The pytest settings are part of Diagnose's fingerprint."""
     project = tmp_path / "proj"
     for name, text in {
         "tests/conftest.py": "",
@@ -513,6 +513,10 @@ def test_pytest_and_a_scripts_own_sys_path_change_make_project_folders_importabl
         "tools/toolhelp.py": "",
         "bench/run.py": "import sys\nsys.path.insert(0, 'tests')\nimport helpers\n",
         "app/main.py": "import helpers\n",
+        # pytest runs a conftest.py first: its sys.path change reaches the tests below it.
+        "tests/apps/conftest.py": "def apps(monkeypatch):\n    monkeypatch.syspath_prepend('d')\n",
+        "tests/apps/test_c.py": "import myapp\n",
+        "tests/apps/d/myapp/__init__.py": "",
     }.items():
         (project / name).parent.mkdir(parents=True, exist_ok=True)
         (project / name).write_text(text)
@@ -527,8 +531,11 @@ def test_pytest_and_a_scripts_own_sys_path_change_make_project_folders_importabl
 
     found, notes = verdicts()
     assert found == {"helpers": ["app/main.py:1"], "toolhelp": ["tests/pkg/test_b.py:2"]}
-    assert notes == ["`import helpers` is the project's own tests/helpers.py, found through "
-                     "the importing file's own sys.path change [bench/run.py:3]"]
+    assert notes == [
+        "`import helpers` is the project's own tests/helpers.py, found through a sys.path "
+        "change (in the importing file or a conftest.py above it) [bench/run.py:3]",
+        "`import myapp` is the project's own tests/apps/d/myapp, found through a sys.path "
+        "change (in the importing file or a conftest.py above it) [tests/apps/test_c.py:1]"]
 
     (project / "pyproject.toml").write_text('[tool.pytest.ini_options]\npythonpath = ["tools"]\n')
     assert verdicts()[0] == {"helpers": ["app/main.py:1"]}
@@ -539,6 +546,11 @@ def test_pytest_and_a_scripts_own_sys_path_change_make_project_folders_importabl
         "helpers": ["app/main.py:1", "tests/pkg/test_b.py:1", "tests/support/util.py:1",
                     "tests/unit/test_a.py:1"],
         "toolhelp": ["tests/pkg/test_b.py:2"]}
+    assert len(verdicts()[1]) == 2  # the sys.path changes still reach their own files
+
+    # A conftest.py at the top reaches what pytest runs, never the app's code.
+    (project / "conftest.py").write_text("import sys\nsys.path.append('tests')\n")
+    assert verdicts()[0] == {"helpers": ["app/main.py:1", "tests/support/util.py:1"]}
 
 
 # --- 4: imports that never run on the target are notes ----------------------------------------
