@@ -124,11 +124,16 @@ def install_command(dist: Distribution, project_dir: str) -> str:
     return f"pipenv install {dist.name}"
 
 
+def _places(sites: list[ImportSite]) -> tuple[str, ...]:
+    """``file:line`` of each site, each once: ``from a.b import c, d`` is one site per name."""
+    return tuple(dict.fromkeys(f"{site.file}:{site.line}" for site in sites))
+
+
 def _never_run_notes(skipped: list[tuple[ImportSite, tuple[str, str]]], venv: Inventory):
     notes = []
     for module, where in _group([site for site, _ in skipped]).items():
         reasons = {verdict_ for site, verdict_ in skipped if site.module == module}
-        places = ", ".join(dict.fromkeys(f"{s.file}:{s.line}" for s in where))
+        places = ", ".join(_places(where))
         platform = venv.marker_environment.get("sys_platform", "?")
         said = "; ".join(dict.fromkeys(  # each reason once: TYPE_CHECKING has many spellings
             "only for type checking" if kind == TYPE_ONLY else
@@ -160,8 +165,7 @@ def _import_findings(main: Inventory, project: PipenvProject,
         optional = all(site.optional for site in where)
         category = OPTIONAL_MAIN_ONLY if optional else WILL_BREAK_ON_CI
         missing = [site for site in where if not _ci_provides(venv, own, site)]
-        # Each place once: `from a.b import c, d` is one site per name.
-        places = tuple(dict.fromkeys(f"{s.file}:{s.line}" for s in (missing or where)))
+        places = _places(missing or where)
         # In the venv, but put there by hand: CI installs the Pipfile (or its lock) only.
         by_hand = {dist.name: dist for site in where if site not in missing
                    for dist in provider_of(site.dotted or module, own) or ()
@@ -200,13 +204,12 @@ def _import_findings(main: Inventory, project: PipenvProject,
                 "(PYTHONPATH or a copied file), which CI will not have; package it and "
                 "add it to the Pipfile", where=places))
         else:
-            local_sites = [site for site in missing if site.local]
-            local = list(dict.fromkeys(f"{s.file}:{s.line}" for s in local_sites))
+            local = [site for site in missing if site.local]
             if local:
-                notes.append(f"`import {module}` is the project's own {local_sites[0].local}, "
+                notes.append(f"`import {module}` is the project's own {local[0].local}, "
                              "found through a sys.path change (in the importing file or a "
-                             f"conftest.py above it) [{', '.join(local)}]")
-            places = tuple(place for place in places if place not in local)
+                             f"conftest.py above it) [{', '.join(_places(local))}]")
+            places = _places([site for site in missing if not site.local])
             if places and not optional:
                 findings.append(Finding(
                     UNRESOLVED_IMPORT, module,

@@ -224,9 +224,10 @@ def scan_imports(project_dir: str | os.PathLike,
 
     def path_changed(file: Path) -> bool:
         """The file edits sys.path, or under pytest a conftest.py above it does."""
-        return edits_path(file) or (file in pytest_files or file.parent in pytest_folders) and any(
+        under_pytest = file in pytest_files or file.parent in pytest_folders
+        return edits_path(file) or (under_pytest and any(
             edits_path(conftests[folder]) for folder in (file.parent, *file.parent.parents)
-            if folder in conftests)
+            if folder in conftests))
 
     sites = []
     for file in files:

@@ -278,7 +278,8 @@ class ImportSite:
     optional: bool  # inside ``try: ... except ImportError``
     dotted: str = ""  # the longest module path it may name (``a.b.c``)
     guards: tuple = ()  # (condition source, holds) of each enclosing ``if``
-    # Where the project has this name, when the importing file changes sys.path itself.
+    # Where the project has this name, when the importing file (or, under pytest, a
+    # conftest.py above it) changes sys.path.
     local: str = ""
 
 
