@@ -19,8 +19,11 @@ from pset_4.seed import SAMPLE_IMAGE
 from pset_4.tasks.data import SeedStore
 from pset_4.tasks.stylize import StylizeShard
 
-TIMEOUTS = {"connect_timeout": 1, "read_timeout": 1, "max_attempts": 2}
-BOUND_S = 2 * (1 + 1) + 1  # S3Timeouts.bound() for TIMEOUTS
+# read_timeout 2: the copy gives up after two 2 s reads, so the stall report (after STALL_S,
+# 2 s) stays up for seconds. With 1 s reads the give-up came within a second of the report,
+# and once on CI luigid never showed it to the 0.2 s poll below.
+TIMEOUTS = {"connect_timeout": 1, "read_timeout": 2, "max_attempts": 2}
+BOUND_S = 2 * (1 + 2) + 1  # S3Timeouts.bound() for TIMEOUTS
 
 
 def test_a_stalled_download_is_reported_in_luigid_then_given_up(luigid_server, s3_server,
